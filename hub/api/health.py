@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter
+from fastapi.responses import ORJSONResponse
+
+from hub.api.deps import HubDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", summary="Broker reachable, router running, store reachable")
+async def health(hub: HubDep) -> ORJSONResponse:
+    checks = {
+        "broker": await hub.broker_reachable(),
+        "router": hub.router_running() if hub.with_router else None,
+        "store": await asyncio.to_thread(hub.store.ping),
+    }
+    healthy = all(ok is not False for ok in checks.values())
+    body = {
+        "status": "ok" if healthy else "degraded",
+        "checks": checks,
+        "broker": {"bootstrap_servers": hub.bootstrap_servers, "embedded": hub.broker is not None,
+                   "memory_exhausted": hub.broker_memory_exhausted()},
+        "router": hub.router.stats.__dict__ if hub.router else None,
+    }
+    return ORJSONResponse(body, status_code=200 if healthy else 503)

@@ -1,0 +1,37 @@
+"""What routing reads from the control plane: schemas and the connector directory.
+
+Every process keeps its own copy and reloads it from the store, so API and
+router workers can run apart and still agree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from hub.directory import ConnectorSpec, Directory
+from hub.schemas import SchemaRegistry
+from hub.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class Catalog:
+    def __init__(self, store: Store, schemas: SchemaRegistry) -> None:
+        self.store = store
+        self.schemas = schemas
+        self.directory = Directory()
+
+    def reload(self) -> None:
+        for type, version, schema in self.store.schema_versions():
+            if not self.schemas.has(type, version):
+                self.schemas.put(type, version, schema)
+        self.directory = Directory.of(ConnectorSpec.model_validate(spec) for spec in self.store.connectors())
+
+    async def refresh_forever(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await asyncio.to_thread(self.reload)
+            except Exception:  # a store outage must not stop routing on the last good view
+                log.exception("catalog reload failed; routing continues on the previous view")

@@ -1,0 +1,117 @@
+"""The router worker: a consumer group over `lgsp.ingress`.
+
+Per batch: decide every record (hub.routing), produce each to its inboxes or
+to the DLQ without awaiting one by one, wait until the broker acknowledged all
+of them, then commit the batch's offsets. A crash before the commit
+re-delivers the batch: at-least-once, receivers drop duplicates by id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka.errors import CommitFailedError, IllegalStateError
+
+from hub.broker import DLQ_TOPIC, INGRESS_TOPIC, TopicAdmin
+from hub.catalog import Catalog
+from hub.directory import inbox_topic
+from hub.dlq import dead_letter_headers
+from hub.routing import Delivery, Rejection, route
+from hub.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RouterStats:
+    routed: int = 0
+    deliveries: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    batches: int = 0
+    last_batch_at: float | None = None
+
+
+class Router:
+    def __init__(self, bootstrap_servers: str, catalog: Catalog, settings: Settings) -> None:
+        self._bootstrap = bootstrap_servers
+        self._catalog = catalog
+        self._settings = settings
+        self.stats = RouterStats()
+        self.running = False
+        self._stopping = asyncio.Event()
+        self._admin = TopicAdmin(bootstrap_servers, settings.partitions, settings.retention_ms)
+
+    async def start(self) -> None:
+        await self._admin.start()
+        await self._admin.ensure([INGRESS_TOPIC, DLQ_TOPIC])
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=False,
+            linger_ms=2, max_batch_size=1 << 20, max_request_size=16 << 20,
+        )
+        self._consumer = AIOKafkaConsumer(
+            INGRESS_TOPIC, bootstrap_servers=self._bootstrap, group_id=self._settings.router_group,
+            enable_auto_commit=False, auto_offset_reset="earliest",
+            fetch_max_wait_ms=50, max_partition_fetch_bytes=8 << 20,
+            session_timeout_ms=10_000, heartbeat_interval_ms=1_000,
+        )
+        await self._producer.start()
+        await self._consumer.start()
+        self.running = True
+
+    async def run(self) -> None:
+        """Route until stop(); the batch in hand is finished and committed first."""
+        try:
+            while not self._stopping.is_set():
+                batches = await self._consumer.getmany(timeout_ms=200, max_records=self._settings.router_batch_max)
+                records = [record for part in batches.values() for record in part]
+                if records:
+                    await self._route_batch(records)
+        finally:
+            await self._close()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+
+    async def _route_batch(self, records: list[ConsumerRecord]) -> None:
+        schemas, directory = self._catalog.schemas, self._catalog.directory
+        max_bytes = self._settings.max_message_bytes
+        outcomes = [(record, route(record.value or b"", schemas, directory, max_bytes)) for record in records]
+        await self._admin.ensure(inbox_topic(target) for _, outcome in outcomes
+                                 if isinstance(outcome, Delivery) for target in outcome.targets)
+        acks = []
+        for record, outcome in outcomes:
+            if isinstance(outcome, Delivery):
+                key = outcome.envelope.key.encode() if outcome.envelope.key else record.key
+                for target in outcome.targets:
+                    acks.append(await self._producer.send(inbox_topic(target), record.value, key=key))
+            else:
+                headers = dead_letter_headers(outcome, record.topic, record.partition, record.offset)
+                acks.append(await self._producer.send(DLQ_TOPIC, record.value, key=record.key, headers=headers))
+        await asyncio.gather(*acks)
+        self._count(outcomes)
+        try:
+            await self._consumer.commit()
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The group rebalanced mid-batch: the new owner re-delivers it; receivers de-duplicate.
+            log.warning("offset commit failed after a rebalance, batch will be re-delivered: %s", exc)
+
+    def _count(self, outcomes: list[tuple[ConsumerRecord, Delivery | Rejection]]) -> None:
+        stats = self.stats
+        stats.batches += 1
+        stats.last_batch_at = time.time()
+        for _, outcome in outcomes:
+            if isinstance(outcome, Delivery):
+                stats.routed += 1
+                stats.deliveries += len(outcome.targets)
+            else:
+                stats.rejected[outcome.stage] = stats.rejected.get(outcome.stage, 0) + 1
+
+    async def _close(self) -> None:
+        self.running = False
+        await self._consumer.stop()
+        await self._producer.stop()
+        await self._admin.close()

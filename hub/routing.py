@@ -1,0 +1,98 @@
+"""The routing decision for one ingress record: pure logic, no I/O.
+
+Stages in order: decode (bytes → JSON object), envelope (strict model),
+schema (payload against its type and version), routing (who may send and who
+receives). The first failing stage rejects the message with a reason that
+names the field and the rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import orjson
+from pydantic import ValidationError
+
+from hub.directory import Directory
+from hub.envelope import Envelope
+from hub.schemas import FieldError, SchemaRegistry, UnknownType, UnknownVersion
+
+Stage = Literal["decode", "envelope", "schema", "routing"]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    envelope: Envelope
+    targets: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    stage: Stage
+    reason: str
+    errors: tuple[FieldError, ...] = ()
+    envelope: Envelope | None = None
+
+    @classmethod
+    def of(cls, stage: Stage, errors: list[FieldError], envelope: Envelope | None = None) -> Rejection:
+        first = errors[0]
+        more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+        return cls(stage, f"{first.field}: {first.message} [rule: {first.rule}]{more}", tuple(errors), envelope)
+
+
+def envelope_errors(exc: ValidationError) -> list[FieldError]:
+    return [FieldError(".".join(["envelope", *map(str, err["loc"])]), err["type"], err["msg"])
+            for err in exc.errors(include_url=False, include_input=False)]
+
+
+def route(raw: bytes, schemas: SchemaRegistry, directory: Directory, max_bytes: int) -> Delivery | Rejection:
+    if len(raw) > max_bytes:
+        return Rejection.of("decode", [FieldError("message", "maxBytes", f"{len(raw)} bytes exceeds the limit of {max_bytes}")])
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return Rejection.of("decode", [FieldError("message", "json", f"not valid JSON: {exc}")])
+    if not isinstance(data, dict):
+        return Rejection.of("decode", [FieldError("message", "type", "the message must be a JSON object")])
+    try:
+        envelope = Envelope.model_validate(data)
+    except ValidationError as exc:
+        return Rejection.of("envelope", envelope_errors(exc))
+    return check(envelope, schemas, directory)
+
+
+def check(envelope: Envelope, schemas: SchemaRegistry, directory: Directory) -> Delivery | Rejection:
+    """Schema and routing stages for an envelope that decoded."""
+    try:
+        errors = schemas.validate(envelope.type, envelope.version, envelope.payload)
+    except UnknownType as exc:
+        return Rejection.of("schema", [FieldError("envelope.type", "knownType", str(exc))], envelope)
+    except UnknownVersion as exc:
+        return Rejection.of("schema", [FieldError("envelope.version", "knownVersion", str(exc))], envelope)
+    if errors:
+        return Rejection.of("schema", errors, envelope)
+    return resolve(envelope, directory)
+
+
+def resolve(envelope: Envelope, directory: Directory) -> Delivery | Rejection:
+    """Destinations: the explicit target, else every subscriber of the type except the sender."""
+    def refuse(field: str, rule: str, message: str) -> Rejection:
+        return Rejection.of("routing", [FieldError(field, rule, message)], envelope)
+
+    source = directory.connectors.get(envelope.source)
+    if source is None:
+        return refuse("envelope.source", "registeredSource", f"source {envelope.source!r} is not a registered connector")
+    if envelope.type not in source.produces:
+        return refuse("envelope.type", "mayPublish", f"source {envelope.source!r} is not registered to publish {envelope.type}")
+    if envelope.target is not None:
+        target = directory.connectors.get(envelope.target)
+        if target is None:
+            return refuse("envelope.target", "knownTarget", f"target {envelope.target!r} is not a registered connector")
+        if envelope.type not in target.consumes:
+            return refuse("envelope.target", "mayReceive", f"target {envelope.target!r} does not receive {envelope.type}")
+        return Delivery(envelope, (envelope.target,))
+    targets = tuple(c for c in directory.subscribers.get(envelope.type, ()) if c != envelope.source)
+    if not targets:
+        return refuse("envelope.type", "hasSubscriber", f"no connector subscribes to {envelope.type} and no target is set")
+    return Delivery(envelope, targets)

@@ -1,0 +1,38 @@
+"""One settings object, read from LGSP_* environment variables (and KAFKA_BOOTSTRAP_SERVERS)."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LGSP_", extra="ignore")
+
+    kafka_bootstrap_servers: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "LGSP_KAFKA_BOOTSTRAP_SERVERS"),
+        description="External Kafka cluster; unset starts the embedded tansu broker.",
+    )
+    database_url: str = Field("sqlite:///lgsp-hub.db", description="SQLAlchemy URL of the store.")
+    host: str = Field("127.0.0.1", description="Address the control plane listens on.")
+    port: int = Field(8080, description="Port of the control plane.")
+    schemas_dir: Path | None = Field(None, description="Extra directory of <type>/v<N>.json schemas.")
+    partitions: int = Field(6, ge=1, description="Partitions of every hub topic created.")
+    retention_ms: int = Field(7 * 24 * 3600 * 1000, description="retention.ms set on hub topics.")
+    router_group: str = Field("lgsp-router", description="Consumer group of the router workers.")
+    router_batch_max: int = Field(2000, ge=1, description="Records routed per batch at most.")
+    max_message_bytes: int = Field(1_000_000, ge=1024, description="Largest message accepted.")
+    refresh_seconds: float = Field(2.0, gt=0, description="How often a worker reloads connectors and schemas.")
+    embedded_max_rss_mb: int = Field(
+        4096, ge=64, description="Memory the in-memory embedded broker may use before HTTP ingress refuses (503)."
+    )
+    dlq_buffer: int = Field(10_000, ge=10, description="Dead letters kept for GET /v1/dlq.")
+
+
+@cache
+def settings() -> Settings:
+    return Settings()

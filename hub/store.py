@@ -1,0 +1,90 @@
+"""Durable state of the control plane: connectors and runtime schema versions.
+
+SQLAlchemy Core keeps the SQL the same on SQLite (default, one file) and
+PostgreSQL (several hub processes): the URL alone chooses.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+connectors = sa.Table(
+    "connectors", metadata,
+    sa.Column("id", sa.String(63), primary_key=True),
+    sa.Column("spec", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+schema_versions = sa.Table(
+    "schema_versions", metadata,
+    sa.Column("type", sa.String(100), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("schema", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.engine = sa.create_engine(url, pool_pre_ping=True)
+        metadata.create_all(self.engine)
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            return True
+        except sa.exc.SQLAlchemyError:
+            return False
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # connectors -------------------------------------------------------------
+    def put_connector(self, connector_id: str, spec: dict[str, Any]) -> bool:
+        """Insert or replace a connector; True when it was new."""
+        with self.engine.begin() as conn:
+            existing = conn.execute(sa.select(connectors.c.id).where(connectors.c.id == connector_id)).first()
+            if existing:
+                conn.execute(connectors.update().where(connectors.c.id == connector_id)
+                             .values(spec=spec, updated_at=_now()))
+            else:
+                conn.execute(connectors.insert().values(id=connector_id, spec=spec,
+                                                        created_at=_now(), updated_at=_now()))
+        return existing is None
+
+    def connectors(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(connectors.c.spec).order_by(connectors.c.id))
+            return [row.spec for row in rows]
+
+    def connector(self, connector_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(connectors.c.spec).where(connectors.c.id == connector_id)).scalar()
+
+    def delete_connector(self, connector_id: str) -> bool:
+        with self.engine.begin() as conn:
+            return conn.execute(connectors.delete().where(connectors.c.id == connector_id)).rowcount > 0
+
+    # schema versions registered at run time ---------------------------------
+    def add_schema_version(self, type: str, version: int, schema: dict[str, Any]) -> None:
+        """Raises sqlalchemy.exc.IntegrityError when another process took this version first."""
+        with self.engine.begin() as conn:
+            conn.execute(schema_versions.insert().values(type=type, version=version, schema=schema,
+                                                         created_at=_now()))
+
+    def schema_versions(self) -> list[tuple[str, int, dict[str, Any]]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(schema_versions.c.type, schema_versions.c.version, schema_versions.c.schema)
+                                .order_by(schema_versions.c.type, schema_versions.c.version))
+            return [(row.type, row.version, row.schema) for row in rows]
