@@ -35,7 +35,8 @@ class Hub:
 
     async def start(self) -> None:
         if not self.settings.kafka_bootstrap_servers:
-            self.broker = await asyncio.to_thread(EmbeddedBroker().start)
+            # Started from the main thread: the kernel ties the broker's death signal to this thread.
+            self.broker = EmbeddedBroker().start()
             log.info("embedded broker on %s", self.broker.bootstrap_servers)
         await wait_for_broker(self.bootstrap_servers)
         self.store = Store(self.settings.database_url)

@@ -1,0 +1,1 @@
+"""Stub of the national population database (cơ sở dữ liệu quốc gia về dân cư)."""

@@ -1,0 +1,116 @@
+"""The router against a real Kafka-protocol broker (embedded tansu)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import orjson
+from hub.broker import DLQ_TOPIC, INGRESS_TOPIC
+from hub.catalog import Catalog
+from hub.dlq import dead_letter
+from hub.envelope import decode, encode
+from hub.router import Router
+from hub.schemas import SchemaRegistry, bundled_schemas_dir
+from hub.settings import Settings
+from hub.store import Store
+from hub.testing import dossier_submitted
+from tests.conftest import consume, produce
+
+CONNECTORS = [
+    {"id": "mot-cua", "name": "Một cửa điện tử", "agency": "000.00.01.H22", "produces": ["dossier.submitted"]},
+    {"id": "ndxp", "name": "NDXP", "agency": "NDXP", "level": "national", "consumes": ["dossier.submitted"]},
+    {"id": "bao-cao", "name": "Báo cáo", "agency": "000.00.01.H22", "consumes": ["dossier.submitted"]},
+]
+
+
+@contextlib.asynccontextmanager
+async def running_router(bootstrap: str, tmp_path, **overrides):
+    store = Store(f"sqlite:///{tmp_path / 'hub.db'}")
+    for spec in CONNECTORS:
+        store.put_connector(spec["id"], spec)
+    catalog = Catalog(store, SchemaRegistry.from_dirs(bundled_schemas_dir()))
+    catalog.reload()
+    router = Router(bootstrap, catalog, Settings(**{"partitions": 3, **overrides}))
+    await router.start()
+    task = asyncio.create_task(router.run())
+    try:
+        yield router
+    finally:
+        await router.stop()
+        await asyncio.wait_for(task, 15)
+        store.close()
+
+
+async def test_valid_messages_reach_every_subscriber_in_key_order(broker, tmp_path):
+    envelopes = [dossier_submitted(counter=i % 5) for i in range(40)]
+    async with running_router(broker, tmp_path):
+        await produce(broker, INGRESS_TOPIC, [encode(e) for e in envelopes], [e.key.encode() for e in envelopes])
+        ndxp = await consume(broker, "lgsp.out.ndxp", 40)
+        report = await consume(broker, "lgsp.out.bao-cao", 40)
+    assert sorted(decode(r.value).id for r in ndxp) == sorted(e.id for e in envelopes)
+    assert len(report) == 40
+    # Messages with one key (one dossier) stay in order on one partition.
+    by_key: dict[bytes, list] = {}
+    for record in ndxp:
+        by_key.setdefault(record.key, []).append((record.partition, decode(record.value).id))
+    for key, seen in by_key.items():
+        assert len({p for p, _ in seen}) == 1
+        sent = [e.id for e in envelopes if e.key.encode() == key]
+        assert [i for _, i in seen] == sent
+
+
+async def test_rejected_messages_keep_original_bytes_and_reason(broker, tmp_path):
+    bad_json = b'{"id": '
+    unknown_target = encode(dossier_submitted(target="so-tai-chinh"))
+    bad_payload = orjson.loads(encode(dossier_submitted()))
+    bad_payload["payload"]["ChuHoSo"]["SoDinhDanh"] = "999190001234"
+    bad_payload = orjson.dumps(bad_payload)
+    async with running_router(broker, tmp_path):
+        await produce(broker, INGRESS_TOPIC, [bad_json, unknown_target, bad_payload])
+        letters = [dead_letter(r) for r in await consume(broker, DLQ_TOPIC, 3)]
+    by_stage = {letter["stage"]: letter for letter in letters}
+    assert set(by_stage) == {"decode", "routing", "schema"}
+    assert by_stage["decode"]["original"] == bad_json.decode()
+    assert by_stage["routing"]["errors"][0]["rule"] == "knownTarget"
+    assert "so-tai-chinh" in by_stage["routing"]["reason"]
+    assert by_stage["schema"]["errors"][0]["field"] == "payload.ChuHoSo.SoDinhDanh"
+    assert by_stage["schema"]["original"].encode() == bad_payload
+    assert all(letter["ingress"]["topic"] == INGRESS_TOPIC for letter in letters)
+
+
+async def test_oversized_message_goes_to_dlq(broker, tmp_path):
+    big = orjson.loads(encode(dossier_submitted()))
+    big["payload"]["TenTTHC"] = "x" * 5000
+    async with running_router(broker, tmp_path, max_message_bytes=4096):
+        await produce(broker, INGRESS_TOPIC, [orjson.dumps(big)])
+        [record] = await consume(broker, DLQ_TOPIC, 1)
+    letter = dead_letter(record)
+    assert (letter["stage"], letter["errors"][0]["rule"]) == ("decode", "maxBytes")
+    assert letter["size_bytes"] > 4096
+
+
+async def test_offsets_are_committed_after_routing(broker, tmp_path):
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    async with running_router(broker, tmp_path) as router:
+        await produce(broker, INGRESS_TOPIC, [encode(dossier_submitted(counter=i)) for i in range(10)])
+        await consume(broker, "lgsp.out.ndxp", 10)
+        for _ in range(50):
+            if router.stats.routed == 10:
+                break
+            await asyncio.sleep(0.1)
+    assert router.stats.routed == 10 and router.stats.deliveries == 20
+    probe = AIOKafkaConsumer(bootstrap_servers=broker, group_id="lgsp-router", enable_auto_commit=False)
+    await probe.start()
+    try:
+        committed = [await probe.committed(TopicPartition(INGRESS_TOPIC, p)) or 0 for p in range(3)]
+    finally:
+        await probe.stop()
+    assert sum(committed) == 10
+
+
+async def test_router_stops_cleanly_when_idle(broker, tmp_path):
+    async with running_router(broker, tmp_path, partitions=1) as router:
+        assert router.running
+    assert not router.running
