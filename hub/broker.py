@@ -15,6 +15,8 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 INGRESS_TOPIC = "lgsp.ingress"
 DLQ_TOPIC = "lgsp.dlq"
+CONTROL_TOPIC = "lgsp.control"  # desired state per connector (paused or not), keyed by connector id
+HEARTBEAT_TOPIC = "lgsp.heartbeats"  # connectors' liveness and counters, keyed by connector id
 
 
 def _free_port() -> int:

@@ -18,7 +18,7 @@ from hub.directory import Directory
 from hub.envelope import Envelope
 from hub.schemas import FieldError, SchemaRegistry, UnknownType, UnknownVersion
 
-Stage = Literal["decode", "envelope", "schema", "routing"]
+Stage = Literal["decode", "envelope", "schema", "routing", "handler"]  # handler: a connector gave up on it
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,12 +8,18 @@ import logging
 
 from aiokafka import AIOKafkaProducer
 
-from hub.broker import DLQ_TOPIC, INGRESS_TOPIC, EmbeddedBroker, TopicAdmin, rss_bytes, wait_for_broker
+from connectors.province import Province
+from hub.broker import (CONTROL_TOPIC, DLQ_TOPIC, HEARTBEAT_TOPIC, INGRESS_TOPIC, EmbeddedBroker, TopicAdmin,
+                        rss_bytes, wait_for_broker)
 from hub.catalog import Catalog
 from hub.directory import inbox_topic
 from hub.dlq import DeadLetterTail, dead_letter_headers
 from hub.routing import Rejection
+from hub.registry import announce
 from hub.router import Router
+from hub.scenario import load_scenario
+from hub.sdk.registrar import LocalRegistrar
+from hub.status import StatusBoard
 from hub.schemas import SchemaRegistry, bundled_schemas_dir
 from hub.settings import Settings
 from hub.store import Store
@@ -39,25 +45,43 @@ class Hub:
             self.broker = EmbeddedBroker().start()
             log.info("embedded broker on %s", self.broker.bootstrap_servers)
         await wait_for_broker(self.bootstrap_servers)
+        self.scenario = load_scenario(self.settings.scenario)
         self.store = Store(self.settings.database_url)
         roots = [bundled_schemas_dir(), *([self.settings.schemas_dir] if self.settings.schemas_dir else [])]
         self.catalog = Catalog(self.store, SchemaRegistry.from_dirs(*roots))
         self.catalog.reload()
         self.admin = TopicAdmin(self.bootstrap_servers, self.settings.partitions, self.settings.retention_ms)
         await self.admin.start()
-        await self.admin.ensure([INGRESS_TOPIC, DLQ_TOPIC, *map(inbox_topic, self.catalog.directory.connectors)])
+        await self.admin.ensure([INGRESS_TOPIC, DLQ_TOPIC, CONTROL_TOPIC, HEARTBEAT_TOPIC,
+                                 *map(inbox_topic, self.catalog.directory.connectors)])
         self.producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap_servers, acks="all",
                                          enable_idempotence=False, linger_ms=1, max_request_size=16 << 20)
         await self.producer.start()
+        await self._announce_desired_states()
         self.dead_letters = DeadLetterTail(self.bootstrap_servers, self.settings.dlq_buffer)
         await self.dead_letters.start()
+        self.status = StatusBoard(self.bootstrap_servers, self.settings.heartbeat_timeout_seconds)
+        await self.status.start()
         self._tasks.append(asyncio.create_task(self.catalog.refresh_forever(self.settings.refresh_seconds)))
         if self.with_router:
             self.router = Router(self.bootstrap_servers, self.catalog, self.settings)
             await self.router.start()
             self._tasks.append(asyncio.create_task(self.router.run(), name="router"))
+        self.province: Province | None = None
+        if self.settings.stubs:
+            self.province = Province(self.scenario, self.settings.seed, self.settings.speed, self.settings.volume)
+            await self.province.start(LocalRegistrar(self))
+
+    async def _announce_desired_states(self) -> None:
+        """The control topic is the connectors' source of truth; rebuild it from the store."""
+        paused = await asyncio.to_thread(self.store.paused_connectors)
+        for connector_id in self.catalog.directory.connectors:
+            await announce(self, connector_id, connector_id in paused)
 
     async def stop(self) -> None:
+        if self.province:
+            with contextlib.suppress(Exception):
+                await self.province.stop()
         if self.router:
             await self.router.stop()
         for task in reversed(self._tasks):
@@ -65,7 +89,7 @@ class Hub:
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, timeout=10)
-        for closing in (self.dead_letters.stop(), self.producer.stop(), self.admin.close()):
+        for closing in (self.status.stop(), self.dead_letters.stop(), self.producer.stop(), self.admin.close()):
             with contextlib.suppress(Exception):
                 await closing
         self.store.close()

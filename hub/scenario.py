@@ -266,8 +266,9 @@ class Scenario(_Strict):
     def _traffic_servable(self) -> Scenario:
         """Every applicant kind and channel the traffic sends must have a procedure to land on."""
         t = self.traffic
-        kinds = [k for k, share in ((False, 1 - t.share_business_applicants), (True, t.share_business_applicants)) if share]
-        channels = [online for online, share in ((False, 1 - t.share_online), (True, t.share_online)) if share]
+        citizens, businesses = 1 - t.share_business_applicants, t.share_business_applicants
+        kinds = [business for business, share in ((False, citizens), (True, businesses)) if share > 0]
+        channels = [online for online, share in ((False, 1 - t.share_online), (True, t.share_online)) if share > 0]
         for business in kinds:
             for online in channels:
                 if not any(p.accepts(business, online) for p in self.procedures):

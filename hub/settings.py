@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     embedded_max_rss_mb: int = Field(
         4096, ge=64, description="Memory the in-memory embedded broker may use before HTTP ingress refuses (503)."
     )
+    scenario: str = Field("binh-dinh-2023", description="Province scenario: a bundled name or a TOML path.")
+    stubs: bool = Field(True, description="Run the three bundled connectors in the hub process.")
+    speed: float = Field(3600.0, gt=0, description="Simulated seconds per real second.")
+    seed: int = Field(2023, description="Seed of the simulation: the same seed gives the same province.")
+    volume: float = Field(1.0, gt=0, description="Scales the scenario's dossiers per day.")
+    heartbeat_timeout_seconds: float = Field(15.0, gt=0, description="Silence after which a connector is UNREACHABLE.")
     dlq_buffer: int = Field(10_000, ge=10, description="Dead letters kept for GET /v1/dlq.")
 
 

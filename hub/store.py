@@ -17,6 +17,7 @@ connectors = sa.Table(
     "connectors", metadata,
     sa.Column("id", sa.String(63), primary_key=True),
     sa.Column("spec", sa.JSON, nullable=False),
+    sa.Column("paused", sa.Boolean, nullable=False, default=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
@@ -59,7 +60,7 @@ class Store:
                 conn.execute(connectors.update().where(connectors.c.id == connector_id)
                              .values(spec=spec, updated_at=_now()))
             else:
-                conn.execute(connectors.insert().values(id=connector_id, spec=spec,
+                conn.execute(connectors.insert().values(id=connector_id, spec=spec, paused=False,
                                                         created_at=_now(), updated_at=_now()))
         return existing is None
 
@@ -71,6 +72,15 @@ class Store:
     def connector(self, connector_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(connectors.c.spec).where(connectors.c.id == connector_id)).scalar()
+
+    def paused_connectors(self) -> set[str]:
+        with self.engine.connect() as conn:
+            return set(conn.execute(sa.select(connectors.c.id).where(connectors.c.paused)).scalars())
+
+    def set_paused(self, connector_id: str, paused: bool) -> bool:
+        with self.engine.begin() as conn:
+            return conn.execute(connectors.update().where(connectors.c.id == connector_id)
+                                .values(paused=paused, updated_at=_now())).rowcount > 0
 
     def delete_connector(self, connector_id: str) -> bool:
         with self.engine.begin() as conn:

@@ -71,7 +71,7 @@ class HubProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "LGSP_PORT": str(self.port), "LGSP_DATABASE_URL": f"sqlite:///{tmp / 'hub.db'}",
-                    "LGSP_REFRESH_SECONDS": "0.5", **env}
+                    "LGSP_REFRESH_SECONDS": "0.5", "LGSP_STUBS": "false", **env}
         if "KAFKA_BOOTSTRAP_SERVERS" not in env:  # the hub starts its own embedded broker
             self.env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
         self.log = tmp / f"hub-{self.port}.log"

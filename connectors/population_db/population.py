@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from hub import personal_id
+from hub.personal_id import make, problem, province_codes
 
 # --- names -------------------------------------------------------------------------------------
 # Family names with weights close to their national frequency (Nguyễn ≈ 38%), central-coast spelling
@@ -197,7 +197,7 @@ class Population:
     """`size` citizens (at most 1,000,000) living in `home_province`, the same ones for the same seed."""
 
     def __init__(self, seed: int, size: int, home_province: str = "052", as_of: date = DEFAULT_AS_OF) -> None:
-        provinces = personal_id.province_codes()
+        provinces = province_codes()
         if home_province not in provinces:
             raise ValueError(f"{home_province} is not a province code")
         if not 1 <= size <= 1_000_000:
@@ -257,7 +257,7 @@ class Population:
             old_id = f"{self._old_id_prefix}{number:07d}"
 
         return Citizen(
-            personal_id=personal_id.make(birth_province, birth_date.year, female, self._scramble(serial)),
+            personal_id=make(birth_province, birth_date.year, female, self._scramble(serial)),
             family_name=family_name, middle_name=middle_name, given_name=given_name, female=female,
             birth_date=birth_date, birth_province=birth_province, old_id=old_id, address=self._address(g))
 
@@ -306,14 +306,15 @@ class Population:
         return applicant
 
     # --- what the population database answers ---
-    def lookup(self, personal_id_: object) -> Citizen | None:
-        if not isinstance(personal_id_, str) or personal_id.problem(personal_id_) is not None:
+    def lookup(self, personal_id: object) -> Citizen | None:
+        """The citizen with this personal ID, or None (also for anything that is not a well-formed ID)."""
+        if not isinstance(personal_id, str) or problem(personal_id) is not None:
             return None
-        serial = self._unscramble(int(personal_id_[6:]))
+        serial = self._unscramble(int(personal_id[6:]))
         if serial >= self.size:
             return None
         citizen = self[serial]
-        return citizen if citizen.personal_id == personal_id_ else None
+        return citizen if citizen.personal_id == personal_id else None
 
     def verify(self, request: object) -> dict[str, Any]:
         """The citizen.verify.reply/v1 payload for a citizen.verify.request/v1 payload. Never raises."""
@@ -356,7 +357,7 @@ def _broken_rule(request: dict) -> str | None:
     pid = request.get("SoDinhDanh")
     if not isinstance(pid, str):
         return "SoDinhDanh is required: a string of 12 digits"
-    if broken := personal_id.problem(pid):
+    if broken := problem(pid):
         return f"SoDinhDanh {broken}"
     if not _is_text(request.get("HoVaTen"), 2, 200):
         return "HoVaTen is required: a string of 2 to 200 characters"
@@ -366,7 +367,7 @@ def _broken_rule(request: dict) -> str | None:
         born = _iso_date(request["NgaySinh"])
         if born is None:
             return "NgaySinh must be a date written YYYY-MM-DD"
-        if broken := personal_id.problem(pid, born):
+        if broken := problem(pid, born):
             return f"SoDinhDanh {broken}"
     return None
 

@@ -8,45 +8,70 @@ from typing import Any, Literal
 from fastapi import APIRouter, Response
 from fastapi.responses import ORJSONResponse
 
+from hub import registry
 from hub.api.deps import HubDep
 from hub.api.errors import ApiError
-from hub.directory import ConnectorSpec, inbox_topic
+from hub.directory import ConnectorSpec
 from hub.runtime import Hub
 
 router = APIRouter(prefix="/connectors", tags=["connectors"])
 
 
-def _spec(hub: Hub, connector_id: str) -> dict[str, Any]:
-    spec = hub.store.connector(connector_id)
+async def _spec(hub: Hub, connector_id: str) -> dict[str, Any]:
+    spec = await asyncio.to_thread(hub.store.connector, connector_id)
     if spec is None:
         raise ApiError(404, f"connector {connector_id!r} is not registered")
     return spec
 
 
-@router.post("", status_code=201, summary="Register a connector (idempotent: same id updates it)")
+async def _status(hub: Hub, connector_id: str) -> dict[str, Any]:
+    paused = connector_id in await asyncio.to_thread(hub.store.paused_connectors)
+    return await hub.status.status(connector_id, paused)
+
+
+@router.post("", status_code=201, summary="Register a connector (idempotent: the same id updates it)")
 async def register(spec: ConnectorSpec, hub: HubDep) -> ORJSONResponse:
-    known = set(hub.catalog.schemas.types())
-    unknown = [{"field": f"{side}[{i}]", "rule": "knownType", "message": f"unknown message type {t!r}"}
-               for side in ("produces", "consumes") for i, t in enumerate(getattr(spec, side)) if t not in known]
-    if unknown:
-        raise ApiError(422, unknown[0]["message"], unknown)
-    await hub.admin.ensure([inbox_topic(spec.id)])
-    created = await asyncio.to_thread(hub.store.put_connector, spec.id, spec.model_dump())
-    await asyncio.to_thread(hub.catalog.reload)
+    try:
+        spec, created = await registry.register(hub, spec)
+    except registry.RegistryError as exc:
+        raise ApiError(422, str(exc), exc.details) from exc
     return ORJSONResponse(spec.model_dump(), status_code=201 if created else 200)
 
 
-@router.get("", summary="Connector ids; ?expand=info for their registrations")
-async def list_connectors(hub: HubDep, expand: Literal["info"] | None = None) -> Any:
+@router.get("", summary="Connector ids; ?expand=info or ?expand=status for more")
+async def list_connectors(hub: HubDep, expand: Literal["info", "status"] | None = None) -> Any:
     specs = await asyncio.to_thread(hub.store.connectors)
     if expand == "info":
         return {spec["id"]: {"info": spec} for spec in specs}
+    if expand == "status":
+        return {spec["id"]: {"status": await _status(hub, spec["id"])} for spec in specs}
     return [spec["id"] for spec in specs]
 
 
 @router.get("/{connector_id}", summary="One connector's registration")
 async def get_connector(connector_id: str, hub: HubDep) -> dict[str, Any]:
-    return await asyncio.to_thread(_spec, hub, connector_id)
+    return await _spec(hub, connector_id)
+
+
+@router.get("/{connector_id}/status",
+            summary="State (RUNNING / PAUSED / FAILED / UNREACHABLE), last heartbeat, inbox lag, last error")
+async def get_status(connector_id: str, hub: HubDep) -> dict[str, Any]:
+    await _spec(hub, connector_id)
+    return await _status(hub, connector_id)
+
+
+@router.put("/{connector_id}/pause", status_code=202, summary="Pause: its messages wait in its inbox")
+async def pause(connector_id: str, hub: HubDep) -> Response:
+    if not await registry.set_paused(hub, connector_id, True):
+        raise ApiError(404, f"connector {connector_id!r} is not registered")
+    return Response(status_code=202)
+
+
+@router.put("/{connector_id}/resume", status_code=202, summary="Resume a paused connector")
+async def resume(connector_id: str, hub: HubDep) -> Response:
+    if not await registry.set_paused(hub, connector_id, False):
+        raise ApiError(404, f"connector {connector_id!r} is not registered")
+    return Response(status_code=202)
 
 
 @router.delete("/{connector_id}", status_code=204, summary="Unregister a connector (its inbox topic is kept)")

@@ -269,7 +269,13 @@ def random_request(rng: random.Random) -> object:
     if rng.random() < 0.03:
         return rng.choice(JUNK)
     citizen = POPULATION.sample(rng, min_age=0)
-    request = {field: random_field(field, citizen, rng) for field in REQUEST_FIELDS if rng.random() < 0.9}
+    request = request_for(citizen) if rng.random() < 0.5 else request_for(POPULATION[0], SoDinhDanh=unknown_id(),
+                                                                          NgaySinh=ABSENT, SoCMND=ABSENT)
+    for field in rng.sample(REQUEST_FIELDS, rng.choice([0, 0, 1, 1, 2, 3, 7])):  # a few fields garbled
+        if rng.random() < 0.15:
+            request.pop(field, None)
+        else:
+            request[field] = random_field(field, citizen, rng)
     if rng.random() < 0.05:
         request[rng.choice(["GioiTinh", "sodinhdanh", "", "x" * 500])] = rng.choice(JUNK)
     return request

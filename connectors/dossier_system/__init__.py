@@ -1,0 +1,1 @@
+"""The one-stop dossier system simulator (một cửa điện tử)."""

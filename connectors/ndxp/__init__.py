@@ -1,0 +1,1 @@
+"""The national data-exchange platform stub (NDXP)."""

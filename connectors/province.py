@@ -1,0 +1,58 @@
+"""A living province: the three bundled connectors on one scenario, one seed and one simulated clock."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime, time
+
+from connectors.dossier_system.connector import DossierSystem
+from connectors.ndxp.connector import NationalPlatform
+from connectors.population_db.connector import PopulationDatabase
+from connectors.population_db.population import Population
+from hub.clock import VN_TZ, SimClock
+from hub.scenario import Scenario
+from hub.sdk import Connector
+from hub.sdk.registrar import Registrar
+
+DAY_START = time(6, 0)  # the simulation opens at dawn of the scenario's first day
+
+
+class Province:
+    def __init__(self, scenario: Scenario, seed: int, speed: float, volume: float = 1.0, days: int | None = None,
+                 population_size: int = 200_000, verify_latency: float = 0.0, verify_failure_rate: float = 0.0,
+                 heartbeat_seconds: float = 5.0) -> None:
+        self.scenario = scenario
+        self.clock = SimClock(datetime.combine(scenario.calendar.start, DAY_START, VN_TZ), speed)
+        population = Population(seed, population_size, home_province=scenario.province.code)
+        self.population_db = PopulationDatabase(population, verify_latency, verify_failure_rate, seed)
+        self.ndxp = NationalPlatform()
+        self.dossier_system = DossierSystem(scenario, self.clock, population, seed, volume, days)
+        for connector in self.connectors:
+            connector.heartbeat_seconds = heartbeat_seconds
+        self._tasks: list[asyncio.Task] = []
+
+    @property
+    def connectors(self) -> list[Connector]:
+        return [self.population_db.connector, self.ndxp.connector, self.dossier_system.connector]
+
+    async def start(self, registrar: Registrar) -> None:
+        """Connectors first, then the traffic."""
+        await asyncio.gather(*(connector.start(registrar) for connector in self.connectors))
+        self._tasks = [
+            asyncio.create_task(self.ndxp.follow_outages(self.clock, self.scenario.outages,
+                                                         self.scenario.calendar.start), name="outages"),
+            asyncio.create_task(self.dossier_system.run(), name="dossiers"),
+        ]
+
+    @property
+    def traffic(self) -> asyncio.Task:
+        return self._tasks[1]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for connector in reversed(self.connectors):
+            await connector.stop()

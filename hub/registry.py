@@ -1,0 +1,63 @@
+"""Connector registration rules, shared by the REST API and in-process connectors."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from hub.broker import CONTROL_TOPIC
+from hub.directory import ConnectorSpec, inbox_topic
+
+
+class RegistryError(ValueError):
+    """A registration the hub refuses; `details` name each field and rule."""
+
+    def __init__(self, message: str, details: list[dict[str, str]]) -> None:
+        super().__init__(message)
+        self.details = details
+
+
+def _problems(hub: Any, spec: ConnectorSpec) -> list[dict[str, str]]:
+    known_types = set(hub.catalog.schemas.types())
+    problems = [{"field": f"{side}[{i}]", "rule": "knownType", "message": f"unknown message type {t!r}"}
+                for side in ("produces", "consumes") for i, t in enumerate(getattr(spec, side)) if t not in known_types]
+    inventory = {system.id for system in hub.scenario.systems}
+    problems += [{"field": f"systems[{i}]", "rule": "knownSystem",
+                  "message": f"{s!r} is not in the information-system inventory of {hub.scenario.province.name}"}
+                 for i, s in enumerate(spec.systems) if s not in inventory]
+    return problems
+
+
+async def register(hub: Any, data: dict[str, Any] | ConnectorSpec) -> tuple[ConnectorSpec, bool]:
+    """Validate and store a registration; same id again replaces it. Returns (spec, created)."""
+    try:
+        spec = data if isinstance(data, ConnectorSpec) else ConnectorSpec.model_validate(data)
+    except ValidationError as exc:
+        details = [{"field": ".".join(map(str, e["loc"])), "rule": e["type"], "message": e["msg"]}
+                   for e in exc.errors(include_url=False, include_input=False)]
+        raise RegistryError(f"{details[0]['field']}: {details[0]['message']}", details) from exc
+    problems = _problems(hub, spec)
+    if problems:
+        raise RegistryError(problems[0]["message"], problems)
+    await hub.admin.ensure([inbox_topic(spec.id)])
+    created = await asyncio.to_thread(hub.store.put_connector, spec.id, spec.model_dump())
+    await asyncio.to_thread(hub.catalog.reload)
+    if created:
+        await announce(hub, spec.id, paused=False)
+    return spec, created
+
+
+async def announce(hub: Any, connector_id: str, paused: bool) -> None:
+    """Tell the connector its desired state on the control topic (it may run anywhere)."""
+    value = orjson.dumps({"connector": connector_id, "paused": paused})
+    await hub.producer.send_and_wait(CONTROL_TOPIC, value, key=connector_id.encode())
+
+
+async def set_paused(hub: Any, connector_id: str, paused: bool) -> bool:
+    if not await asyncio.to_thread(hub.store.set_paused, connector_id, paused):
+        return False
+    await announce(hub, connector_id, paused)
+    return True

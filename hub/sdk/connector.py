@@ -1,0 +1,295 @@
+"""The connector SDK: typed handlers, publish, request/reply, heartbeats, at-least-once inbox.
+
+    dat_dai = Connector("dat-dai", name="Hệ thống đất đai", agency="000.00.01.H22",
+                        produces=["land.parcel.reply"])
+
+    @dat_dai.on("land.parcel.request")
+    async def parcel(message: Message) -> None:
+        await dat_dai.reply(message, "land.parcel.reply", {...})
+
+A connector reads its inbox `lgsp.out.<id>` in consumer group `lgsp.connector.<id>`, hands each new
+message (duplicates dropped by id) to its handler, retries a failing handler, dead-letters a message
+it gives up on, and commits only what its handlers finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from pydantic import BaseModel, ValidationError
+from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential
+
+from hub.broker import CONTROL_TOPIC, DLQ_TOPIC, HEARTBEAT_TOPIC, INGRESS_TOPIC
+from hub.directory import inbox_topic
+from hub.dlq import dead_letter_headers
+from hub.envelope import Envelope, decode, encode
+from hub.routing import Rejection
+from hub.schemas import FieldError
+from hub.sdk.dedup import SeenIds
+from hub.sdk.registrar import Registrar
+
+log = logging.getLogger(__name__)
+P = TypeVar("P")
+_QUEUE_HIGH, _QUEUE_LOW = 2000, 200  # per-partition backlog that pauses / resumes fetching
+
+
+class RequestTimeout(TimeoutError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Message(Generic[P]):
+    """What a handler receives: the envelope, and its payload (typed when the handler declared a model)."""
+
+    envelope: Envelope
+    payload: P
+
+
+Handler = Callable[[Message[Any]], Awaitable[None]]
+
+
+@dataclass
+class _Route:
+    handler: Handler
+    model: type[BaseModel] | None
+
+
+@dataclass
+class ConnectorCounters:
+    handled: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    published: int = 0
+    last_error: str | None = None
+    last_handled_at: float | None = None
+    started_at: float = field(default_factory=time.time)
+
+
+class Connector:
+    def __init__(self, id: str, *, name: str, agency: str, level: str = "province",
+                 systems: list[str] | None = None, produces: list[str] | None = None,
+                 expects: list[str] | None = None,
+                 heartbeat_seconds: float = 5.0, handler_attempts: int = 3, remember_ids: int = 100_000) -> None:
+        self.id, self.name, self.agency, self.level = id, name, agency, level
+        self.systems = list(systems or [])
+        self.produces = list(produces or [])
+        self.expects = list(expects or [])  # reply types it awaits with request()
+        self.heartbeat_seconds = heartbeat_seconds
+        self.handler_attempts = handler_attempts
+        self.counters = ConnectorCounters()
+        self.paused = False  # told by the operator (control topic)
+        self.reachable = True  # False simulates the system being down: no reading, no heartbeats
+        self._failing = False  # the last message's handler gave up: reported as FAILED until one succeeds
+        self._routes: dict[tuple[str, int], _Route] = {}
+        self._seen = SeenIds(remember_ids)
+        self._pending: dict[Any, asyncio.Future[Envelope]] = {}
+        self._replied = SeenIds(10_000)  # correlation ids answered straight from the fetch loop
+        self._done: dict[TopicPartition, int] = {}
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+
+    @property
+    def state(self) -> str:
+        return "PAUSED" if self.paused else "FAILED" if self._failing else "RUNNING"
+
+    # declaring -------------------------------------------------------------
+    def on(self, type: str, version: int = 1, model: type[BaseModel] | None = None) -> Callable[[Handler], Handler]:
+        """Register the handler of one message type and version; `model` types its payload."""
+        def register(handler: Handler) -> Handler:
+            self._routes[(type, version)] = _Route(handler, model)
+            return handler
+        return register
+
+    def spec(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "agency": self.agency, "level": self.level,
+                "systems": self.systems, "produces": sorted(set(self.produces)),
+                "consumes": sorted({type for type, _ in self._routes} | set(self.expects))}
+
+    # lifecycle ---------------------------------------------------------------
+    async def start(self, registrar: Registrar) -> None:
+        """Register with the hub (idempotent), then start reading the inbox and heartbeating."""
+        await registrar.register(self.spec())
+        self._bootstrap = await registrar.bootstrap_servers()
+        self._producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, enable_idempotence=False,
+                                          acks="all", linger_ms=1)
+        self._inbox = AIOKafkaConsumer(inbox_topic(self.id), bootstrap_servers=self._bootstrap,
+                                       group_id=f"lgsp.connector.{self.id}", enable_auto_commit=False,
+                                       auto_offset_reset="earliest", fetch_max_wait_ms=50)
+        self._control = AIOKafkaConsumer(CONTROL_TOPIC, bootstrap_servers=self._bootstrap, group_id=None,
+                                         auto_offset_reset="earliest", fetch_max_wait_ms=200)
+        for client in (self._producer, self._inbox, self._control):
+            await client.start()
+        self.counters.started_at = time.time()
+        for loop in (self._read_inbox, self._follow_control, self._heartbeat):
+            self._tasks.append(asyncio.create_task(loop(), name=f"{self.id}.{loop.__name__}"))
+
+    async def stop(self) -> None:
+        """Finish the handler in progress, commit what was handled, then close."""
+        self._stopping.set()
+        for task in self._tasks:
+            if task.get_name().endswith("_read_inbox"):
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(task, timeout=30)
+            else:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        for client in (self._inbox, self._control, self._producer):
+            with contextlib.suppress(Exception):
+                await client.stop()
+
+    # sending -----------------------------------------------------------------
+    async def publish(self, type: str, payload: dict[str, Any] | BaseModel, *, version: int = 1,
+                      target: str | None = None, key: str | None = None, **fields: Any) -> Envelope:
+        """Send one message through the hub; returns once the broker acknowledged it."""
+        if isinstance(payload, BaseModel):
+            payload = payload.model_dump(mode="json", exclude_none=True)
+        envelope = Envelope.new(type, version, self.id, payload, target=target, key=key, **fields)
+        await self.send(envelope)
+        return envelope
+
+    async def send(self, envelope: Envelope) -> None:
+        await self._producer.send_and_wait(INGRESS_TOPIC, encode(envelope),
+                                           key=envelope.key.encode() if envelope.key else None)
+        self.counters.published += 1
+
+    async def reply(self, message: Message[Any], type: str, payload: dict[str, Any] | BaseModel,
+                    version: int = 1) -> Envelope:
+        """Answer a request: to its sender, with its correlation id."""
+        if isinstance(payload, BaseModel):
+            payload = payload.model_dump(mode="json", exclude_none=True)
+        envelope = message.envelope.reply(type, version, self.id, payload)
+        await self.send(envelope)
+        return envelope
+
+    async def request(self, type: str, payload: dict[str, Any] | BaseModel, *, target: str,
+                      timeout: float = 10.0, version: int = 1, key: str | None = None) -> Envelope:
+        """Send a request and wait for the reply correlated with it."""
+        if isinstance(payload, BaseModel):
+            payload = payload.model_dump(mode="json", exclude_none=True)
+        envelope = Envelope.new(type, version, self.id, payload, target=target, key=key)
+        future: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
+        self._pending[envelope.id] = future
+        try:
+            await self.send(envelope)
+            return await asyncio.wait_for(future, timeout)
+        except asyncio.TimeoutError:
+            raise RequestTimeout(f"no reply to {type} {envelope.id} from {target!r} within {timeout}s") from None
+        finally:
+            self._pending.pop(envelope.id, None)
+
+    # receiving ---------------------------------------------------------------
+    async def _read_inbox(self) -> None:
+        """Fetch without waiting on handlers, so a handler may itself await a reply."""
+        workers: dict[TopicPartition, asyncio.Queue[ConsumerRecord | None]] = {}
+        try:
+            while not self._stopping.is_set():
+                self._apply_pause()
+                batches = await self._inbox.getmany(timeout_ms=100, max_records=500)
+                for tp, records in batches.items():
+                    if tp not in workers:
+                        workers[tp] = asyncio.Queue()
+                        self._tasks.append(asyncio.create_task(self._work(tp, workers[tp]), name=f"{self.id}.work"))
+                    for record in records:
+                        self._resolve_reply(record)
+                        workers[tp].put_nowait(record)
+                    if workers[tp].qsize() > _QUEUE_HIGH:
+                        self._inbox.pause(tp)
+                for tp in self._inbox.paused():
+                    if not self.paused and self.reachable and tp in workers and workers[tp].qsize() < _QUEUE_LOW:
+                        self._inbox.resume(tp)
+                await self._commit()
+        finally:
+            for queue in workers.values():
+                queue.put_nowait(None)
+            await asyncio.gather(*(t for t in self._tasks if t.get_name() == f"{self.id}.work"),
+                                 return_exceptions=True)
+            await self._commit()
+
+    def _apply_pause(self) -> None:
+        if self.paused or not self.reachable:
+            self._inbox.pause(*self._inbox.assignment())
+
+    def _resolve_reply(self, record: ConsumerRecord) -> None:
+        envelope = decode(record.value)
+        waiting = self._pending.get(envelope.correlation_id) if envelope.correlation_id else None
+        if waiting is not None and not waiting.done():
+            waiting.set_result(envelope)
+            self._replied.add(envelope.correlation_id)
+
+    async def _work(self, tp: TopicPartition, queue: asyncio.Queue[ConsumerRecord | None]) -> None:
+        """One partition in order: one dossier's events are handled in the order they were sent."""
+        while not self._stopping.is_set() and (record := await queue.get()) is not None:
+            await self._dispatch(record)
+            self._done[tp] = record.offset + 1
+
+    async def _commit(self) -> None:
+        offsets, self._done = self._done, {}
+        if offsets:
+            with contextlib.suppress(Exception):  # after a rebalance the new owner re-reads; we de-duplicate
+                await self._inbox.commit(offsets)
+
+    async def _dispatch(self, record: ConsumerRecord) -> None:
+        envelope = decode(record.value)  # the router already validated it
+        if not self._seen.add(envelope.id):
+            self.counters.duplicates += 1
+            return
+        if envelope.correlation_id in self._replied:
+            return  # a reply already handed to request() by the fetch loop
+        route = self._routes.get((envelope.type, envelope.version))
+        if route is None and envelope.correlation_id is not None:
+            return await self._give_up(record, f"late reply {envelope.type}: its request already timed out")
+        if route is None:
+            return await self._give_up(record, f"no handler for {envelope.type} v{envelope.version}")
+        try:
+            payload = route.model.model_validate(envelope.payload) if route.model else envelope.payload
+        except ValidationError as exc:
+            return await self._give_up(record, f"payload does not fit {route.model.__name__}: {exc}")
+        try:
+            async for attempt in AsyncRetrying(stop=stop_after_attempt(self.handler_attempts), reraise=True,
+                                               wait=wait_exponential(multiplier=0.05, max=1.0)):
+                with attempt:
+                    await route.handler(Message(envelope, payload))
+        except Exception as exc:
+            log.warning("%s: handler of %s failed %d times: %s", self.id, envelope.type, self.handler_attempts, exc)
+            self._failing = True
+            return await self._give_up(record, f"handler failed {self.handler_attempts} times: {exc!r}")
+        self.counters.handled += 1
+        self.counters.last_handled_at = time.time()
+        self._failing = False
+
+    async def _give_up(self, record: ConsumerRecord, reason: str) -> None:
+        """Nothing is dropped: a message the connector cannot handle goes to the DLQ with why."""
+        self.counters.failed += 1
+        self.counters.last_error = reason
+        rejection = Rejection("handler", f"{self.id}: {reason}", (FieldError("connector", "handled", reason),))
+        headers = dead_letter_headers(rejection, record.topic, record.partition, record.offset)
+        await self._producer.send_and_wait(DLQ_TOPIC, record.value, key=record.key, headers=headers)
+
+    async def _follow_control(self) -> None:
+        while True:
+            batches = await self._control.getmany(timeout_ms=500)
+            for records in batches.values():
+                for record in records:
+                    if record.key == self.id.encode():
+                        self.paused = bool(orjson.loads(record.value)["paused"])
+
+    async def _heartbeat(self) -> None:
+        while True:
+            c = self.counters
+            beat = {"connector": self.id, "at": time.time(), "state": self.state,
+                    "handled": c.handled, "duplicates": c.duplicates, "failed": c.failed,
+                    "published": c.published, "last_error": c.last_error}
+            with contextlib.suppress(Exception):
+                if self.reachable:
+                    await self._producer.send_and_wait(HEARTBEAT_TOPIC, orjson.dumps(beat),
+                                                       key=self.id.encode())
+            await asyncio.sleep(self.heartbeat_seconds)
