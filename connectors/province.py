@@ -39,15 +39,21 @@ class Province:
     async def start(self, registrar: Registrar) -> None:
         """Connectors first, then the traffic."""
         await asyncio.gather(*(connector.start(registrar) for connector in self.connectors))
-        self._tasks = [
-            asyncio.create_task(self.ndxp.follow_outages(self.clock, self.scenario.outages,
-                                                         self.scenario.calendar.start), name="outages"),
-            asyncio.create_task(self.dossier_system.run(), name="dossiers"),
-        ]
+        self.traffic = asyncio.create_task(self.dossier_system.run(), name="dossiers")
+        self._tasks = [self.traffic, asyncio.create_task(self._follow_outages(), name="outages")]
 
-    @property
-    def traffic(self) -> asyncio.Task:
-        return self._tasks[1]
+    async def _follow_outages(self) -> None:
+        """Take connectors down and back at the scenario's outage windows, like remote systems fail:
+        no reading, no heartbeats; their messages wait in their inboxes."""
+        by_id = {connector.id: connector for connector in self.connectors}
+        first_day = self.scenario.calendar.start
+        for outage in sorted(self.scenario.outages, key=lambda o: o.window(first_day)):
+            start, end = outage.window(first_day)
+            if outage.connector in by_id:
+                await self.clock.sleep_until(start)
+                by_id[outage.connector].reachable = False
+                await self.clock.sleep_until(end)
+                by_id[outage.connector].reachable = True
 
     async def stop(self) -> None:
         for task in self._tasks:

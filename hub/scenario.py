@@ -16,7 +16,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from hub.clock import VN_TZ
 from hub.envelope import ConnectorId
@@ -95,8 +104,8 @@ class System(_Strict):
     owner: AgencyCode
     level: Level
     kind: Literal["dossier_system", "portal", "sector_database", "shared_platform"]
-    serves_citizens_businesses: bool
-    connected: bool = Field(False, description="Linked through the LGSP when the scenario starts.")
+    serves_citizens_businesses: StrictBool  # "yes" or 1 in a TOML file is a mistake, not True
+    connected: StrictBool = Field(False, description="Linked through the LGSP when the scenario starts.")
 
 
 class Procedure(_Strict):

@@ -1,20 +1,16 @@
 """The national data-exchange platform stub (NDXP): takes dossier sync, answers with receipts.
 
-It stores the latest national record of each dossier, answers every event with one `ndxp.receipt`
-(duplicates are dropped by envelope id before they reach it), and goes down during the scenario's
-outage windows like a remote system would: its messages wait in its inbox until it returns.
+It stores the latest national record of each dossier and answers every event with one `ndxp.receipt`
+(duplicates are dropped by envelope id before they reach it).
 """
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from datetime import datetime, timezone
 from typing import Any
 
 from connectors.ndxp.national import to_national
-from hub.clock import SimClock
-from hub.scenario import Outage
 from hub.sdk import Connector, Message
 
 ID = "ndxp"
@@ -51,13 +47,3 @@ class NationalPlatform:
         if problems:
             receipt["LyDo"] = "; ".join(problems)
         await self.connector.reply(message, "ndxp.receipt", receipt)
-
-    async def follow_outages(self, clock: SimClock, outages: list[Outage], first_day: Any) -> None:
-        """Go down and come back at the scenario's outage windows."""
-        for outage in sorted((o for o in outages if o.connector == ID), key=lambda o: o.window(first_day)):
-            start, end = outage.window(first_day)
-            await clock.sleep_until(start)
-            self.connector.reachable = False
-            await clock.sleep_until(end)
-            self.connector.reachable = True
-        await asyncio.sleep(0)

@@ -126,6 +126,12 @@ def test_extra_fields_are_refused(binh_dinh_data: dict[str, Any]) -> None:
     assert ("systems.0.vendor", "Extra inputs are not permitted") in refusal(data)
 
 
+def test_flags_must_be_booleans(binh_dinh_data: dict[str, Any]) -> None:
+    data = copy.deepcopy(binh_dinh_data)
+    data["systems"][0]["serves_citizens_businesses"] = "yes"
+    assert refusal(data)[0] == ("systems.0.serves_citizens_businesses", "Input should be a valid boolean")
+
+
 @pytest.mark.parametrize(
     ("section", "field", "value", "rule"),
     [
