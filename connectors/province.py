@@ -11,7 +11,7 @@ from connectors.ndxp.connector import NationalPlatform
 from connectors.population_db.connector import PopulationDatabase
 from connectors.population_db.population import Population
 from hub.clock import VN_TZ, SimClock
-from hub.scenario import Scenario
+from hub.scenario import Outage, Scenario
 from hub.sdk import Connector
 from hub.sdk.registrar import Registrar
 
@@ -40,20 +40,17 @@ class Province:
         """Connectors first, then the traffic."""
         await asyncio.gather(*(connector.start(registrar) for connector in self.connectors))
         self.traffic = asyncio.create_task(self.dossier_system.run(), name="dossiers")
-        self._tasks = [self.traffic, asyncio.create_task(self._follow_outages(), name="outages")]
-
-    async def _follow_outages(self) -> None:
-        """Take connectors down and back at the scenario's outage windows, like remote systems fail:
-        no reading, no heartbeats; their messages wait in their inboxes."""
         by_id = {connector.id: connector for connector in self.connectors}
-        first_day = self.scenario.calendar.start
-        for outage in sorted(self.scenario.outages, key=lambda o: o.window(first_day)):
-            start, end = outage.window(first_day)
-            if outage.connector in by_id:
-                await self.clock.sleep_until(start)
-                by_id[outage.connector].reachable = False
-                await self.clock.sleep_until(end)
-                by_id[outage.connector].reachable = True
+        self._tasks = [self.traffic] + [asyncio.create_task(self._outage(by_id[o.connector], o), name="outage")
+                                        for o in self.scenario.outages if o.connector in by_id]
+
+    async def _outage(self, connector: Connector, outage: Outage) -> None:
+        """Down like a remote system fails: no reading, no heartbeats; its messages wait in its inbox."""
+        start, end = outage.window(self.scenario.calendar.start)
+        await self.clock.sleep_until(start)
+        connector.reachable = False
+        await self.clock.sleep_until(end)
+        connector.reachable = True
 
     async def stop(self) -> None:
         for task in self._tasks:

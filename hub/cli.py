@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from typing import Annotated
 
 import typer
@@ -21,19 +22,102 @@ def _logging(level: str) -> None:
 
 @app.command()
 def up(
+    scenario: Annotated[str | None, typer.Option(help="Scenario name or TOML path (LGSP_SCENARIO).")] = None,
+    speed: Annotated[float | None, typer.Option(help="Simulated seconds per real second (LGSP_SPEED).")] = None,
     host: Annotated[str | None, typer.Option(help="Listen address (LGSP_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port (LGSP_PORT).")] = None,
+    log_level: str = "warning",
+) -> None:
+    """Start the hub: broker (embedded unless KAFKA_BOOTSTRAP_SERVERS is set), router, API and the province."""
+    from hub.api import create_app
+    from hub.scenario import load_scenario
+
+    given = {"scenario": scenario, "speed": speed, "host": host, "port": port}
+    settings = Settings(**{k: v for k, v in given.items() if v is not None})
+    _logging(log_level)
+    province = load_scenario(settings.scenario)
+    stubs = "mot-cua (dossier system), csdl-dan-cu (population database), ndxp (national platform)"
+    typer.echo(
+        f"lgsp-hub  http://{settings.host}:{settings.port}   API docs /docs   health /v1/health\n"
+        f"  broker      {settings.kafka_bootstrap_servers or 'embedded tansu (in memory)'}\n"
+        f"  store       {settings.database_url}\n"
+        f"  scenario    {settings.scenario}: {province.province.name}, "
+        f"{province.traffic.dossiers_per_day * settings.volume:.0f} dossiers per working day\n"
+        f"  clock       ×{settings.speed:g} (one simulated day every {86400 / settings.speed:.0f} s), "
+        f"from {province.calendar.start}\n"
+        f"  connectors  {stubs if settings.stubs else 'none bundled (LGSP_STUBS=false)'}\n"
+        f"Ctrl-C stops the hub and its broker.")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=log_level)
+
+
+@app.command()
+def connectors(hub: Annotated[str, typer.Option(help="Hub URL.")] = "http://127.0.0.1:8080") -> None:
+    """List the registered connectors with their status."""
+    import httpx
+    from rich.console import Console
+    from rich.table import Table
+
+    try:
+        listing = httpx.get(f"{hub}/v1/connectors", params={"expand": "status"}, timeout=10).json()
+        info = httpx.get(f"{hub}/v1/connectors", params={"expand": "info"}, timeout=10).json()
+    except httpx.HTTPError as exc:
+        raise typer.Exit(_fail(f"cannot reach the hub at {hub}: {exc}")) from exc
+    table = Table("id", "name", "level", "state", "last heartbeat", "inbox lag", "handled", "failed", "last error")
+    for connector_id, entry in listing.items():
+        status, spec = entry["status"], info[connector_id]["info"]
+        beat = status["last_heartbeat"]
+        age = f"{time.time() - beat:.0f} s ago" if beat else "never"
+        table.add_row(connector_id, spec["name"], spec["level"], status["state"], age, str(status["inbox_lag"]),
+                      str(status["handled"]), str(status["failed"]), status["last_error"] or "")
+    Console().print(table)
+
+
+connector_app = typer.Typer(help="Run connectors.", no_args_is_help=True)
+app.add_typer(connector_app, name="connector")
+
+
+@connector_app.command("run")
+def connector_run(
+    target: Annotated[str, typer.Argument(help="module:object, a hub.sdk.Connector (or a callable making one).")],
+    hub: Annotated[str, typer.Option(help="Hub URL.")] = "http://127.0.0.1:8080",
     log_level: str = "info",
 ) -> None:
-    """Start the hub: broker (embedded unless KAFKA_BOOTSTRAP_SERVERS is set), router and API."""
-    from hub.api import create_app
-
-    settings = Settings(**{k: v for k, v in {"host": host, "port": port}.items() if v is not None})
+    """Run one connector in its own process until Ctrl-C: register, handle, heartbeat."""
     _logging(log_level)
-    broker = settings.kafka_bootstrap_servers or "embedded tansu (in memory)"
-    typer.echo(f"lgsp-hub on http://{settings.host}:{settings.port}  (API docs /docs, health /v1/health)\n"
-               f"  broker: {broker}\n  store:  {settings.database_url}")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=log_level)
+    asyncio.run(_run_connector(_load(target), hub))
+
+
+def _load(target: str):
+    import importlib
+
+    from hub.sdk import Connector
+
+    module_name, _, attribute = target.partition(":")
+    if not attribute:
+        raise typer.BadParameter("expected module:object", param_hint="TARGET")
+    found = getattr(importlib.import_module(module_name), attribute)
+    connector = found if isinstance(found, Connector) else found()
+    if not isinstance(connector, Connector):
+        raise typer.BadParameter(f"{target} is not a hub.sdk.Connector", param_hint="TARGET")
+    return connector
+
+
+async def _run_connector(connector, hub_url: str) -> None:
+    from hub.sdk import HttpRegistrar
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await connector.start(HttpRegistrar(hub_url))
+    typer.echo(f"connector {connector.id} registered with {hub_url}; Ctrl-C stops it")
+    await stop.wait()
+    await connector.stop()
+
+
+def _fail(message: str) -> int:
+    typer.echo(message, err=True)
+    return 1
 
 
 @app.command()

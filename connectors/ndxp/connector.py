@@ -21,6 +21,7 @@ class NationalPlatform:
     def __init__(self) -> None:
         self.dossiers: dict[str, dict[str, Any]] = {}  # MaHoSo → latest national record
         self.events: dict[str, str] = {}  # envelope id → type, each event synced once
+        self.completions: dict[str, dict[str, Any]] = {}  # MaHoSo → its dossier.completed, as received
         self.refused = 0
         self._transactions = itertools.count(1)
         self.connector = Connector(ID, name="Nền tảng tích hợp, chia sẻ dữ liệu quốc gia (NDXP)",
@@ -36,6 +37,8 @@ class NationalPlatform:
         else:
             self.refused += 1
         self.events[str(envelope.id)] = envelope.type
+        if envelope.type == "dossier.completed":
+            self.completions[message.payload["MaHoSo"]] = message.payload
         receipt = {
             "MaHoSo": message.payload["MaHoSo"],
             "MaGiaoDich": f"NDXP-{next(self._transactions):010d}",

@@ -14,7 +14,7 @@ async def dead_letters(
     hub: HubDep,
     offset: int = Query(0, ge=0),
     limit: int = Query(50, ge=1, le=500),
-    stage: Literal["decode", "envelope", "schema", "routing"] | None = None,
+    stage: Literal["decode", "envelope", "schema", "routing", "handler"] | None = None,
 ) -> dict:
     tail = hub.dead_letters
     return {"total": tail.total, "offset": offset, "limit": limit, "items": tail.page(offset, limit, stage)}

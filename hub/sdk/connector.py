@@ -203,9 +203,7 @@ class Connector:
                         workers[tp].put_nowait(record)
                     if workers[tp].qsize() > _QUEUE_HIGH:
                         self._inbox.pause(tp)
-                for tp in self._inbox.paused():
-                    if not self.paused and self.reachable and tp in workers and workers[tp].qsize() < _QUEUE_LOW:
-                        self._inbox.resume(tp)
+                self._resume_drained(workers)
                 await self._commit()
         finally:
             for queue in workers.values():
@@ -213,6 +211,13 @@ class Connector:
             await asyncio.gather(*(t for t in self._tasks if t.get_name() == f"{self.id}.work"),
                                  return_exceptions=True)
             await self._commit()
+
+    def _resume_drained(self, workers: dict[TopicPartition, asyncio.Queue]) -> None:
+        if self.paused or not self.reachable:
+            return
+        for tp in self._inbox.paused():
+            if tp not in workers or workers[tp].qsize() < _QUEUE_LOW:
+                self._inbox.resume(tp)
 
     def _apply_pause(self) -> None:
         if self.paused or not self.reachable:
