@@ -1,0 +1,37 @@
+"""The guide's land-registry connector, run as its own process with `lgsp-hub connector run`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import httpx
+
+from hub.sdk import Connector, HttpRegistrar
+from tests.conftest import ROOT, HubProcess
+from tests.integration.test_sdk import eventually
+
+
+async def test_land_registry_example_answers_lookups(tmp_path):
+    hub = HubProcess(tmp_path).start()
+    runner = subprocess.Popen([sys.executable, "-m", "hub", "connector", "run", "examples.land_registry:land",
+                               "--hub", hub.url], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    asker = Connector("so-xay-dung", name="Sở Xây dựng", agency="000.00.12.H22",
+                      produces=["land.parcel.request"], expects=["land.parcel.reply"])
+    try:
+        await eventually(lambda: "dat-dai" in httpx.get(f"{hub.url}/v1/connectors").json(), timeout=60,
+                         what="the example to register")
+        await asker.start(HttpRegistrar(hub.url))
+        found = await asker.request("land.parcel.request", {"MaYeuCau": "Q1", "MaXa": "21550", "SoToBanDo": 12,
+                                                            "SoThua": 345}, target="dat-dai", timeout=60)
+        missing = await asker.request("land.parcel.request", {"MaYeuCau": "Q2", "MaXa": "21550", "SoToBanDo": 1,
+                                                              "SoThua": 1}, target="dat-dai", timeout=30)
+    finally:
+        await asker.stop()
+        runner.terminate()
+        output = runner.communicate(timeout=30)[0].decode()
+        hub.stop()
+    assert found.payload == {"MaYeuCau": "Q1", "TimThay": True, "DienTich": 152.4, "MucDichSuDung": "ODT"}
+    assert missing.payload == {"MaYeuCau": "Q2", "TimThay": False}
+    assert "connector dat-dai registered" in output
+    assert runner.returncode == 0, output
