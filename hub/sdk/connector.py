@@ -41,6 +41,10 @@ P = TypeVar("P")
 _QUEUE_HIGH, _QUEUE_LOW = 2000, 200  # per-partition backlog that pauses / resumes fetching
 
 
+def _plain(payload: dict[str, Any] | BaseModel) -> dict[str, Any]:
+    return payload.model_dump(mode="json", exclude_none=True) if isinstance(payload, BaseModel) else payload
+
+
 class RequestTimeout(TimeoutError):
     pass
 
@@ -150,9 +154,7 @@ class Connector:
     async def publish(self, type: str, payload: dict[str, Any] | BaseModel, *, version: int = 1,
                       target: str | None = None, key: str | None = None, **fields: Any) -> Envelope:
         """Send one message through the hub; returns once the broker acknowledged it."""
-        if isinstance(payload, BaseModel):
-            payload = payload.model_dump(mode="json", exclude_none=True)
-        envelope = Envelope.new(type, version, self.id, payload, target=target, key=key, **fields)
+        envelope = Envelope.new(type, version, self.id, _plain(payload), target=target, key=key, **fields)
         await self.send(envelope)
         return envelope
 
@@ -164,18 +166,14 @@ class Connector:
     async def reply(self, message: Message[Any], type: str, payload: dict[str, Any] | BaseModel,
                     version: int = 1) -> Envelope:
         """Answer a request: to its sender, with its correlation id."""
-        if isinstance(payload, BaseModel):
-            payload = payload.model_dump(mode="json", exclude_none=True)
-        envelope = message.envelope.reply(type, version, self.id, payload)
+        envelope = message.envelope.reply(type, version, self.id, _plain(payload))
         await self.send(envelope)
         return envelope
 
     async def request(self, type: str, payload: dict[str, Any] | BaseModel, *, target: str,
                       timeout: float = 10.0, version: int = 1, key: str | None = None) -> Envelope:
         """Send a request and wait for the reply correlated with it."""
-        if isinstance(payload, BaseModel):
-            payload = payload.model_dump(mode="json", exclude_none=True)
-        envelope = Envelope.new(type, version, self.id, payload, target=target, key=key)
+        envelope = Envelope.new(type, version, self.id, _plain(payload), target=target, key=key)
         future: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
         self._pending[envelope.id] = future
         try:
