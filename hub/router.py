@@ -43,6 +43,7 @@ class Router:
         self.stats = RouterStats()
         self.running = False
         self._stopping = asyncio.Event()
+        self._partitions: dict[str, int] = {}  # partition count of each inbox topic
         self._admin = TopicAdmin(bootstrap_servers, settings.partitions, settings.retention_ms)
 
     async def start(self) -> None:
@@ -80,14 +81,18 @@ class Router:
         schemas, directory = self._catalog.schemas, self._catalog.directory
         max_bytes = self._settings.max_message_bytes
         outcomes = [(record, route(record.value or b"", schemas, directory, max_bytes)) for record in records]
-        await self._admin.ensure(inbox_topic(target) for _, outcome in outcomes
-                                 if isinstance(outcome, Delivery) for target in outcome.targets)
+        inboxes = {inbox_topic(t) for _, outcome in outcomes if isinstance(outcome, Delivery) for t in outcome.targets}
+        await self._admin.ensure(inboxes)
+        await self._learn_partitions(inboxes)
         acks = []
         for record, outcome in outcomes:
             if isinstance(outcome, Delivery):
                 key = outcome.envelope.key.encode() if outcome.envelope.key else record.key
                 for target in outcome.targets:
-                    acks.append(await self._producer.send(inbox_topic(target), record.value, key=key))
+                    topic = inbox_topic(target)
+                    # Same partition number as on ingress: keeps per-key order and skips re-hashing the key.
+                    partition = record.partition if record.partition < self._partitions[topic] else None
+                    acks.append(await self._producer.send(topic, record.value, key=key, partition=partition))
             else:
                 headers = dead_letter_headers(outcome, record.topic, record.partition, record.offset)
                 acks.append(await self._producer.send(DLQ_TOPIC, record.value, key=record.key, headers=headers))
@@ -98,6 +103,10 @@ class Router:
         except (CommitFailedError, IllegalStateError) as exc:
             # The group rebalanced mid-batch: the new owner re-delivers it; receivers de-duplicate.
             log.warning("offset commit failed after a rebalance, batch will be re-delivered: %s", exc)
+
+    async def _learn_partitions(self, topics: set[str]) -> None:
+        for topic in topics - self._partitions.keys():
+            self._partitions[topic] = len(await self._producer.partitions_for(topic))
 
     def _count(self, outcomes: list[tuple[ConsumerRecord, Delivery | Rejection]]) -> None:
         stats = self.stats
