@@ -62,12 +62,12 @@ def connectors(hub: Annotated[str, typer.Option(help="Hub URL.")] = "http://127.
         info = httpx.get(f"{hub}/v1/connectors", params={"expand": "info"}, timeout=10).json()
     except httpx.HTTPError as exc:
         raise typer.Exit(_fail(f"cannot reach the hub at {hub}: {exc}")) from exc
-    table = Table("id", "name", "level", "state", "last heartbeat", "inbox lag", "handled", "failed", "last error")
+    table = Table("id", "level", "state", "heartbeat", "inbox lag", "handled", "failed", "last error")
     for connector_id, entry in listing.items():
         status, spec = entry["status"], info[connector_id]["info"]
         beat = status["last_heartbeat"]
         age = f"{time.time() - beat:.0f} s ago" if beat else "never"
-        table.add_row(connector_id, spec["name"], spec["level"], status["state"], age, str(status["inbox_lag"]),
+        table.add_row(connector_id, spec["level"], status["state"], age, str(status["inbox_lag"]),
                       str(status["handled"]), str(status["failed"]), status["last_error"] or "")
     Console().print(table)
 
