@@ -97,6 +97,7 @@ class Connector:
         self._pending: dict[Any, asyncio.Future[Envelope]] = {}
         self._replied = SeenIds(10_000)  # correlation ids answered straight from the fetch loop
         self._done: dict[TopicPartition, int] = {}
+        self._unacked: list[asyncio.Future] = []  # replies sent by handlers, not yet acknowledged
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
 
@@ -158,16 +159,21 @@ class Connector:
         await self.send(envelope)
         return envelope
 
-    async def send(self, envelope: Envelope) -> None:
-        await self._producer.send_and_wait(INGRESS_TOPIC, encode(envelope),
-                                           key=envelope.key.encode() if envelope.key else None)
+    async def send(self, envelope: Envelope, wait: bool = True) -> None:
+        """Produce to the ingress; without `wait` the ack is awaited before the next inbox commit."""
+        ack = await self._producer.send(INGRESS_TOPIC, encode(envelope),
+                                        key=envelope.key.encode() if envelope.key else None)
         self.counters.published += 1
+        if wait:
+            await ack
+        else:
+            self._unacked.append(ack)
 
     async def reply(self, message: Message[Any], type: str, payload: dict[str, Any] | BaseModel,
                     version: int = 1) -> Envelope:
         """Answer a request: to its sender, with its correlation id."""
         envelope = message.envelope.reply(type, version, self.id, _plain(payload))
-        await self.send(envelope)
+        await self.send(envelope, wait=False)  # a handler need not wait on the broker: the commit does
         return envelope
 
     async def request(self, type: str, payload: dict[str, Any] | BaseModel, *, target: str,
@@ -235,7 +241,10 @@ class Connector:
             self._done[tp] = record.offset + 1
 
     async def _commit(self) -> None:
+        """Commit handled records once every reply their handlers sent is acknowledged."""
         offsets, self._done = self._done, {}
+        acks, self._unacked = self._unacked, []
+        await asyncio.gather(*acks)
         if offsets:
             with contextlib.suppress(Exception):  # after a rebalance the new owner re-reads; we de-duplicate
                 await self._inbox.commit(offsets)
@@ -257,10 +266,7 @@ class Connector:
         except ValidationError as exc:
             return await self._give_up(record, f"payload does not fit {route.model.__name__}: {exc}")
         try:
-            async for attempt in AsyncRetrying(stop=stop_after_attempt(self.handler_attempts), reraise=True,
-                                               wait=wait_exponential(multiplier=0.05, max=1.0)):
-                with attempt:
-                    await route.handler(Message(envelope, payload))
+            await self._call(route.handler, Message(envelope, payload))
         except Exception as exc:
             log.warning("%s: handler of %s failed %d times: %s", self.id, envelope.type, self.handler_attempts, exc)
             self._failing = True
@@ -268,6 +274,17 @@ class Connector:
         self.counters.handled += 1
         self.counters.last_handled_at = time.time()
         self._failing = False
+
+    async def _call(self, handler: Handler, message: Message[Any]) -> None:
+        try:
+            return await handler(message)  # the common case, without the retry machinery
+        except Exception:
+            if self.handler_attempts <= 1:
+                raise
+        async for attempt in AsyncRetrying(stop=stop_after_attempt(self.handler_attempts - 1), reraise=True,
+                                           wait=wait_exponential(multiplier=0.05, max=1.0)):
+            with attempt:
+                await handler(message)
 
     async def _give_up(self, record: ConsumerRecord, reason: str) -> None:
         """Nothing is dropped: a message the connector cannot handle goes to the DLQ with why."""
