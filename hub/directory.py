@@ -37,6 +37,14 @@ class Directory:
 
     connectors: dict[str, ConnectorSpec] = field(default_factory=dict)
     subscribers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _fanout: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
+
+    def fanout(self, type: str, source: str) -> tuple[str, ...]:
+        """Subscribers of `type` except `source`, memoised (the view is immutable)."""
+        targets = self._fanout.get((type, source))
+        if targets is None:
+            targets = self._fanout[(type, source)] = tuple(c for c in self.subscribers.get(type, ()) if c != source)
+        return targets
 
     @classmethod
     def of(cls, specs: Iterable[ConnectorSpec]) -> Directory:

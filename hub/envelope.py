@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, InstanceOf, StringConstraints
 
 from hub.ids import uuid7
 
@@ -29,7 +29,7 @@ class Envelope(BaseModel):
     key: str | None = Field(None, max_length=256, description="Ordering key, used as the Kafka message key.")
     correlation_id: UUID | None = None
     occurred_at: AwareDatetime
-    payload: dict[str, Any]
+    payload: InstanceOf[dict]  # checked, not copied
 
     @classmethod
     def new(cls, type: str, version: int, source: str, payload: dict[str, Any], **fields: Any) -> Envelope:

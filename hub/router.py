@@ -9,9 +9,11 @@ re-delivers the batch: at-least-once, receivers drop duplicates by id.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import CommitFailedError, IllegalStateError
@@ -35,6 +37,32 @@ class RouterStats:
     last_batch_at: float | None = None
 
 
+class _InboxBatches:
+    """One producer batch per (inbox, partition): a future per batch instead of one per message."""
+
+    def __init__(self, producer: AIOKafkaProducer) -> None:
+        self._producer = producer
+        self._open: dict[tuple[str, int], Any] = {}
+
+    async def add(self, topic: str, partition: int, key: bytes | None, value: bytes) -> list[asyncio.Future]:
+        sent = []
+        batch = self._open.get((topic, partition))
+        if batch is not None and batch.append(key=key, value=value, timestamp=None) is not None:
+            return sent
+        if batch is not None:  # full: ship it and start another
+            sent.append(await self._producer.send_batch(batch, topic, partition=partition))
+        batch = self._open[(topic, partition)] = self._producer.create_batch()
+        if batch.append(key=key, value=value, timestamp=None) is None:  # larger than a whole batch
+            del self._open[(topic, partition)]
+            sent.append(await self._producer.send(topic, value, key=key, partition=partition))
+        return sent
+
+    async def flush(self) -> list[asyncio.Future]:
+        sent = [await self._producer.send_batch(b, t, partition=p) for (t, p), b in self._open.items()]
+        self._open.clear()
+        return sent
+
+
 class Router:
     def __init__(self, bootstrap_servers: str, catalog: Catalog, settings: Settings) -> None:
         self._bootstrap = bootstrap_servers
@@ -47,6 +75,10 @@ class Router:
         self._admin = TopicAdmin(bootstrap_servers, settings.partitions, settings.retention_ms)
 
     async def start(self) -> None:
+        # Routing allocates many short-lived objects per message: collect less often, and never scan
+        # the long-lived start-up heap again (measured with bench/route.py: about a third off route()).
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 20)
         await self._admin.start()
         await self._admin.ensure([INGRESS_TOPIC, DLQ_TOPIC])
         self._producer = AIOKafkaProducer(
@@ -84,18 +116,21 @@ class Router:
         inboxes = {inbox_topic(t) for _, outcome in outcomes if isinstance(outcome, Delivery) for t in outcome.targets}
         await self._admin.ensure(inboxes)
         await self._learn_partitions(inboxes)
-        acks = []
+        acks, batches = [], _InboxBatches(self._producer)
         for record, outcome in outcomes:
             if isinstance(outcome, Delivery):
                 key = outcome.envelope.key.encode() if outcome.envelope.key else record.key
                 for target in outcome.targets:
                     topic = inbox_topic(target)
-                    # Same partition number as on ingress: keeps per-key order and skips re-hashing the key.
-                    partition = record.partition if record.partition < self._partitions[topic] else None
-                    acks.append(await self._producer.send(topic, record.value, key=key, partition=partition))
+                    # Keyed alike, the ingress partition number keeps per-key order and skips re-hashing.
+                    if key == record.key and record.partition < self._partitions[topic]:
+                        acks += await batches.add(topic, record.partition, key, record.value)
+                    else:
+                        acks.append(await self._producer.send(topic, record.value, key=key))
             else:
                 headers = dead_letter_headers(outcome, record.topic, record.partition, record.offset)
                 acks.append(await self._producer.send(DLQ_TOPIC, record.value, key=record.key, headers=headers))
+        acks += await batches.flush()
         await asyncio.gather(*acks)
         self._count(outcomes)
         try:

@@ -92,7 +92,7 @@ def resolve(envelope: Envelope, directory: Directory) -> Delivery | Rejection:
         if envelope.type not in target.consumes:
             return refuse("envelope.target", "mayReceive", f"target {envelope.target!r} does not receive {envelope.type}")
         return Delivery(envelope, (envelope.target,))
-    targets = tuple(c for c in directory.subscribers.get(envelope.type, ()) if c != envelope.source)
+    targets = directory.fanout(envelope.type, envelope.source)
     if not targets:
         return refuse("envelope.type", "hasSubscriber", f"no connector subscribes to {envelope.type} and no target is set")
     return Delivery(envelope, targets)

@@ -37,7 +37,7 @@ class BirthYearMatchesKeyword:
         except ValueError:
             return  # the field's own `format: date` reports this
         try:
-            encoded = personal_id.parse(pid).birth_year
+            encoded = personal_id.birth_year(pid)
         except ValueError:
             return  # the ID's own `x-personal-id` reports this
         if encoded != birth_date.year:
