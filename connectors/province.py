@@ -11,7 +11,7 @@ from connectors.ndxp.connector import NationalPlatform
 from connectors.population_db.connector import PopulationDatabase
 from connectors.population_db.population import Population
 from hub.clock import VN_TZ, SimClock
-from hub.scenario import Outage, Scenario
+from hub.scenario import Outage, Scenario, System
 from hub.sdk import Connector
 from hub.sdk.registrar import Registrar
 
@@ -28,13 +28,16 @@ class Province:
         self.population_db = PopulationDatabase(population, verify_latency, verify_failure_rate, seed)
         self.ndxp = NationalPlatform()
         self.dossier_system = DossierSystem(scenario, self.clock, population, seed, volume, days)
+        # The scenario's other connected systems: adapters that keep their link alive with heartbeats.
+        self.adapters = [system_adapter(s, heartbeat_seconds) for s in scenario.systems
+                         if s.connected and s.id != self.dossier_system.connector.id]
         for connector in self.connectors:
             connector.heartbeat_seconds = heartbeat_seconds
         self._tasks: list[asyncio.Task] = []
 
     @property
     def connectors(self) -> list[Connector]:
-        return [self.population_db.connector, self.ndxp.connector, self.dossier_system.connector]
+        return [self.population_db.connector, self.ndxp.connector, self.dossier_system.connector, *self.adapters]
 
     async def start(self, registrar: Registrar) -> None:
         """Connectors first, then the traffic."""
@@ -59,3 +62,9 @@ class Province:
                 await task
         for connector in reversed(self.connectors):
             await connector.stop()
+
+
+def system_adapter(system: System, heartbeat_seconds: float) -> Connector:
+    """A province system already linked to the LGSP whose traffic the simulation does not model."""
+    return Connector(system.id, name=system.name, agency=system.owner, level=system.level, systems=[system.id],
+                     heartbeat_seconds=heartbeat_seconds)

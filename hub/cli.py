@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -70,6 +71,52 @@ def connectors(hub: Annotated[str, typer.Option(help="Hub URL.")] = "http://127.
         table.add_row(connector_id, spec["level"], status["state"], age, str(status["inbox_lag"]),
                       str(status["handled"]), str(status["failed"]), status["last_error"] or "")
     Console().print(table)
+
+
+@app.command()
+def kpi(hub: Annotated[str, typer.Option(help="Hub URL.")] = "http://127.0.0.1:8080") -> None:
+    """The province's indicators against their targets, as tables."""
+    from rich.console import Console
+
+    from hub.report import indicator_tables
+
+    try:
+        connectivity = httpx_get(f"{hub}/v1/kpi/connectivity")
+        dossiers = httpx_get(f"{hub}/v1/kpi/dossiers")
+    except OSError as exc:
+        raise typer.Exit(_fail(f"cannot reach the hub at {hub}: {exc}")) from exc
+    console = Console()
+    for table in indicator_tables(connectivity, dossiers):
+        console.print(table)
+
+
+@app.command()
+def report(
+    out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
+    hub: Annotated[str, typer.Option(help="Hub URL.")] = "http://127.0.0.1:8080",
+) -> None:
+    """Write a self-contained HTML report with charts of the indicators over the simulated period."""
+    from hub.report import render_report
+
+    try:
+        data = {name: httpx_get(f"{hub}{path}") for name, path in (
+            ("connectivity", "/v1/kpi/connectivity"), ("history", "/v1/kpi/connectivity/history"),
+            ("dossiers", "/v1/kpi/dossiers"))}
+    except OSError as exc:
+        raise typer.Exit(_fail(f"cannot reach the hub at {hub}: {exc}")) from exc
+    out.write_text(render_report(**data), encoding="utf-8")
+    typer.echo(f"report written to {out}")
+
+
+def httpx_get(url: str) -> dict:
+    import httpx
+
+    try:
+        response = httpx.get(url, timeout=10)
+    except httpx.HTTPError as exc:
+        raise OSError(str(exc)) from exc
+    response.raise_for_status()
+    return response.json()
 
 
 connector_app = typer.Typer(help="Run connectors.", no_args_is_help=True)

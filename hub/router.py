@@ -12,12 +12,14 @@ import asyncio
 import gc
 import logging
 import time
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
+from hub import metrics
 from hub.broker import DLQ_TOPIC, INGRESS_TOPIC, TopicAdmin
 from hub.catalog import Catalog
 from hub.directory import inbox_topic
@@ -35,6 +37,8 @@ class RouterStats:
     rejected: dict[str, int] = field(default_factory=dict)
     batches: int = 0
     last_batch_at: float | None = None
+    last_seen: dict[str, float] = field(default_factory=dict)  # source connector → last valid message
+    recent_latencies: deque[float] = field(default_factory=lambda: deque(maxlen=20_000), repr=False)
 
 
 class _InboxBatches:
@@ -44,17 +48,18 @@ class _InboxBatches:
         self._producer = producer
         self._open: dict[tuple[str, int], Any] = {}
 
-    async def add(self, topic: str, partition: int, key: bytes | None, value: bytes) -> list[asyncio.Future]:
+    async def add(self, topic: str, partition: int, record: ConsumerRecord, key: bytes | None) -> list[asyncio.Future]:
         sent = []
         batch = self._open.get((topic, partition))
-        if batch is not None and batch.append(key=key, value=value, timestamp=None) is not None:
+        if batch is not None and batch.append(key=key, value=record.value, timestamp=record.timestamp) is not None:
             return sent
         if batch is not None:  # full: ship it and start another
             sent.append(await self._producer.send_batch(batch, topic, partition=partition))
         batch = self._open[(topic, partition)] = self._producer.create_batch()
-        if batch.append(key=key, value=value, timestamp=None) is None:  # larger than a whole batch
+        if batch.append(key=key, value=record.value, timestamp=record.timestamp) is None:  # larger than a batch
             del self._open[(topic, partition)]
-            sent.append(await self._producer.send(topic, value, key=key, partition=partition))
+            sent.append(await self._producer.send(topic, record.value, key=key, partition=partition,
+                                                  timestamp_ms=record.timestamp))
         return sent
 
     async def flush(self) -> list[asyncio.Future]:
@@ -124,9 +129,10 @@ class Router:
                     topic = inbox_topic(target)
                     # Keyed alike, the ingress partition number keeps per-key order and skips re-hashing.
                     if key == record.key and record.partition < self._partitions[topic]:
-                        acks += await batches.add(topic, record.partition, key, record.value)
-                    else:
-                        acks.append(await self._producer.send(topic, record.value, key=key))
+                        acks += await batches.add(topic, record.partition, record, key)
+                    else:  # inbox records keep the ingress timestamp: receivers measure end-to-end latency
+                        acks.append(await self._producer.send(topic, record.value, key=key,
+                                                              timestamp_ms=record.timestamp))
             else:
                 headers = dead_letter_headers(outcome, record.topic, record.partition, record.offset)
                 acks.append(await self._producer.send(DLQ_TOPIC, record.value, key=record.key, headers=headers))
@@ -144,15 +150,33 @@ class Router:
             self._partitions[topic] = len(await self._producer.partitions_for(topic))
 
     def _count(self, outcomes: list[tuple[ConsumerRecord, Delivery | Rejection]]) -> None:
-        stats = self.stats
+        """Counters per batch, not per message: the metrics stay off the per-record path."""
+        stats, now = self.stats, time.time()
         stats.batches += 1
-        stats.last_batch_at = time.time()
-        for _, outcome in outcomes:
+        stats.last_batch_at = now
+        routed: Counter[tuple[str, str, str]] = Counter()
+        rejected: Counter[tuple[str, str, str]] = Counter()
+        latencies = []
+        for record, outcome in outcomes:
+            envelope = outcome.envelope
             if isinstance(outcome, Delivery):
-                stats.routed += 1
-                stats.deliveries += len(outcome.targets)
+                stats.last_seen[envelope.source] = now
+                latencies.append(now - record.timestamp / 1000)
+                for target in outcome.targets:
+                    routed[(envelope.type, envelope.source, target)] += 1
             else:
                 stats.rejected[outcome.stage] = stats.rejected.get(outcome.stage, 0) + 1
+                labels = (envelope.type, envelope.source) if envelope else ("unknown", "unknown")
+                rejected[(*labels, outcome.stage)] += 1
+        stats.routed += sum(1 for _, o in outcomes if isinstance(o, Delivery))
+        stats.deliveries += sum(routed.values())
+        for labels, count in routed.items():
+            metrics.ROUTED.labels(*labels).inc(count)
+        for labels, count in rejected.items():
+            metrics.REJECTED.labels(*labels).inc(count)
+        stats.recent_latencies.extend(latencies)
+        for latency in latencies:
+            metrics.ROUTE_LATENCY.observe(latency)
 
     async def _close(self) -> None:
         self.running = False

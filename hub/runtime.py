@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import datetime
 
 from aiokafka import AIOKafkaProducer
 
@@ -15,6 +16,8 @@ from hub.catalog import Catalog
 from hub.directory import inbox_topic
 from hub.dlq import DeadLetterTail, dead_letter_headers
 from hub.routing import Rejection
+from hub.clock import VN_TZ, SimClock
+from hub.observer import Observer
 from hub.registry import announce
 from hub.router import Router
 from hub.scenario import load_scenario
@@ -71,6 +74,9 @@ class Hub:
         if self.settings.stubs:
             self.province = Province(self.scenario, self.settings.seed, self.settings.speed, self.settings.volume)
             await self.province.start(LocalRegistrar(self))
+        clock = self.province.clock if self.province else SimClock(datetime.now(VN_TZ), 1.0)
+        self.observer = Observer(self, clock)
+        await self.observer.start()
 
     async def _announce_desired_states(self) -> None:
         """The control topic is the connectors' source of truth; rebuild it from the store."""
@@ -79,6 +85,8 @@ class Hub:
             await announce(self, connector_id, connector_id in paused)
 
     async def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.observer.stop()
         if self.province:
             with contextlib.suppress(Exception):
                 await self.province.stop()

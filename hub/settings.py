@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     seed: int = Field(2023, description="Seed of the simulation: the same seed gives the same province.")
     volume: float = Field(1.0, gt=0, description="Scales the scenario's dossiers per day.")
     heartbeat_timeout_seconds: float = Field(15.0, gt=0, description="Silence after which a connector is UNREACHABLE.")
+    connectivity_window_seconds: float = Field(
+        60.0, gt=0, description="A system counts as connected when its connector was heard from this recently.")
     dlq_buffer: int = Field(10_000, ge=10, description="Dead letters kept for GET /v1/dlq.")
 
 

@@ -31,6 +31,15 @@ schema_versions = sa.Table(
 )
 
 
+connectivity_history = sa.Table(
+    "connectivity_history", metadata,
+    sa.Column("at", sa.DateTime(timezone=True), primary_key=True),  # simulated time of the sample
+    sa.Column("share", sa.Float, nullable=False),
+    sa.Column("connected", sa.Integer, nullable=False),
+    sa.Column("total", sa.Integer, nullable=False),
+)
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -98,3 +107,16 @@ class Store:
             rows = conn.execute(sa.select(schema_versions.c.type, schema_versions.c.version, schema_versions.c.schema)
                                 .order_by(schema_versions.c.type, schema_versions.c.version))
             return [(row.type, row.version, row.schema) for row in rows]
+
+    # connectivity indicator over (simulated) time -------------------------
+    def add_connectivity_sample(self, at: datetime, share: float, connected: int, total: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(connectivity_history.delete().where(connectivity_history.c.at == at))
+            conn.execute(connectivity_history.insert().values(at=at, share=share, connected=connected, total=total))
+
+    def connectivity_samples(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """The latest `limit` samples, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(connectivity_history).order_by(connectivity_history.c.at.desc())
+                                .limit(limit)).mappings().all()
+        return [dict(row) for row in reversed(rows)]

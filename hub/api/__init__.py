@@ -7,7 +7,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from hub.api import connectors, dead_letters, errors, health, messages, schemas
+from pathlib import Path
+
+from fastapi.responses import FileResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+
+from hub.api import connectors, dead_letters, errors, health, kpi, messages, schemas, stats
+from hub.metrics import HubCollector
 from hub.runtime import Hub
 from hub.settings import Settings
 
@@ -18,6 +25,8 @@ def create_app(settings: Settings, with_router: bool = True) -> FastAPI:
         hub = Hub(settings, with_router=with_router)
         await hub.start()
         app.state.hub = hub
+        app.state.indicators = CollectorRegistry()
+        app.state.indicators.register(HubCollector(hub))
         try:
             yield
         finally:
@@ -26,6 +35,20 @@ def create_app(settings: Settings, with_router: bool = True) -> FastAPI:
     app = FastAPI(title="lgsp-hub", version="0.1.0", lifespan=lifespan,
                   description="Provincial integration and data-sharing platform (LGSP): control plane.")
     errors.install(app)
-    for module in (health, messages, schemas, connectors, dead_letters):
+    for module in (health, messages, schemas, connectors, dead_letters, kpi, stats):
         app.include_router(module.router, prefix="/v1")
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        body = generate_latest(REGISTRY) + generate_latest(app.state.indicators)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/", include_in_schema=False)
+    async def dashboard() -> FileResponse:
+        return FileResponse(DASHBOARD / "index.html")
+
+    app.mount("/dashboard", StaticFiles(directory=DASHBOARD), name="dashboard")
     return app
+
+
+DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard"

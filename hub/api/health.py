@@ -23,6 +23,14 @@ async def health(hub: HubDep) -> ORJSONResponse:
         "checks": checks,
         "broker": {"bootstrap_servers": hub.bootstrap_servers, "embedded": hub.broker is not None,
                    "memory_exhausted": hub.broker_memory_exhausted()},
-        "router": hub.router.stats.__dict__ if hub.router else None,
+        "router": _router_stats(hub),
     }
     return ORJSONResponse(body, status_code=200 if healthy else 503)
+
+
+def _router_stats(hub: HubDep) -> dict | None:
+    if hub.router is None:
+        return None
+    stats = hub.router.stats
+    return {"routed": stats.routed, "deliveries": stats.deliveries, "rejected": stats.rejected,
+            "batches": stats.batches, "last_batch_at": stats.last_batch_at}

@@ -27,6 +27,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential
 
+from hub import metrics
 from hub.broker import CONTROL_TOPIC, DLQ_TOPIC, HEARTBEAT_TOPIC, INGRESS_TOPIC
 from hub.directory import inbox_topic
 from hub.dlq import dead_letter_headers
@@ -100,6 +101,7 @@ class Connector:
         self._unacked: list[asyncio.Future] = []  # replies sent by handlers, not yet acknowledged
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
+        self._clients: list[Any] = []
 
     @property
     def state(self) -> str:
@@ -125,15 +127,20 @@ class Connector:
         self._bootstrap = await registrar.bootstrap_servers()
         self._producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, enable_idempotence=False,
                                           acks="all", linger_ms=1)
-        self._inbox = AIOKafkaConsumer(inbox_topic(self.id), bootstrap_servers=self._bootstrap,
-                                       group_id=f"lgsp.connector.{self.id}", enable_auto_commit=False,
-                                       auto_offset_reset="earliest", fetch_max_wait_ms=50)
         self._control = AIOKafkaConsumer(CONTROL_TOPIC, bootstrap_servers=self._bootstrap, group_id=None,
                                          auto_offset_reset="earliest", fetch_max_wait_ms=200)
-        for client in (self._producer, self._inbox, self._control):
+        self._clients = [self._producer, self._control]
+        loops = [self._follow_control, self._heartbeat]
+        if self._routes or self.expects:  # a connector that only publishes has no inbox to read
+            self._inbox = AIOKafkaConsumer(inbox_topic(self.id), bootstrap_servers=self._bootstrap,
+                                           group_id=f"lgsp.connector.{self.id}", enable_auto_commit=False,
+                                           auto_offset_reset="earliest", fetch_max_wait_ms=50)
+            self._clients.append(self._inbox)
+            loops.insert(0, self._read_inbox)
+        for client in self._clients:
             await client.start()
         self.counters.started_at = time.time()
-        for loop in (self._read_inbox, self._follow_control, self._heartbeat):
+        for loop in loops:
             self._tasks.append(asyncio.create_task(loop(), name=f"{self.id}.{loop.__name__}"))
 
     async def stop(self) -> None:
@@ -147,7 +154,7 @@ class Connector:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-        for client in (self._inbox, self._control, self._producer):
+        for client in reversed(self._clients):
             with contextlib.suppress(Exception):
                 await client.stop()
 
@@ -265,6 +272,7 @@ class Connector:
             payload = route.model.model_validate(envelope.payload) if route.model else envelope.payload
         except ValidationError as exc:
             return await self._give_up(record, f"payload does not fit {route.model.__name__}: {exc}")
+        metrics.DELIVERY_LATENCY.labels(self.id).observe(max(time.time() - record.timestamp / 1000, 0.0))
         try:
             await self._call(route.handler, Message(envelope, payload))
         except Exception as exc:
@@ -273,6 +281,7 @@ class Connector:
             return await self._give_up(record, f"handler failed {self.handler_attempts} times: {exc!r}")
         self.counters.handled += 1
         self.counters.last_handled_at = time.time()
+        metrics.HANDLED.labels(self.id, "handled").inc()
         self._failing = False
 
     async def _call(self, handler: Handler, message: Message[Any]) -> None:
@@ -290,6 +299,7 @@ class Connector:
         """Nothing is dropped: a message the connector cannot handle goes to the DLQ with why."""
         self.counters.failed += 1
         self.counters.last_error = reason
+        metrics.HANDLED.labels(self.id, "dead_lettered").inc()
         rejection = Rejection("handler", f"{self.id}: {reason}", (FieldError("connector", "handled", reason),))
         headers = dead_letter_headers(rejection, record.topic, record.partition, record.offset)
         await self._producer.send_and_wait(DLQ_TOPIC, record.value, key=record.key, headers=headers)
