@@ -212,8 +212,9 @@
   };
 
   const POLL_MS = 2000;
-  const FETCH_TIMEOUT_MS = 5000;
+  const FETCH_TIMEOUT_MS = 10000;
   const DAILY_DAYS = 30;
+  const WINDOW_SECONDS = 600; // the throughput charts' time span
   const LANG_KEY = 'lgsp.dashboard.lang';
 
   const ENDPOINTS = {
@@ -309,11 +310,23 @@
 
   const pad2 = (n) => String(n).padStart(2, '0');
 
-  /** Reads "YYYY-MM-DD[THH:MM...]" literally (the wall time the hub gives, no time-zone shift). */
+  const VN_OFFSET_MINUTES = 7 * 60; // Asia/Ho_Chi_Minh, no daylight saving
+
+  /**
+   * Reads "YYYY-MM-DD[THH:MM[:SS][offset]]". A time with an offset (e.g. UTC) is shown in Vietnam's
+   * time (+07:00); a date or a time without offset is shown as written.
+   */
   function parseWall(value) {
     if (typeof value !== 'string') return null;
-    const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}))?/.exec(value);
+    const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?/.exec(value);
     if (!m) return null;
+    if (m[4] !== undefined && m[6] !== undefined && !/^\+07:?00$/.test(m[6])) {
+      const ms = Date.parse(value);
+      if (Number.isFinite(ms)) {
+        const vn = new Date(ms + VN_OFFSET_MINUTES * 60000);
+        return { y: vn.getUTCFullYear(), m: vn.getUTCMonth() + 1, d: vn.getUTCDate(), hh: vn.getUTCHours(), mm: vn.getUTCMinutes() };
+      }
+    }
     return { y: +m[1], m: +m[2], d: +m[3], hh: m[4] === undefined ? null : +m[4], mm: m[5] === undefined ? null : +m[5] };
   }
 
@@ -450,11 +463,15 @@
 
   /** An axis tick with as many decimals as its step needs. */
   function fmtTick(v, step) {
-    const decimals = step >= 1 ? 0 : step >= 0.1 ? 1 : step >= 0.01 ? 2 : 3;
+    const decimals = step >= 1 ? 0 : Math.min(3, (String(Number(step.toFixed(6))).split('.')[1] || '').length);
     return decimals ? fmtDec(v, decimals) : fmtInt(v);
   }
 
-  function gridAndYAxis(g, { x0, x1, y, scale, fmt }) {
+  function gridAndYAxis(g, { x0, x1, y, scale, fmt, empty }) {
+    if (empty) {
+      g.append(s('line', { x1: x0, x2: x1, y1: y(0), y2: y(0), class: 'axis-line' }));
+      return;
+    }
     for (const v of scale.values) {
       const yy = y(v);
       g.append(s('line', { x1: x0, x2: x1, y1: yy, y2: yy, class: v === 0 ? 'axis-line' : 'grid-line' }));
@@ -485,13 +502,14 @@
     const y = (v) => y0 - (v / scale.top) * (y0 - y1);
 
     const n = times.length;
-    const tMin = n ? times[0] : Date.now() / 1000 - 600;
-    const tMax = n ? Math.max(times[n - 1], tMin + 1) : Date.now() / 1000;
+    // the window is always the last ten minutes (at least), ending at the latest point
+    const tMax = n ? times[n - 1] : Date.now() / 1000;
+    const tMin = Math.min(n ? times[0] : tMax, tMax - WINDOW_SECONDS);
     const x = (tt) => x0 + ((tt - tMin) / (tMax - tMin)) * (x1 - x0);
 
     const g = s('g', {});
     svg.append(g);
-    gridAndYAxis(g, { x0, x1, y, scale, fmt: fmtY });
+    gridAndYAxis(g, { x0, x1, y, scale, fmt: fmtY, empty: n === 0 });
 
     // x axis: time of day on round minutes
     const span = tMax - tMin;
@@ -560,7 +578,7 @@
     const y = (v) => y0 - (v / scale.top) * (y0 - y1);
     const g = s('g', {});
     svg.append(g);
-    gridAndYAxis(g, { x0, x1, y, scale, fmt: fmtTick });
+    gridAndYAxis(g, { x0, x1, y, scale, fmt: fmtTick, empty: !days.length });
     if (!days.length) { emptyNote(svg, width, height); return; }
 
     const slot = (x1 - x0) / days.length;
@@ -647,6 +665,7 @@
     const [before, after] = t('provinceHeading').split('{name}');
     clear(heading);
     heading.append(before || '', nameEl, after || '');
+    heading.style.visibility = name ? '' : 'hidden';
     document.title = name ? t('htmlTitle', { name }) : t('title');
     renderClock();
   }
@@ -720,7 +739,7 @@
     let text = '';
     let cls = 'projection';
     if (p.status === 'met') { text = t('projMet', { target }); cls += ' is-met'; }
-    else if (p.status === 'reached_at') { text = t('projReached', { target, slope, date: fmtWallDateTime(p.reached_at) }); cls += ' is-warn'; }
+    else if (p.status === 'reached_at') { text = t('projReached', { target, slope, date: fmtDay(p.reached_at, 'dateFull') }); cls += ' is-warn'; }
     else if (p.status === 'not_at_this_trend') { text = t('projNot', { target, slope }); cls += ' is-notmet'; }
     else if (p.status === 'too_little_history') { text = t('projLittle', { target }); }
     const pe = $('#conn-projection');
@@ -737,7 +756,8 @@
     const systems = Array.isArray(c.systems) ? [...c.systems] : [];
     const names = {};
     for (const a of Array.isArray(c.by_agency) ? c.by_agency : []) if (a && a.agency) names[a.agency] = a.name || a.agency;
-    systems.sort((a, b) => (b.connected === true) - (a.connected === true));
+    // the systems still to connect first: they are what stands between the province and its target
+    systems.sort((a, b) => (a.connected === true) - (b.connected === true));
     const connected = systems.filter((x) => x && x.connected).length;
     setText($('#sys-sub'), systems.length ? t('sysSub', { connected: fmtInt(connected), not: fmtInt(systems.length - connected) }) : '');
     const body = clear($('#sys-body'));
@@ -763,8 +783,7 @@
   }
 
   function renderDossiers() {
-    const d = state.data.dossiers;
-    if (!d) return;
+    const d = state.data.dossiers || {};
     const c = d.cumulative || {};
 
     // online share vs target
@@ -776,7 +795,8 @@
     metPill($('[data-role="met"]', online), onlineMet);
     onlineEl.className = 'kpi-value ' + metClass(onlineMet);
     progress($('[data-role="bar"]', online), c.online_share, c.online_target, onlineMet);
-    setText($('[data-role="detail"]', online), `${t('onlineDetail', { online: fmtInt(c.online), received: fmtInt(c.received) })} · ${t('targetAtLeast', { v: fmtTarget(c.online_target) })}`);
+    setText($('[data-role="detail"]', online), isNum(c.online_share)
+      ? `${t('onlineDetail', { online: fmtInt(c.online), received: fmtInt(c.received) })} · ${t('targetAtLeast', { v: fmtTarget(c.online_target) })}` : '');
 
     // signed results vs 100 %
     const signed = $('#kpi-signed');
@@ -787,7 +807,8 @@
     metPill($('[data-role="met"]', signed), signedMet);
     signedEl.className = 'kpi-value ' + metClass(signedMet);
     progress($('[data-role="bar"]', signed), c.signed_share, c.signed_target, signedMet);
-    setText($('[data-role="detail"]', signed), `${t('signedDetail', { signed: fmtInt(c.signed), results: fmtInt(c.results) })} · ${t('targetShort', { v: fmtTarget(c.signed_target) })}`);
+    setText($('[data-role="detail"]', signed), isNum(c.signed_share)
+      ? `${t('signedDetail', { signed: fmtInt(c.signed), results: fmtInt(c.results) })} · ${t('targetShort', { v: fmtTarget(c.signed_target) })}` : '');
 
     // on time vs late
     const ontime = $('#kpi-ontime');
@@ -808,7 +829,7 @@
         h('div', { class: 'split-ok', style: `width:${okPct.toFixed(2)}%`, title: t('onTimeTitle', { n: fmtInt(c.on_time) }) }),
         h('div', { class: 'split-late', style: `width:${latePct.toFixed(2)}%`, title: t('lateTitleBar', { n: fmtInt(c.late) }) }));
     }
-    setText($('[data-role="detail"]', ontime), t('lateDetail', { late: fmtInt(c.late), completed: fmtInt(c.completed) }));
+    setText($('[data-role="detail"]', ontime), isNum(c.completed) ? t('lateDetail', { late: fmtInt(c.late), completed: fmtInt(c.completed) }) : '');
 
     // received
     const rec = $('#kpi-received');
@@ -817,14 +838,14 @@
     recEl.dataset.value = isNum(c.received) ? c.received : '';
     const facts = clear($('[data-role="detail"]', rec));
     const fact = (label, value, cls) => h('div', { class: 'fact ' + (cls || '') }, h('span', { text: label }), h('strong', { text: fmtInt(value) }));
-    facts.append(
+    if (isNum(c.received)) facts.append(
       fact(t('factCompleted'), c.completed),
       fact(t('factOpen'), c.open),
       fact(t('factOpenLate'), c.open_late, num(c.open_late) > 0 ? 'txt-notmet' : ''));
 
     // per day
     const days = (Array.isArray(d.daily) ? d.daily : []).slice(-DAILY_DAYS);
-    setText($('#daily-sub'), t('dailySub', { n: fmtInt(days.length), asof: fmtWallDateTime(d.as_of) }));
+    setText($('#daily-sub'), days.length ? t('dailySub', { n: fmtInt(days.length), asof: fmtWallDateTime(d.as_of) }) : '');
     const legend = clear($('#daily-legend'));
     legend.append(
       legendItem(COLORS.received, t('legendReceived')),
@@ -834,7 +855,7 @@
 
     // late per agency
     const rows = (Array.isArray(d.late_by_agency) ? [...d.late_by_agency] : []).filter(Boolean);
-    rows.sort((a, b) => num(b.late) - num(a.late) || num(b.late_share) - num(a.late_share));
+    rows.sort((a, b) => num(b.late) - num(a.late) || num(b.open_late) - num(a.open_late) || String(a.agency).localeCompare(String(b.agency)));
     const maxShare = Math.max(0.0001, ...rows.map((r) => num(r.late_share)));
     const body = clear($('#late-body'));
     if (!rows.length) body.append(h('tr', {}, h('td', { colspan: 5, class: 'muted empty-row', text: t('noData') })));
@@ -937,8 +958,8 @@
     for (const id of ids) {
       const st = (status[id] && status[id].status) || {};
       const inf = (info[id] && info[id].info) || {};
-      const stateName = typeof st.state === 'string' ? st.state : 'UNREACHABLE';
-      counts[stateName] = (counts[stateName] || 0) + 1;
+      const stateName = typeof st.state === 'string' && st.state ? st.state : '';
+      if (stateName) counts[stateName] = (counts[stateName] || 0) + 1;
       const err = typeof st.last_error === 'string' ? st.last_error : (st.last_error ? JSON.stringify(st.last_error) : '');
       body.append(h('tr', { 'data-connector-id': id, 'data-state': stateName },
         h('td', {},
@@ -962,6 +983,7 @@
   }
 
   function statePill(name, count) {
+    if (!name) return h('span', { class: 'state-pill state-unknown', 'data-state': '' }, '—');
     const label = (dict().states || {})[name] || name;
     return h('span', { class: `state-pill state-${name.toLowerCase()}`, 'data-state': name, title: name },
       h('span', { class: 'state-dot' }), count === undefined ? label : `${label} · ${count}`);
@@ -991,35 +1013,44 @@
     }
   }
 
-  async function poll() {
-    const keys = Object.keys(ENDPOINTS);
-    let results;
-    try {
-      results = await Promise.allSettled(keys.map((k) => getJSON(ENDPOINTS[k])));
-    } catch (_) {
-      results = keys.map(() => ({ status: 'rejected' }));
+  /** What to redraw when an endpoint answers (the header status is redrawn every time). */
+  const RENDERS_OF = {
+    connectivity: [renderConnectivity],
+    dossiers: [renderDossiers],
+    throughput: [renderThroughput],
+    status: [renderConnectors],
+    info: [renderConnectors],
+    dlq: [renderOps],
+    health: [renderOps],
+  };
+
+  function run(fns) {
+    for (const fn of fns) {
+      try { fn(); } catch (err) { if (window.console) console.warn('dashboard:', fn.name, err); }
     }
-    let anyOk = false;
-    keys.forEach((k, i) => {
-      const r = results[i];
-      const v = r && r.status === 'fulfilled' ? r.value : null;
-      // /v1/health answers 503 with a body when degraded: that is an answer, not a failure
-      const usable = v && v.body && typeof v.body === 'object' && (v.ok || (k === 'health' && v.status === 503));
-      if (usable) {
-        state.data[k] = v.body;
-        state.failed[k] = false;
-        anyOk = true;
-      } else {
-        state.failed[k] = true;
-      }
-    });
-    if (anyOk) state.lastOk = new Date();
-    render();
   }
 
-  async function loop() {
-    try { await poll(); } catch (err) { if (window.console) console.warn('dashboard: poll', err); }
-    setTimeout(loop, POLL_MS);
+  /** One endpoint, fetched once; its answer kept, or the failure noted. */
+  async function pollOne(key) {
+    let v = null;
+    try { v = await getJSON(ENDPOINTS[key]); } catch (_) { v = null; }
+    // /v1/health answers 503 with a body when degraded: that is an answer, not a failure
+    const usable = v && v.body && typeof v.body === 'object' && (v.ok || (key === 'health' && v.status === 503));
+    if (usable) {
+      state.data[key] = v.body;
+      state.failed[key] = false;
+      state.lastOk = new Date();
+    } else {
+      state.failed[key] = true;
+    }
+    run([renderStatus, ...(usable || !state.data[key] ? RENDERS_OF[key] : [])]);
+  }
+
+  /** Each endpoint on its own loop: a slow one (the connector statuses) never holds the others back. */
+  function loop(key) {
+    pollOne(key)
+      .catch((err) => { if (window.console) console.warn('dashboard: poll', key, err); })
+      .finally(() => setTimeout(() => loop(key), POLL_MS));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1047,7 +1078,7 @@
       clearTimeout(resizeTimer);
       resizeTimer = setTimeout(render, 150);
     });
-    loop();
+    for (const key of Object.keys(ENDPOINTS)) loop(key);
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);

@@ -48,7 +48,7 @@ async def test_posted_message_reaches_the_target_inbox(api, hub_process):
     envelope = dossier_submitted()
     response = api.post("/v1/messages", content=encode(envelope), headers={"content-type": "application/json"})
     assert response.status_code == 202, response.text
-    assert response.json() == {"id": str(envelope.id), "status": "accepted", "targets": ["ndxp"]}
+    assert response.json() == {"id": str(envelope.id), "status": "accepted", "targets": ["lgsp-kpi", "ndxp"]}
     records = await consume(hub_process.bootstrap, "lgsp.out.ndxp", 1)
     assert envelope.id in {decode(r.value).id for r in records}
 
