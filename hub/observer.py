@@ -43,18 +43,25 @@ class Observer:
                              heartbeat_seconds=5.0)
         for type in DOSSIER_TYPES:
             self.kpi.on(type)(self._observe)
-        self._task: asyncio.Task | None = None
+        self._tasks: list[asyncio.Task] = []
 
     async def start(self) -> None:
         await self.kpi.start(LocalRegistrar(self.hub))
-        self._task = asyncio.create_task(self._run(), name="observer")
+        self._tasks = [asyncio.create_task(self._run(), name="observer"),
+                       asyncio.create_task(self._sample_every_interval(), name="throughput")]
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
         await self.kpi.stop()
+
+    async def _sample_every_interval(self) -> None:
+        """Throughput on its own beat, so slow status queries never stretch its points."""
+        while True:
+            await asyncio.sleep(self.interval)
+            self._sample_throughput()
 
     async def _observe(self, message: Message) -> None:
         self.indicators.observe(message.envelope.type, message.payload, str(message.envelope.id))
@@ -68,7 +75,6 @@ class Observer:
             await asyncio.sleep(self.interval)
 
     async def refresh(self) -> None:
-        self._sample_throughput()
         await self._refresh_statuses()
         self.connectivity = self._connectivity()
         self.dossiers = await asyncio.to_thread(self.indicators.report)
@@ -97,10 +103,9 @@ class Observer:
 
     async def _refresh_statuses(self) -> None:
         paused = await asyncio.to_thread(self.hub.store.paused_connectors)
-        statuses = {}
-        for connector_id in self.hub.catalog.directory.connectors:
-            statuses[connector_id] = await self.hub.status.status(connector_id, connector_id in paused)
-        self.statuses = statuses
+        ids = list(self.hub.catalog.directory.connectors)
+        found = await asyncio.gather(*(self.hub.status.status(cid, cid in paused) for cid in ids))
+        self.statuses = dict(zip(ids, found, strict=True))
 
     def _connectivity(self) -> dict[str, Any]:
         bindings: dict[str, list[str]] = {}

@@ -43,8 +43,9 @@ async def list_connectors(hub: HubDep, expand: Literal["info", "status"] | None 
     specs = await asyncio.to_thread(hub.store.connectors)
     if expand == "info":
         return {spec["id"]: {"info": spec} for spec in specs}
-    if expand == "status":
-        return {spec["id"]: {"status": await _status(hub, spec["id"])} for spec in specs}
+    if expand == "status":  # the observer's view, at most a couple of seconds old
+        known = hub.observer.statuses
+        return {spec["id"]: {"status": known.get(spec["id"]) or await _status(hub, spec["id"])} for spec in specs}
     return [spec["id"] for spec in specs]
 
 

@@ -952,7 +952,11 @@
   function renderConnectors() {
     const status = state.data.status || {};
     const info = state.data.info || {};
-    const ids = [...new Set([...Object.keys(info), ...Object.keys(status)])];
+    // trouble first (failed, unreachable, paused), then the running ones; by id within a state
+    const rank = { FAILED: 0, UNREACHABLE: 1, PAUSED: 2, RUNNING: 3 };
+    const stateOf = (id) => (status[id] && status[id].status && status[id].status.state) || '';
+    const ids = [...new Set([...Object.keys(info), ...Object.keys(status)])]
+      .sort((a, b) => (rank[stateOf(a)] ?? 4) - (rank[stateOf(b)] ?? 4) || a.localeCompare(b));
     const body = clear($('#cx-body'));
     const counts = {};
     for (const id of ids) {
