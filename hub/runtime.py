@@ -13,18 +13,18 @@ from connectors.province import Province
 from hub.broker import (CONTROL_TOPIC, DLQ_TOPIC, HEARTBEAT_TOPIC, INGRESS_TOPIC, EmbeddedBroker, TopicAdmin,
                         rss_bytes, wait_for_broker)
 from hub.catalog import Catalog
+from hub.clock import VN_TZ, SimClock
 from hub.directory import inbox_topic
 from hub.dlq import DeadLetterTail, dead_letter_headers
-from hub.routing import Rejection
-from hub.clock import VN_TZ, SimClock
 from hub.observer import Observer
 from hub.registry import announce
 from hub.router import Router
+from hub.routing import Rejection
 from hub.scenario import load_scenario
-from hub.sdk.registrar import LocalRegistrar
-from hub.status import StatusBoard
 from hub.schemas import SchemaRegistry, bundled_schemas_dir
+from hub.sdk.registrar import LocalRegistrar
 from hub.settings import Settings
+from hub.status import StatusBoard
 from hub.store import Store
 
 log = logging.getLogger(__name__)
@@ -43,11 +43,20 @@ class Hub:
         return self.settings.kafka_bootstrap_servers or self.broker.bootstrap_servers
 
     async def start(self) -> None:
+        """Broker, then the control plane's state, then routing, then the province and its observer."""
         if not self.settings.kafka_bootstrap_servers:
             # Started from the main thread: the kernel ties the broker's death signal to this thread.
             self.broker = EmbeddedBroker().start()
             log.info("embedded broker on %s", self.broker.bootstrap_servers)
         await wait_for_broker(self.bootstrap_servers)
+        await self._start_control_plane()
+        if self.with_router:
+            self.router = Router(self.bootstrap_servers, self.catalog, self.settings)
+            await self.router.start()
+            self._tasks.append(asyncio.create_task(self.router.run(), name="router"))
+        await self._start_province()
+
+    async def _start_control_plane(self) -> None:
         self.scenario = load_scenario(self.settings.scenario)
         self.store = Store(self.settings.database_url)
         roots = [bundled_schemas_dir(), *([self.settings.schemas_dir] if self.settings.schemas_dir else [])]
@@ -66,10 +75,8 @@ class Hub:
         self.status = StatusBoard(self.bootstrap_servers, self.settings.heartbeat_timeout_seconds)
         await self.status.start()
         self._tasks.append(asyncio.create_task(self.catalog.refresh_forever(self.settings.refresh_seconds)))
-        if self.with_router:
-            self.router = Router(self.bootstrap_servers, self.catalog, self.settings)
-            await self.router.start()
-            self._tasks.append(asyncio.create_task(self.router.run(), name="router"))
+
+    async def _start_province(self) -> None:
         self.province: Province | None = None
         if self.settings.stubs:
             self.province = Province(self.scenario, self.settings.seed, self.settings.speed, self.settings.volume)
