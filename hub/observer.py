@@ -47,6 +47,7 @@ class Observer:
 
     async def start(self) -> None:
         await self.kpi.start(LocalRegistrar(self.hub))
+        await self.refresh()  # the endpoints answer with a full view from the first request
         self._tasks = [asyncio.create_task(self._run(), name="observer"),
                        asyncio.create_task(self._sample_every_interval(), name="throughput")]
 
@@ -68,11 +69,11 @@ class Observer:
 
     async def _run(self) -> None:
         while True:
+            await asyncio.sleep(self.interval)
             try:
                 await self.refresh()
             except Exception:  # the view must outlive a bad sample
                 log.exception("operator view refresh failed")
-            await asyncio.sleep(self.interval)
 
     async def refresh(self) -> None:
         await self._refresh_statuses()
