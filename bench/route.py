@@ -37,6 +37,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from hub import personal_id
+from hub.audit import MessageLog
 from hub.broker import INGRESS_TOPIC, EmbeddedBroker
 from hub.catalog import Catalog
 from hub.directory import ConnectorSpec, Directory, inbox_topic
@@ -175,7 +176,9 @@ async def hub_end_to_end(bootstrap: str, messages: list[tuple[bytes, bytes]], pa
             store.put_connector(spec["id"], spec)
         catalog = Catalog(store, SchemaRegistry.from_dirs(bundled_schemas_dir()))
         catalog.reload()
-        router = TimedRouter(bootstrap, catalog, settings)
+        message_log = MessageLog(store, "bench")  # the hub always logs every decision
+        await message_log.start()
+        router = TimedRouter(bootstrap, catalog, settings, message_log)
         if profile:
             from pyinstrument import Profiler
             router.profiler = Profiler(async_mode="disabled")
@@ -188,6 +191,9 @@ async def hub_end_to_end(bootstrap: str, messages: list[tuple[bytes, bytes]], pa
                 router.profiler.stop()
             await router.stop()
             await running
+            routed_at = time.perf_counter()
+            await message_log.stop()  # what the log still had to write when routing ended
+            catch_up = time.perf_counter() - routed_at
             store.close()
             counter.join(5)
     if profile:
@@ -195,7 +201,8 @@ async def hub_end_to_end(bootstrap: str, messages: list[tuple[bytes, bytes]], pa
     stats = router.stats
     return {"routed": stats.routed, "rejected": stats.rejected, "batches": stats.batches,
             "router_batch_max": settings.router_batch_max, **rate(n, last - router.first_batch_at),
-            "router_side": rate(stats.routed, router.last_batch_at - router.first_batch_at)}
+            "router_side": rate(stats.routed, router.last_batch_at - router.first_batch_at),
+            "message_log": {"written": message_log.written, "catch_up_seconds": round(catch_up, 3)}}
 
 
 def write_profile(profiler: Any, path: Path) -> None:
@@ -274,6 +281,9 @@ def print_table(results: dict) -> None:
     print(f"\n(b)/(a) = {results['ratio_hub_to_relay']:.2f} (goal ≥ 0.5);  "
           f"route() {v['route']['msg_per_s']:,} msg/s (goal ≥ 100k);  "
           f"{results['messages']:,} messages × {results['message_bytes']} B, {results['partitions']} partitions")
+    log = results["hub"]["message_log"]
+    print(f"message log: {log['written']:,} decisions chained and written; "
+          f"{log['catch_up_seconds']} s still to write when routing ended")
 
 
 async def broker_measurements(args: argparse.Namespace, messages: list[tuple[bytes, bytes]]) -> tuple[dict, dict]:

@@ -196,6 +196,30 @@ def httpx_get(url: str) -> dict:
     return response.json()
 
 
+audit_app = typer.Typer(help="The hash-chained message log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check every chain of the message log in the store (LGSP_DATABASE_URL); name the first broken record."""
+    from hub.audit import verify
+    from hub.store import Store
+
+    store = Store(Settings().database_url)
+    try:
+        verdict = verify(store)
+    finally:
+        store.close()
+    if verdict.ok:
+        typer.echo(f"message log intact: {verdict.checked} records verified")
+        return
+    broken = verdict.broken
+    typer.echo(f"message log BROKEN at record seq={broken['seq']} (message {broken['message_id']}): "
+               f"{broken['why']}; {verdict.checked} records before it verified", err=True)
+    raise typer.Exit(1)
+
+
 connector_app = typer.Typer(help="Run connectors.", no_args_is_help=True)
 app.add_typer(connector_app, name="connector")
 
@@ -255,6 +279,7 @@ def router(log_level: str = "info") -> None:
 
 
 async def _run_router(settings: Settings) -> None:
+    from hub.audit import MessageLog, worker_id
     from hub.catalog import Catalog
     from hub.router import Router
     from hub.schemas import SchemaRegistry, bundled_schemas_dir
@@ -263,7 +288,9 @@ async def _run_router(settings: Settings) -> None:
     roots = [bundled_schemas_dir(), *([settings.schemas_dir] if settings.schemas_dir else [])]
     catalog = Catalog(Store(settings.database_url), SchemaRegistry.from_dirs(*roots))
     catalog.reload()
-    worker = Router(settings.kafka_bootstrap_servers, catalog, settings)
+    message_log = MessageLog(catalog.store, worker_id())
+    await message_log.start()
+    worker = Router(settings.kafka_bootstrap_servers, catalog, settings, message_log)
     await worker.start()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -273,5 +300,6 @@ async def _run_router(settings: Settings) -> None:
     try:
         await worker.run()
     finally:
+        await message_log.stop()
         refresh.cancel()
         catalog.store.close()

@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from hub import metrics
+from hub.audit import MessageLog, decision
 from hub.broker import DLQ_TOPIC, INGRESS_TOPIC, TopicAdmin
 from hub.catalog import Catalog
 from hub.directory import inbox_topic
@@ -69,8 +70,10 @@ class _InboxBatches:
 
 
 class Router:
-    def __init__(self, bootstrap_servers: str, catalog: Catalog, settings: Settings) -> None:
+    def __init__(self, bootstrap_servers: str, catalog: Catalog, settings: Settings,
+                 message_log: MessageLog | None = None) -> None:
         self._bootstrap = bootstrap_servers
+        self._log = message_log
         self._catalog = catalog
         self._settings = settings
         self.stats = RouterStats()
@@ -174,6 +177,8 @@ class Router:
             metrics.ROUTED.labels(*labels).inc(count)
         for labels, count in rejected.items():
             metrics.REJECTED.labels(*labels).inc(count)
+        if self._log is not None:
+            self._log.record([decision(record, outcome, now) for record, outcome in outcomes])
         stats.recent_latencies.extend(latencies)
         for latency in latencies:
             metrics.ROUTE_LATENCY.observe(latency)

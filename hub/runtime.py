@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaProducer
 from connectors.province import Province
 from hub.broker import (CONTROL_TOPIC, DLQ_TOPIC, HEARTBEAT_TOPIC, INGRESS_TOPIC, EmbeddedBroker, TopicAdmin,
                         rss_bytes, wait_for_broker)
+from hub.audit import MessageLog, worker_id
 from hub.catalog import Catalog
 from hub.clock import VN_TZ, SimClock
 from hub.directory import inbox_topic
@@ -50,8 +51,10 @@ class Hub:
             log.info("embedded broker on %s", self.broker.bootstrap_servers)
         await wait_for_broker(self.bootstrap_servers)
         await self._start_control_plane()
+        self.message_log = MessageLog(self.store, worker_id())
+        await self.message_log.start()
         if self.with_router:
-            self.router = Router(self.bootstrap_servers, self.catalog, self.settings)
+            self.router = Router(self.bootstrap_servers, self.catalog, self.settings, self.message_log)
             await self.router.start()
             self._tasks.append(asyncio.create_task(self.router.run(), name="router"))
         await self._start_province()
@@ -104,7 +107,9 @@ class Hub:
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, timeout=10)
-        for closing in (self.status.stop(), self.dead_letters.stop(), self.producer.stop(), self.admin.close()):
+        closings = (self.message_log.stop(), self.status.stop(), self.dead_letters.stop(), self.producer.stop(),
+                    self.admin.close())
+        for closing in closings:
             with contextlib.suppress(Exception):
                 await closing
         self.store.close()

@@ -40,6 +40,27 @@ connectivity_history = sa.Table(
 )
 
 
+message_log = sa.Table(
+    "message_log", metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("chain", sa.String(100), nullable=False),
+    sa.Column("message_id", sa.String(36), index=True),
+    sa.Column("type", sa.String(100)),
+    sa.Column("version", sa.Integer),
+    sa.Column("source", sa.String(63)),
+    sa.Column("targets", sa.JSON, nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("stage", sa.String(16)),
+    sa.Column("reason", sa.Text),
+    sa.Column("correlation_id", sa.String(36), index=True),
+    sa.Column("key", sa.String(256), index=True),
+    sa.Column("payload_sha256", sa.String(64), nullable=False),
+    sa.Column("routed_at", sa.Float, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -120,3 +141,32 @@ class Store:
             rows = conn.execute(sa.select(connectivity_history).order_by(connectivity_history.c.at.desc())
                                 .limit(limit)).mappings().all()
         return [dict(row) for row in reversed(rows)]
+
+    # the hash-chained message log --------------------------------------
+    def append_log(self, rows: list[dict[str, Any]]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(message_log.insert(), rows)
+
+    def log_head(self, chain: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(message_log.c.hash).where(message_log.c.chain == chain)
+                                .order_by(message_log.c.seq.desc()).limit(1)).scalar()
+
+    def log_records(self, batch: int = 5000):
+        """Every record in order, read in batches."""
+        last = 0
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(sa.select(message_log).where(message_log.c.seq > last)
+                                    .order_by(message_log.c.seq).limit(batch)).mappings().all()
+            if not rows:
+                return
+            yield from (dict(row) for row in rows)
+            last = rows[-1]["seq"]
+
+    def find_log(self, limit: int = 100, **equals: str) -> list[dict[str, Any]]:
+        query = sa.select(message_log).order_by(message_log.c.seq.desc()).limit(limit)
+        for column, value in equals.items():
+            query = query.where(message_log.c[column] == value)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]

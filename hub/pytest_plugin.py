@@ -1,0 +1,174 @@
+"""pytest plugin for connector vendors: a real hub per test session, fixture replay and outcome checks.
+
+Installed with `pip install lgsp-hub` (entry point `pytest11: lgsp_hub`); nothing starts unless a test asks
+for one of its fixtures:
+
+- `lgsp_hub` (session): `lgsp-hub up` as a subprocess on a free port — embedded broker, router and API, no
+  bundled connectors (`LGSP_STUBS=false`), its own temporary SQLite store — stopped with SIGINT at the end.
+  It has `.url`, `.bootstrap_servers`, `.register(spec)`, `.replay(fixture, speed=None)` and `.areplay(...)`
+  (the same, awaitable, for async tests). `--lgsp-hub-url URL` uses a running hub instead.
+- `lgsp_replay`: `lgsp_hub.replay` — send a fixture (a path to a `lgsp-hub record` file, or a
+  `hub.fixtures.format.Fixture`) after registering the connectors its header lists; returns a
+  `hub.fixtures.session.ReplayResult`.
+- `assert_outcomes(result)` (also the fixture `lgsp_assert_outcomes`): raises `AssertionError` with
+  `result.diff()` when a message's outcome differs from the recorded one, else returns `result.summary()`.
+
+Tests using these fixtures are marked `lgsp` (`pytest -m "not lgsp"` skips them). Example:
+
+    from hub.pytest_plugin import assert_outcomes
+
+    def test_my_connector_messages(lgsp_replay):
+        summary = assert_outcomes(lgsp_replay("tests/fixtures/my_connector.jsonl"))
+        assert summary["delivered"] == 3 and summary["rejected"] == 1
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:  # the hub's modules are imported only when a fixture is used
+    from hub.fixtures.format import Fixture
+    from hub.fixtures.session import ReplayResult
+
+START_TIMEOUT = 60.0
+
+
+def assert_outcomes(result: ReplayResult) -> dict[str, Any]:
+    """The replay's summary when every outcome matched the fixture; otherwise AssertionError with the diff."""
+    __tracebackhide__ = True  # pytest shows the caller's line, not this one
+    mismatched = result.mismatched
+    if mismatched:
+        raise AssertionError(f"{len(mismatched)} of {len(result.replayed)} replayed messages did not end as "
+                             f"recorded:\n{result.diff()}")
+    return result.summary()
+
+
+class LgspHub:
+    """A hub reached over HTTP; `process` is set when this plugin started it."""
+
+    def __init__(self, url: str, process: subprocess.Popen | None = None, log: Path | None = None) -> None:
+        self.url = url.rstrip("/")
+        self.process, self.log = process, log
+        self._bootstrap: str | None = None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        if self._bootstrap is None:
+            import httpx
+
+            health = httpx.get(f"{self.url}/v1/health", timeout=10).json()
+            self._bootstrap = health["broker"]["bootstrap_servers"]
+        return self._bootstrap
+
+    def register(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """Register (or replace) a connector; raises httpx.HTTPStatusError when the hub refuses it."""
+        import httpx
+
+        response = httpx.post(f"{self.url}/v1/connectors", json=spec, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    async def areplay(self, fixture: str | os.PathLike | Fixture, speed: float | None = None,
+                      timeout: float = 60.0) -> ReplayResult:
+        from hub.fixtures.format import Fixture
+        from hub.fixtures.session import HubLink, replay
+
+        if not isinstance(fixture, Fixture):
+            fixture = Fixture.read(Path(fixture))
+        return await replay(fixture, self.bootstrap_servers, HubLink(self.url).register, speed, timeout)
+
+    def replay(self, fixture: str | os.PathLike | Fixture, speed: float | None = None,
+               timeout: float = 60.0) -> ReplayResult:
+        """Replay a fixture (speed: None as fast as possible, 1.0 recorded timing, N times faster)."""
+        return asyncio.run(self.areplay(fixture, speed, timeout))
+
+    # --- the subprocess ---------------------------------------------------------------------------
+    @classmethod
+    def start(cls, scratch: Path, timeout: float = START_TIMEOUT) -> LgspHub:
+        import httpx
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        env = {**os.environ, "LGSP_HOST": "127.0.0.1", "LGSP_PORT": str(port), "LGSP_STUBS": "false",
+               "LGSP_DATABASE_URL": f"sqlite:///{scratch / 'hub.db'}"}
+        env.pop("KAFKA_BOOTSTRAP_SERVERS", None)  # always the embedded broker
+        log = scratch / "hub.log"
+        with open(log, "ab") as out:
+            process = subprocess.Popen([sys.executable, "-m", "hub", "up"], env=env, cwd=scratch, stdout=out,
+                                       stderr=subprocess.STDOUT)
+        hub = cls(f"http://127.0.0.1:{port}", process, log)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"lgsp-hub exited with {process.returncode}:\n{log.read_text()}")
+            try:
+                if httpx.get(f"{hub.url}/v1/health", timeout=2).status_code == 200:
+                    return hub
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        hub.stop()
+        raise TimeoutError(f"lgsp-hub was not healthy within {timeout:g} s:\n{log.read_text()}")
+
+    def stop(self) -> int | None:
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else None
+        self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("lgsp", "lgsp-hub").addoption(
+        "--lgsp-hub-url", metavar="URL", default=None,
+        help="use this running hub for the lgsp_hub fixture instead of starting one")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "lgsp: uses a real lgsp-hub (the lgsp_hub plugin's fixtures)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "lgsp_hub" in getattr(item, "fixturenames", ()):  # lgsp_replay included: it depends on it
+            item.add_marker("lgsp")
+
+
+@pytest.fixture(scope="session")
+def lgsp_hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LgspHub]:
+    """One hub for the session: started here (and stopped at the end), or the one `--lgsp-hub-url` names."""
+    url = request.config.getoption("--lgsp-hub-url")
+    if url:
+        yield LgspHub(url)
+        return
+    hub = LgspHub.start(tmp_path_factory.mktemp("lgsp-hub"))
+    try:
+        yield hub
+    finally:
+        hub.stop()
+
+
+@pytest.fixture
+def lgsp_replay(lgsp_hub: LgspHub) -> Callable[..., ReplayResult]:
+    """`lgsp_replay(path_or_fixture, speed=None)` against the session's hub."""
+    return lgsp_hub.replay
+
+
+@pytest.fixture
+def lgsp_assert_outcomes() -> Callable[[ReplayResult], dict[str, Any]]:
+    return assert_outcomes
