@@ -14,7 +14,7 @@ import hashlib
 import logging
 import os
 import socket
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -68,8 +68,10 @@ def record_hash(prev_hash: str, fields: dict[str, Any]) -> str:
 def chained(decisions: list[Decision], chain: str, prev_hash: str) -> tuple[list[dict[str, Any]], str]:
     """Rows ready to store, each linked to the one before; returns them and the new head."""
     rows = []
+    names = Decision.__slots__
     for decision in decisions:
-        fields = {**asdict(decision), "targets": list(decision.targets), "chain": chain}
+        fields = {name: getattr(decision, name) for name in names}  # asdict() deep-copies: too slow here
+        fields["targets"], fields["chain"] = list(decision.targets), chain
         digest = record_hash(prev_hash, fields)
         rows.append({**fields, "prev_hash": prev_hash, "hash": digest})
         prev_hash = digest
@@ -83,6 +85,8 @@ class MessageLog:
         self._head = GENESIS
         self.written = 0
         self._task: asyncio.Task | None = None
+        self._stopping = asyncio.Event()
+        self._writing = asyncio.Lock()  # one batch at a time: each links to the head the last one left
 
     async def start(self) -> None:
         self._head = await asyncio.to_thread(self._store.log_head, self.chain) or GENESIS
@@ -92,14 +96,24 @@ class MessageLog:
         self._pending.extend(decisions)
 
     async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._flush_seconds)
-            await self.flush()
+        while not self._stopping.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._flush_seconds)
+            try:
+                await self.flush()
+            except Exception:  # the store may be away for a while: keep the batch, retry next time
+                log.exception("message log write failed; will retry")
 
     async def flush(self) -> None:
-        batch, self._pending = self._pending, []
-        if batch:
-            rows, head = await asyncio.to_thread(self._write, batch)
+        async with self._writing:
+            batch, self._pending = self._pending, []
+            if not batch:
+                return
+            try:
+                rows, head = await asyncio.to_thread(self._write, batch)
+            except Exception:
+                self._pending[:0] = batch
+                raise
             self._head = head
             self.written += len(rows)
 
@@ -109,10 +123,10 @@ class MessageLog:
         return rows, head
 
     async def stop(self) -> None:
+        """Write what is pending, never cutting a write in half."""
+        self._stopping.set()
         if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await self._task
         await self.flush()
 
 

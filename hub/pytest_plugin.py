@@ -91,7 +91,11 @@ class LgspHub:
     def replay(self, fixture: str | os.PathLike | Fixture, speed: float | None = None,
                timeout: float = 60.0) -> ReplayResult:
         """Replay a fixture (speed: None as fast as possible, 1.0 recorded timing, N times faster)."""
-        return asyncio.run(self.areplay(fixture, speed, timeout))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.areplay(fixture, speed, timeout))
+        raise RuntimeError("lgsp_hub.replay() runs its own event loop; in an async test, await lgsp_hub.areplay()")
 
     # --- the subprocess ---------------------------------------------------------------------------
     @classmethod

@@ -45,9 +45,13 @@ class FieldError:
     message: str
 
 
+def _no_remote(uri: str) -> Any:
+    raise ValueError(f"remote references are not fetched ({uri}); put shared definitions in $defs")
+
+
 def compile_schema(schema: dict[str, Any]) -> jsonschema_rs.Validator:
-    try:
-        return jsonschema_rs.validator_for(schema, validate_formats=True, keywords=KEYWORDS)
+    try:  # never fetch a $ref over the network: a registration would make the hub call any URL, blocking
+        return jsonschema_rs.validator_for(schema, validate_formats=True, keywords=KEYWORDS, retriever=_no_remote)
     except (jsonschema_rs.ValidationError, ValueError) as exc:
         raise InvalidSchema(f"not a valid JSON Schema: {exc}") from exc
 
@@ -137,6 +141,27 @@ class SchemaRegistry:
         validator = self._validators.get((type, version))
         if validator is None:
             self.schema(type, version)
-        if validator.is_valid(payload):
-            return []
-        return [_field_error(error) for error in validator.iter_errors(payload)]
+        try:
+            if validator.is_valid(payload):
+                return []
+            return [_field_error(error) for error in validator.iter_errors(payload)]
+        except ValueError as exc:  # jsonschema-rs gives up on deep nesting ("Recursion limit reached")
+            return [_too_deep(payload, exc)]
+
+
+def _too_deep(payload: Any, exc: ValueError) -> FieldError:
+    """The field holding the deepest nesting of a payload the validator could not walk."""
+    def depth(value: Any) -> int:
+        deepest, stack = 0, [(value, 1)]
+        while stack:
+            node, level = stack.pop()
+            if isinstance(node, (dict, list)):
+                deepest = max(deepest, level)
+                stack += [(child, level + 1) for child in (node.values() if isinstance(node, dict) else node)]
+        return deepest
+
+    path, node = "payload", payload
+    while isinstance(node, dict) and node:
+        name, node = max(node.items(), key=lambda item: depth(item[1]))
+        path += f".{name}"
+    return FieldError(path, "maxDepth", f"nested {depth(node)} levels deep, too deep to validate ({exc})")

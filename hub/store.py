@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
@@ -144,8 +145,14 @@ class Store:
 
     # the hash-chained message log --------------------------------------
     def append_log(self, rows: list[dict[str, Any]]) -> None:
+        """The driver's executemany, not the ORM-style insert: the log must keep up with the router."""
+        names = [column.name for column in message_log.columns if column.name != "seq"]
+        mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        columns = ", ".join(f'"{name}"' for name in names)
+        sql = f"INSERT INTO message_log ({columns}) VALUES ({', '.join([mark] * len(names))})"
+        params = [tuple(orjson.dumps(row[n]).decode() if n == "targets" else row[n] for n in names) for row in rows]
         with self.engine.begin() as conn:
-            conn.execute(message_log.insert(), rows)
+            conn.exec_driver_sql(sql, params)
 
     def log_head(self, chain: str) -> str | None:
         with self.engine.connect() as conn:

@@ -79,7 +79,7 @@ ODD_STRINGS = st.sampled_from([
     "", " ", "\x00", "\t\n", "null", "NaN", "Infinity", "-0", "1e309", "٣", "²", "1_000", "0x1F", "١٢٣٤٥٦٧٨٩٠١٢",
     "052090001234\n", " 052090001234", "ＭＯＴ-ＣＵＡ", "mot-cua\n", "MOT-CUA", "mot cua", "../../etc/passwd",
     "dossier.submitted ", "Dossier.Submitted", "dossier..submitted", "a" * 300, "x" * 5000, "é" * 129,
-    "\u202emot-cua", "\ufeff{}", "😀" * 50, "\udcff".encode("utf-8", "surrogateescape").decode("latin-1"),
+    "\u202emot-cua", "\ufeff{}", "😀" * 50, "\udcff",
     "2023-02-30", "2023-11-15T08:30:00", "2023-11-15T25:61:00+07:00", "9999-12-31T23:59:59+14:00",
     "0000-01-01T00:00:00Z", "00000000-0000-0000-0000-000000000000", "{not a uuid}", "<script>", "%00", "' OR 1=1 --",
 ])
@@ -182,8 +182,11 @@ def test_envelope_shaped_junk_is_decided(raw):
 def test_one_odd_envelope_field_is_refused_at_the_envelope_or_later(name, value):
     TRIED["envelope-one"] += 1
     outcome = assert_decided(dumps({**VALID, name: value}))
-    if name in ("id", "occurred_at", "payload", "version") and isinstance(outcome, Rejection):
-        assert outcome.stage == "envelope" and outcome.errors[0].field.startswith(f"envelope.{name}")
+    if name in ("id", "occurred_at", "payload", "version") and isinstance(outcome, Rejection) \
+            and outcome.stage != "decode":  # a lone surrogate is not UTF-8: refused before the envelope
+        # lax pydantic turns "2" or " 2\n" into the version 2: an unknown version is then a schema rejection
+        assert outcome.stage == "envelope" or (name, outcome.stage) == ("version", "schema"), outcome
+        assert outcome.errors[0].field.startswith(f"envelope.{name}"), outcome
 
 
 # --- route: valid dossiers with one payload field mutated --------------------------------------------
@@ -278,9 +281,8 @@ def schema_shaped(leaf_junk: bool) -> st.SearchStrategy:
             return good | JSON_VALUES if leaf_junk else good
         return st.lists(SCHEMA_KEYS, max_size=6, unique=True).flatmap(
             lambda keys: st.fixed_dictionaries({k: value_for(k) for k in keys}))
-    return st.recursive(st.just({}) | st.booleans(), node, max_leaves=12).filter(lambda s: isinstance(s, dict)) \
-        if not leaf_junk else st.recursive(st.just({}) | st.booleans() | JSON_VALUES, node, max_leaves=12) \
-        .filter(lambda s: isinstance(s, dict))
+    leaves = st.just({}) | st.booleans() | (JSON_VALUES if leaf_junk else st.nothing())
+    return node(st.recursive(leaves, node, max_leaves=10))  # a dict at the top, anything below
 
 
 SCHEMA_LIKE = schema_shaped(leaf_junk=False)
