@@ -151,17 +151,19 @@ class SchemaRegistry:
 
 def _too_deep(payload: Any, exc: ValueError) -> FieldError:
     """The field holding the deepest nesting of a payload the validator could not walk."""
-    def depth(value: Any) -> int:
-        deepest, stack = 0, [(value, 1)]
-        while stack:
-            node, level = stack.pop()
-            if isinstance(node, (dict, list)):
-                deepest = max(deepest, level)
-                stack += [(child, level + 1) for child in (node.values() if isinstance(node, dict) else node)]
-        return deepest
-
+    depths: dict[int, int] = {}  # container id → nesting depth, one iterative pass (no recursion limit)
+    stack: list[tuple[Any, bool]] = [(payload, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if isinstance(node, (dict, list)):
+            children = list(node.values()) if isinstance(node, dict) else node
+            if children_done:
+                depths[id(node)] = 1 + max((depths.get(id(child), 0) for child in children), default=0)
+            else:
+                stack += [(node, True), *((child, False) for child in children)]
     path, node = "payload", payload
     while isinstance(node, dict) and node:
-        name, node = max(node.items(), key=lambda item: depth(item[1]))
+        name, node = max(node.items(), key=lambda item: depths.get(id(item[1]), 0))
         path += f".{name}"
-    return FieldError(path, "maxDepth", f"nested {depth(node)} levels deep, too deep to validate ({exc})")
+    return FieldError(path, "maxDepth",
+                      f"nested {depths.get(id(node), 0)} levels deep, too deep to validate ({exc})")
