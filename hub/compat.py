@@ -14,22 +14,45 @@ _UPPER_BOUNDS = ("maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxPro
 _EXACT = ("pattern", "format", "const", "multipleOf", "x-personal-id", "x-birth-year-matches")
 
 
-def breaking_changes(old: dict[str, Any], new: dict[str, Any], path: str = "$") -> list[str]:
-    """Every change from `old` to `new` that could reject a payload `old` accepted."""
+def breaking_changes(old: dict[str, Any] | bool, new: dict[str, Any] | bool, path: str = "$") -> list[str]:
+    """Every change from `old` to `new` that could reject a payload `old` accepted.
+
+    Subschemas may be booleans (`true` accepts anything, `false` nothing); a keyword whose value has the
+    wrong shape is ignored here (compiling the schema reports it), never a crash.
+    """
+    if old is False or new is True:
+        return []
+    if new is False:
+        return [f"{path}: false accepts no value"]
+    old, new = _dict(old), _dict(new)
     changes = _type_changes(old, new, path) + _enum_changes(old, new, path) + _bound_changes(old, new, path)
     changes += _object_changes(old, new, path)
-    if isinstance(old.get("items"), dict) and isinstance(new.get("items"), dict):
+    if _is_schema(old.get("items")) and _is_schema(new.get("items")):
         changes += breaking_changes(old["items"], new["items"], f"{path}[]")
-    for name, old_def in old.get("$defs", {}).items():  # shared definitions referenced by $ref
-        changes += breaking_changes(old_def, new.get("$defs", {}).get(name, {}), f"$defs.{name}")
+    new_defs = _dict(new.get("$defs"))
+    for name, old_def in _dict(old.get("$defs")).items():  # shared definitions referenced by $ref
+        if _is_schema(old_def):
+            changes += breaking_changes(old_def, new_defs.get(name, {}), f"$defs.{name}")
     return changes
+
+
+def _is_schema(value: Any) -> bool:
+    return isinstance(value, (dict, bool))
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _strings(value: Any) -> list[str]:
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
 
 def _types(schema: dict[str, Any]) -> set[str] | None:
     declared = schema.get("type")
-    if declared is None:
+    if not isinstance(declared, (str, list)):
         return None
-    types = {declared} if isinstance(declared, str) else set(declared)
+    types = {declared} if isinstance(declared, str) else set(_strings(declared))
     return types | {"integer"} if "number" in types else types
 
 
@@ -41,9 +64,9 @@ def _type_changes(old: dict, new: dict, path: str) -> list[str]:
 
 
 def _enum_changes(old: dict, new: dict, path: str) -> list[str]:
-    if "enum" not in new:
+    if not isinstance(new.get("enum"), list):
         return []
-    if "enum" not in old:
+    if not isinstance(old.get("enum"), list):
         return [f"{path}: enum {new['enum']} added where any value was allowed"]
     dropped = [value for value in old["enum"] if value not in new["enum"]]
     return [f"{path}: enum narrowed, values {dropped} removed"] if dropped else []
@@ -52,10 +75,10 @@ def _enum_changes(old: dict, new: dict, path: str) -> list[str]:
 def _bound_changes(old: dict, new: dict, path: str) -> list[str]:
     changes = []
     for keyword in _LOWER_BOUNDS + _UPPER_BOUNDS:
-        if keyword not in new:
+        if not isinstance(new.get(keyword), (int, float)):
             continue
         before, after = old.get(keyword), new[keyword]
-        tighter = before is None or (after > before if keyword in _LOWER_BOUNDS else after < before)
+        tighter = not isinstance(before, (int, float)) or (after > before if keyword in _LOWER_BOUNDS else after < before)
         if tighter:
             changes.append(f"{path}: {keyword} tightened from {before} to {after}")
     for keyword in _EXACT:
@@ -65,13 +88,14 @@ def _bound_changes(old: dict, new: dict, path: str) -> list[str]:
 
 
 def _object_changes(old: dict, new: dict, path: str) -> list[str]:
-    old_props, new_props = old.get("properties", {}), new.get("properties", {})
+    old_props, new_props = _dict(old.get("properties")), _dict(new.get("properties"))
     changes = [f"{path}.{name}: field removed" for name in old_props if name not in new_props]
-    old_required = set(old.get("required", []))
-    changes += [f"{path}.{name}: new required field" for name in new.get("required", []) if name not in old_required]
+    old_required = set(_strings(old.get("required")))
+    changes += [f"{path}.{name}: new required field" for name in _strings(new.get("required"))
+                if name not in old_required]
     if new.get("additionalProperties") is False and old.get("additionalProperties") is not False:
         changes.append(f"{path}: additionalProperties closed")
     for name, old_prop in old_props.items():
-        if isinstance(old_prop, dict) and isinstance(new_props.get(name), dict):
+        if _is_schema(old_prop) and _is_schema(new_props.get(name)):
             changes += breaking_changes(old_prop, new_props[name], f"{path}.{name}")
     return changes

@@ -47,8 +47,10 @@ def report_inputs_tried(request):
     total = sum(TRIED.values())
     line = f"test_fuzz_routing: {total} inputs tried: " + ", ".join(f"{k}={v}" for k, v in sorted(TRIED.items()))
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line("\n" + line)
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line("\n" + line)
 
 
 def assert_decided(raw: bytes, max_bytes: int = MAX_BYTES) -> Delivery | Rejection:
@@ -317,6 +319,18 @@ def test_registry_check_answers_changes_or_invalid_schema(old, new):
 
 
 # --- regressions found by the properties above ----------------------------------------------------------
+
+def test_deeply_nested_payload_field_is_refused_not_raised():
+    # jsonschema-rs raised ValueError("Recursion limit reached") from iter_errors at 256 levels: route() raised,
+    # which stopped the router task on one 600-byte ingress record and answered POST /v1/messages with a 500
+    payload = {**VALID["payload"], "MaHoSo": DEEP}
+    outcome = assert_decided(splice({**VALID, "payload": payload}, DEEP, deep(256, "")))
+    assert outcome.stage == "schema" and outcome.errors[0].field == "payload.MaHoSo"
+    assert outcome.errors[0].rule == "maxDepth" and "256 levels" in outcome.errors[0].message
+    chu = {**VALID["payload"]["ChuHoSo"], "Extra": DEEP}  # an unknown field: the error message quotes it
+    outcome = assert_decided(splice({**VALID, "payload": {**VALID["payload"], "ChuHoSo": chu}}, DEEP, deep(1000, "{}")))
+    assert (outcome.stage, outcome.errors[0].field, outcome.errors[0].rule) == ("schema", "payload.ChuHoSo.Extra", "maxDepth")
+
 
 def test_boolean_subschemas_do_not_crash_the_compatibility_check():
     # {"$defs": {"a": true}} is a valid JSON Schema; breaking_changes called .get on the boolean
