@@ -123,10 +123,15 @@ def record_command(
 
     if duration is None and count is None:
         raise typer.BadParameter("give --duration or --count")
+    import httpx
+
     with Progress(transient=True) as bar:
         task = bar.add_task("recording", total=count)
-        fixture = asyncio.run(record(HubLink(hub), set(types or []) or None, duration, count,
-                                     progress=lambda n: bar.advance(task, n)))
+        try:
+            fixture = asyncio.run(record(HubLink(hub), set(types or []) or None, duration, count,
+                                         progress=lambda n: bar.advance(task, n)))
+        except httpx.HTTPError as exc:
+            raise typer.Exit(_fail(f"cannot reach the hub at {hub}: {exc}")) from exc
     fixture.write(out)
     typer.echo(f"{len(fixture.messages)} messages written to {out}")
 
@@ -176,7 +181,9 @@ async def _replay(fixture, hub_url: str | None, speed: float | None, progress):
     from hub.runtime import Hub
 
     with tempfile.TemporaryDirectory() as scratch:
-        embedded = Hub(Settings(database_url=f"sqlite:///{scratch}/hub.db", stubs=False))
+        # Its own broker, even when KAFKA_BOOTSTRAP_SERVERS points at a cluster.
+        embedded = Hub(Settings(database_url=f"sqlite:///{scratch}/hub.db", stubs=False,
+                                kafka_bootstrap_servers=None))
         await embedded.start()
         try:
             return await replay(fixture, embedded.bootstrap_servers, lambda spec: registry.register(embedded, spec),

@@ -205,6 +205,9 @@ class Connector:
             while not self._stopping.is_set():
                 self._apply_pause()
                 batches = await self._inbox.getmany(timeout_ms=100, max_records=500)
+                if batches and (self.paused or not self.reachable):
+                    self._put_back(batches)  # paused while fetching: these wait in the inbox too
+                    continue
                 for tp, records in batches.items():
                     if tp not in workers:
                         workers[tp] = asyncio.Queue()
@@ -222,6 +225,11 @@ class Connector:
             await asyncio.gather(*(t for t in self._tasks if t.get_name() == f"{self.id}.work"),
                                  return_exceptions=True)
             await self._commit()
+
+    def _put_back(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        for tp, records in batches.items():
+            self._inbox.seek(tp, records[0].offset)
+        self._apply_pause()
 
     def _resume_drained(self, workers: dict[TopicPartition, asyncio.Queue]) -> None:
         if self.paused or not self.reachable:
