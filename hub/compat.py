@@ -78,7 +78,8 @@ def _bound_changes(old: dict, new: dict, path: str) -> list[str]:
         if not isinstance(new.get(keyword), (int, float)):
             continue
         before, after = old.get(keyword), new[keyword]
-        tighter = not isinstance(before, (int, float)) or (after > before if keyword in _LOWER_BOUNDS else after < before)
+        tighter = not isinstance(before, (int, float)) or (
+            after > before if keyword in _LOWER_BOUNDS else after < before)
         if tighter:
             changes.append(f"{path}: {keyword} tightened from {before} to {after}")
     for keyword in _EXACT:

@@ -29,7 +29,10 @@ async def _status(hub: Hub, connector_id: str) -> dict[str, Any]:
     return await hub.status.status(connector_id, paused)
 
 
-@router.post("", status_code=201, summary="Register a connector (idempotent: the same id updates it)")
+@router.post("", status_code=201, summary="Register a connector (idempotent: the same id updates it)",
+             responses={200: {"description": "Updated: a connector with this id was registered already",
+                              "content": {"application/json": {"schema": {
+                                  "$ref": "#/components/schemas/ConnectorSpec"}}}}})
 async def register(spec: ConnectorSpec, hub: HubDep) -> ORJSONResponse:
     try:
         spec, created = await registry.register(hub, spec)
@@ -61,14 +64,15 @@ async def get_status(connector_id: str, hub: HubDep) -> dict[str, Any]:
     return await _status(hub, connector_id)
 
 
-@router.put("/{connector_id}/pause", status_code=202, summary="Pause: its messages wait in its inbox")
+@router.put("/{connector_id}/pause", status_code=202, response_class=Response,
+            summary="Pause: its messages wait in its inbox")
 async def pause(connector_id: str, hub: HubDep) -> Response:
     if not await registry.set_paused(hub, connector_id, True):
         raise ApiError(404, f"connector {connector_id!r} is not registered")
     return Response(status_code=202)
 
 
-@router.put("/{connector_id}/resume", status_code=202, summary="Resume a paused connector")
+@router.put("/{connector_id}/resume", status_code=202, response_class=Response, summary="Resume a paused connector")
 async def resume(connector_id: str, hub: HubDep) -> Response:
     if not await registry.set_paused(hub, connector_id, False):
         raise ApiError(404, f"connector {connector_id!r} is not registered")

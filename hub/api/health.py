@@ -10,7 +10,9 @@ from hub.api.deps import HubDep
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", summary="Broker reachable, router running, store reachable")
+@router.get("/health", summary="Broker reachable, router running, store reachable",
+            responses={503: {"description": "Degraded: a check failed (same body as 200)",
+                             "content": {"application/json": {"schema": {"type": "object"}}}}})
 async def health(hub: HubDep) -> ORJSONResponse:
     checks = {
         "broker": await hub.broker_reachable(),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import re
+from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from hub.api.deps import HubDep
@@ -40,11 +41,12 @@ async def list_versions(type: str, hub: HubDep) -> list[int]:
 
 
 @router.get("/{type}/versions/{version}", summary="The JSON Schema of one version ('latest' allowed)")
-async def get_version(type: str, version: str, hub: HubDep) -> dict[str, Any]:
+async def get_version(type: str, version: Annotated[str, Path(pattern=r"^(latest|0*[1-9][0-9]{0,17})$")],
+                      hub: HubDep) -> dict[str, Any]:
     number = max(_versions(hub, type)) if version == "latest" else _parse_version(version)
     try:
         return hub.catalog.schemas.schema(type, number)
-    except UnknownVersion as exc:
+    except (UnknownType, UnknownVersion) as exc:  # schema() raises UnknownType for an unknown type
         raise ApiError(404, str(exc)) from exc
 
 
@@ -57,7 +59,8 @@ async def check_compatibility(type: MessageType, body: SchemaBody, hub: HubDep) 
     return {"is_compatible": not changes, "messages": changes}
 
 
-@router.post("/{type}/versions", summary="Register the next version (backward compatible only)")
+@router.post("/{type}/versions", summary="Register the next version (backward compatible only)",
+             responses={409: {"description": "Not backward compatible with the latest version"}})
 async def register_version(type: MessageType, body: SchemaBody, hub: HubDep) -> dict[str, Any]:
     registry = hub.catalog.schemas
     same = registry.version_of(type, body.schema_)
@@ -77,8 +80,11 @@ async def register_version(type: MessageType, body: SchemaBody, hub: HubDep) -> 
     return {"type": type, "version": version, "created": True}
 
 
+_VERSION = re.compile(r"0*[1-9][0-9]{0,17}")  # ASCII digits only: "²".isdigit() is true but int("²") raises
+
+
 def _parse_version(version: str) -> int:
-    if not version.isdigit() or int(version) < 1:
-        raise ApiError(422, f"version must be a positive integer or 'latest', not {version!r}",
-                       {"field": "version", "rule": "positiveInteger"})
+    if not _VERSION.fullmatch(version):
+        raise ApiError(422, f"version must be a positive integer (at most 18 digits) or 'latest', "
+                            f"not {version[:40]!r}", {"field": "version", "rule": "positiveInteger"})
     return int(version)
