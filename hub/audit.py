@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from hub.store import Store
+from hub.store import Store, message_log
 
 log = logging.getLogger(__name__)
 GENESIS = "0" * 64
@@ -60,20 +60,24 @@ def decision(record: Any, outcome: Any, routed_at: float) -> Decision:
         routed_at=routed_at)
 
 
-def record_hash(prev_hash: str, fields: dict[str, Any]) -> str:
-    canonical = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(prev_hash.encode() + canonical).hexdigest()
+# The hashed fields, in the order they are hashed and stored (then prev_hash and hash).
+FIELDS = (*Decision.__slots__, "chain")
+assert [c.name for c in message_log.columns][1:] == [*FIELDS, "prev_hash", "hash"], "store and log disagree"
 
 
-def chained(decisions: list[Decision], chain: str, prev_hash: str) -> tuple[list[dict[str, Any]], str]:
-    """Rows ready to store, each linked to the one before; returns them and the new head."""
+def record_hash(prev_hash: str, values: list[Any]) -> str:
+    return hashlib.sha256(prev_hash.encode() + orjson.dumps(values)).hexdigest()
+
+
+def chained(decisions: list[Decision], chain: str, prev_hash: str) -> tuple[list[tuple], str]:
+    """Rows (FIELDS, prev_hash, hash) ready to store, each linked to the one before; and the new head."""
     rows = []
-    names = Decision.__slots__
-    for decision in decisions:
-        fields = {name: getattr(decision, name) for name in names}  # asdict() deep-copies: too slow here
-        fields["targets"], fields["chain"] = list(decision.targets), chain
-        digest = record_hash(prev_hash, fields)
-        rows.append({**fields, "prev_hash": prev_hash, "hash": digest})
+    for d in decisions:  # plain lists, not dicts: this runs for every routed message
+        values = [d.message_id, d.type, d.version, d.source, list(d.targets), d.outcome, d.stage, d.reason,
+                  d.correlation_id, d.key, d.payload_sha256, d.routed_at, chain]
+        digest = record_hash(prev_hash, values)
+        values[4] = orjson.dumps(values[4]).decode()  # targets are stored as JSON text
+        rows.append((*values, prev_hash, digest))
         prev_hash = digest
     return rows, prev_hash
 
@@ -117,7 +121,7 @@ class MessageLog:
             self._head = head
             self.written += len(rows)
 
-    def _write(self, batch: list[Decision]) -> tuple[list[dict[str, Any]], str]:
+    def _write(self, batch: list[Decision]) -> tuple[list[tuple], str]:
         rows, head = chained(batch, self.chain, self._head)
         self._store.append_log(rows)
         return rows, head
@@ -147,12 +151,11 @@ def verify(store: Store) -> Verdict:
     for row in store.log_records():
         chain = row["chain"]
         expected_prev = heads.get(chain, GENESIS)
-        fields = {name: row[name] for name in Decision.__slots__} | {"chain": chain}
-        fields["targets"] = list(fields["targets"])
+        values = [list(row[name]) if name == "targets" else row[name] for name in FIELDS]
         if row["prev_hash"] != expected_prev:
             why = "a record before it in the chain was deleted or changed"
             return Verdict(checked, {"seq": row["seq"], "message_id": row["message_id"], "why": why})
-        if record_hash(row["prev_hash"], fields) != row["hash"]:
+        if record_hash(row["prev_hash"], values) != row["hash"]:
             why = "its fields do not match its hash: the record was edited"
             return Verdict(checked, {"seq": row["seq"], "message_id": row["message_id"], "why": why})
         heads[chain] = row["hash"]

@@ -44,7 +44,6 @@ connectivity_history = sa.Table(
 message_log = sa.Table(
     "message_log", metadata,
     sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("chain", sa.String(100), nullable=False),
     sa.Column("message_id", sa.String(36), index=True),
     sa.Column("type", sa.String(100)),
     sa.Column("version", sa.Integer),
@@ -57,6 +56,7 @@ message_log = sa.Table(
     sa.Column("key", sa.String(256), index=True),
     sa.Column("payload_sha256", sa.String(64), nullable=False),
     sa.Column("routed_at", sa.Float, nullable=False),
+    sa.Column("chain", sa.String(100), nullable=False),  # columns after seq: hub.audit.FIELDS, then the links
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
 )
@@ -144,15 +144,14 @@ class Store:
         return [dict(row) for row in reversed(rows)]
 
     # the hash-chained message log --------------------------------------
-    def append_log(self, rows: list[dict[str, Any]]) -> None:
-        """The driver's executemany, not the ORM-style insert: the log must keep up with the router."""
+    def append_log(self, rows: list[tuple]) -> None:
+        """Rows in column order (all but seq), through the driver's executemany: the log must keep up."""
         names = [column.name for column in message_log.columns if column.name != "seq"]
         mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
         columns = ", ".join(f'"{name}"' for name in names)
-        sql = f"INSERT INTO message_log ({columns}) VALUES ({', '.join([mark] * len(names))})"
-        params = [tuple(orjson.dumps(row[n]).decode() if n == "targets" else row[n] for n in names) for row in rows]
         with self.engine.begin() as conn:
-            conn.exec_driver_sql(sql, params)
+            conn.exec_driver_sql(f"INSERT INTO message_log ({columns}) VALUES ({', '.join([mark] * len(names))})",
+                                 rows)
 
     def log_head(self, chain: str) -> str | None:
         with self.engine.connect() as conn:
