@@ -15,7 +15,7 @@ import logging
 import os
 import socket
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -25,8 +25,7 @@ log = logging.getLogger(__name__)
 GENESIS = "0" * 64
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):  # a tuple: one is built for every routed message
     message_id: str | None
     type: str | None
     version: int | None
@@ -61,7 +60,7 @@ def decision(record: Any, outcome: Any, routed_at: float) -> Decision:
 
 
 # The hashed fields, in the order they are hashed and stored (then prev_hash and hash).
-FIELDS = (*Decision.__slots__, "chain")
+FIELDS = (*Decision._fields, "chain")
 assert [c.name for c in message_log.columns][1:] == [*FIELDS, "prev_hash", "hash"], "store and log disagree"
 
 
