@@ -37,6 +37,7 @@ class Hub:
         self.with_router = with_router
         self.broker: EmbeddedBroker | None = None
         self.router: Router | None = None
+        self.province: Province | None = None
         self._tasks: list[asyncio.Task] = []
 
     @property
@@ -53,11 +54,14 @@ class Hub:
         await self._start_control_plane()
         self.message_log = MessageLog(self.store, worker_id())
         await self.message_log.start()
+        # Consumer-group joins take seconds on tansu: the router's and the connectors' run side by side.
+        await asyncio.gather(self._start_router(), self._start_province())
+
+    async def _start_router(self) -> None:
         if self.with_router:
             self.router = Router(self.bootstrap_servers, self.catalog, self.settings, self.message_log)
             await self.router.start()
             self._tasks.append(asyncio.create_task(self.router.run(), name="router"))
-        await self._start_province()
 
     async def _start_control_plane(self) -> None:
         self.scenario = load_scenario(self.settings.scenario)
@@ -80,7 +84,6 @@ class Hub:
         self._tasks.append(asyncio.create_task(self.catalog.refresh_forever(self.settings.refresh_seconds)))
 
     async def _start_province(self) -> None:
-        self.province: Province | None = None
         if self.settings.stubs:
             self.province = Province(self.scenario, self.settings.seed, self.settings.speed, self.settings.volume)
             await self.province.start(LocalRegistrar(self))
