@@ -100,41 +100,55 @@ class LgspHub:
     # --- the subprocess ---------------------------------------------------------------------------
     @classmethod
     def start(cls, scratch: Path, timeout: float = START_TIMEOUT) -> LgspHub:
-        import httpx
-
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+        port = free_port()
         env = {**os.environ, "LGSP_HOST": "127.0.0.1", "LGSP_PORT": str(port), "LGSP_STUBS": "false",
                "LGSP_DATABASE_URL": f"sqlite:///{scratch / 'hub.db'}"}
         env.pop("KAFKA_BOOTSTRAP_SERVERS", None)  # always the embedded broker
         log = scratch / "hub.log"
-        with open(log, "ab") as out:
-            process = subprocess.Popen([sys.executable, "-m", "hub", "up"], env=env, cwd=scratch, stdout=out,
-                                       stderr=subprocess.STDOUT)
-        hub = cls(f"http://127.0.0.1:{port}", process, log)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"lgsp-hub exited with {process.returncode}:\n{log.read_text()}")
-            try:
-                if httpx.get(f"{hub.url}/v1/health", timeout=2).status_code == 200:
-                    return hub
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        hub.stop()
-        raise TimeoutError(f"lgsp-hub was not healthy within {timeout:g} s:\n{log.read_text()}")
+        return cls(f"http://127.0.0.1:{port}", launch(env, scratch, log, timeout), log)
 
     def stop(self) -> int | None:
-        if self.process is None or self.process.poll() is not None:
-            return self.process.returncode if self.process else None
-        self.process.send_signal(signal.SIGINT)
+        return stop_process(self.process) if self.process else None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def launch(env: dict[str, str], cwd: Path, log: Path, timeout: float = START_TIMEOUT) -> subprocess.Popen:
+    """`lgsp-hub up` as a process (LGSP_PORT from `env`); returns once `/v1/health` answers 200."""
+    import httpx
+
+    url = f"http://127.0.0.1:{env['LGSP_PORT']}/v1/health"
+    with open(log, "ab") as out:
+        process = subprocess.Popen([sys.executable, "-m", "hub", "up"], env=env, cwd=cwd, stdout=out,
+                                   stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"lgsp-hub exited with {process.returncode}:\n{log.read_text()}")
         try:
-            return self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait()
+            if httpx.get(url, timeout=2).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    stop_process(process)
+    raise TimeoutError(f"lgsp-hub was not healthy within {timeout:g} s:\n{log.read_text()}")
+
+
+def stop_process(process: subprocess.Popen, sig: int = signal.SIGINT) -> int:
+    """Stop a hub as Ctrl-C would (or with `sig`); kill it if it has not exited within 20 s."""
+    if process.poll() is not None:
+        return process.returncode
+    process.send_signal(sig)
+    try:
+        return process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 
 metadata = sa.MetaData()

@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,14 +15,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from hub.broker import EmbeddedBroker
+from hub.pytest_plugin import free_port, launch, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -78,33 +71,15 @@ class HubProcess:
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60.0) -> HubProcess:
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "hub", "up"], env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT, cwd=ROOT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"hub exited early:\n{self.log.read_text()}"
-            try:
-                if httpx.get(f"{self.url}/v1/health", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError(f"hub did not become healthy:\n{self.log.read_text()}")
+        self.process = launch(self.env, ROOT, self.log, timeout)
+        return self
 
     @property
     def bootstrap(self) -> str:
         return httpx.get(f"{self.url}/v1/health").json()["broker"]["bootstrap_servers"]
 
     def stop(self, sig: int = signal.SIGINT) -> int:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                return self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                return self.process.wait()
-        return self.process.returncode if self.process else 0
+        return stop_process(self.process, sig) if self.process else 0
 
 
 @pytest.fixture(scope="module")
