@@ -8,6 +8,7 @@ random digits.
 from __future__ import annotations
 
 import csv
+import re
 from datetime import date
 from functools import cache
 from importlib import resources
@@ -74,3 +75,11 @@ def make(province_code: str, birth_year: int, female: bool, serial: int) -> str:
 def mask(value: str) -> str:
     """Keep the province code and the last 3 digits: enough to correlate, not to identify."""
     return value[:3] + "*" * max(len(value) - 6, 0) + value[-3:] if len(value) > 6 else "*" * len(value)
+
+
+_DIGIT_RUN = re.compile(r"\d{9,}")
+
+
+def mask_text(text: str) -> str:
+    """Mask every run of nine or more digits (personal and old ID numbers) in a message meant for people."""
+    return _DIGIT_RUN.sub(lambda match: mask(match.group()), text)

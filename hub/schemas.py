@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema_rs
 import orjson
 
+from hub import personal_id
 from hub.compat import breaking_changes
 from hub.schema_rules import KEYWORDS
 
@@ -77,7 +78,8 @@ def _field_error(error: jsonschema_rs.ValidationError) -> FieldError:
     if type(error.kind).__name__ == "Required":
         path += f".{error.kind.property}"
     rule = next((str(p) for p in reversed(error.schema_path) if isinstance(p, str)), "schema")
-    return FieldError(field=f"payload{path}", rule=rule, message=error.message)
+    # Messages quote the offending value: never a citizen's ID in errors, DLQ headers or logs.
+    return FieldError(field=f"payload{path}", rule=rule, message=personal_id.mask_text(error.message))
 
 
 class SchemaRegistry:

@@ -79,3 +79,10 @@ def test_invalid_schema_is_refused(registry):
 def test_every_bundled_schema_declares_draft_2020_12(registry):
     for type in registry.types():
         assert registry.schema(type, 1)["$schema"].endswith("2020-12/schema")
+
+
+def test_error_messages_never_quote_a_whole_personal_id(registry):
+    payload = dossier_submitted_payload(personal_id="05219000123X")
+    payload["ChuHoSo"]["SoCMND"] = "123456789"  # not allowed on ChuHoSo: additionalProperties
+    messages = " ".join(e.message for e in registry.validate("dossier.submitted", 1, payload))
+    assert "05219000123" not in messages and "052*****123X" in messages
