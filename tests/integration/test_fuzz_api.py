@@ -8,8 +8,6 @@ and schemas. DELETE and PUT may unregister or pause the connectors registered he
 from __future__ import annotations
 
 import asyncio
-import http.server
-import threading
 import time
 import uuid
 from collections import Counter
@@ -158,30 +156,13 @@ def test_boolean_subschemas_do_not_break_the_compatibility_check(hub_url):
     assert response.status_code == 200 and response.json()["version"] == 2
 
 
-def test_a_remote_reference_is_refused_not_fetched(hub_url):
+def test_a_remote_reference_is_refused_not_fetched(hub_url, schema_server):
     # compiling a schema fetched any http(s) $ref, synchronously on the hub's event loop
-    hits: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            hits.append(self.path)
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(b'{"type": "string"}')
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        schema_ = {"$ref": f"http://127.0.0.1:{server.server_port}/shared.json"}
-        for operation in ("compatibility", "versions"):
-            error = _error(httpx.post(f"{hub_url}/v1/schemas/fuzz.remote/{operation}", json={"schema": schema_}), 422)
-            assert "remote references are not fetched" in error["message"]
-    finally:
-        server.shutdown()
-        server.server_close()
+    base, hits = schema_server
+    schema_ = {"$ref": f"{base}/shared.json"}
+    for operation in ("compatibility", "versions"):
+        error = _error(httpx.post(f"{hub_url}/v1/schemas/fuzz.remote/{operation}", json={"schema": schema_}), 422)
+        assert "remote references are not fetched" in error["message"]
     assert hits == []
 
 

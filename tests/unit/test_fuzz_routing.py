@@ -355,31 +355,10 @@ def test_ill_typed_keywords_do_not_crash_the_compatibility_check():
     assert breaking_changes({"minimum": 1}, {"minimum": 2}) == ["$: minimum tightened from 1 to 2"]
 
 
-def test_remote_references_are_not_fetched():
+def test_remote_references_are_not_fetched(schema_server):
     # compiling a schema fetched any http(s) $ref, synchronously on the hub's event loop (SSRF, stalls)
-    import http.server
-    import threading
-
-    hits: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            hits.append(self.path)
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(b'{"type": "string"}')
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        with pytest.raises(InvalidSchema, match="remote"):
-            compile_schema({"$ref": f"http://127.0.0.1:{server.server_port}/schema.json"})
-    finally:
-        server.shutdown()
-        server.server_close()
+    base, hits = schema_server
+    with pytest.raises(InvalidSchema, match="remote"):
+        compile_schema({"$ref": f"{base}/schema.json"})
     assert hits == []
     assert not compile_schema({"$ref": "#/$defs/a", "$defs": {"a": {"type": "string"}}}).is_valid(1)
