@@ -163,6 +163,7 @@ class Router:
         for record, outcome in outcomes:
             envelope = outcome.envelope
             if isinstance(outcome, Delivery):
+                stats.routed += 1
                 stats.last_seen[envelope.source] = now
                 latencies.append(now - record.timestamp / 1000)
                 for target in outcome.targets:
@@ -171,7 +172,6 @@ class Router:
                 stats.rejected[outcome.stage] = stats.rejected.get(outcome.stage, 0) + 1
                 labels = (envelope.type, envelope.source) if envelope else ("unknown", "unknown")
                 rejected[(*labels, outcome.stage)] += 1
-        stats.routed += sum(1 for _, o in outcomes if isinstance(o, Delivery))
         stats.deliveries += sum(routed.values())
         for labels, count in routed.items():
             metrics.ROUTED.labels(*labels).inc(count)
