@@ -1,4 +1,4 @@
-"""What routing reads from the control plane: schemas and the connector directory.
+"""What routing reads from the control plane: schemas, the connector directory and the keyring.
 
 Every process keeps its own copy and reloads it from the store, so API and
 router workers can run apart and still agree.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from hub.credentials import Keyring
 from hub.directory import ConnectorSpec, Directory
 from hub.schemas import SchemaRegistry
 from hub.store import Store
@@ -17,16 +18,20 @@ log = logging.getLogger(__name__)
 
 
 class Catalog:
-    def __init__(self, store: Store, schemas: SchemaRegistry) -> None:
+    def __init__(self, store: Store, schemas: SchemaRegistry, require_signatures: bool = True) -> None:
         self.store = store
         self.schemas = schemas
         self.directory = Directory()
+        self._require_signatures = require_signatures
+        self.keyring: Keyring | None = Keyring() if require_signatures else None
 
     def reload(self) -> None:
         for type, version, schema in self.store.schema_versions():
             if not self.schemas.has(type, version):
                 self.schemas.put(type, version, schema)
         self.directory = Directory.of(ConnectorSpec.model_validate(spec) for spec in self.store.connectors())
+        if self._require_signatures:
+            self.keyring = Keyring(self.store.credentials())
 
     async def refresh_forever(self, interval: float) -> None:
         while True:

@@ -30,7 +30,7 @@ def up(
     log_level: str = "warning",
 ) -> None:
     """Start the hub: broker (embedded unless KAFKA_BOOTSTRAP_SERVERS is set), router, API and the province."""
-    from hub.api import create_app
+    from hub.api import create_app, operator_token
     from hub.scenario import load_scenario
 
     given = {"scenario": scenario, "speed": speed, "host": host, "port": port}
@@ -47,8 +47,15 @@ def up(
         f"  clock       ×{settings.speed:g} (one simulated day every {86400 / settings.speed:.0f} s), "
         f"from {province.calendar.start}\n"
         f"  connectors  {stubs if settings.stubs else 'none bundled (LGSP_STUBS=false)'}\n"
+        f"  operator    {_token_line(settings, operator_token)}\n"
         f"Ctrl-C stops the hub and its broker.")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=log_level)
+
+
+def _token_line(settings: Settings, issue) -> str:
+    if settings.operator_token is not None:
+        return "token from LGSP_OPERATOR_TOKEN"
+    return f"token {issue(settings)} (this run only; set LGSP_OPERATOR_TOKEN to choose it)"
 
 
 @app.command()
@@ -177,8 +184,8 @@ async def _replay(fixture, hub_url: str | None, speed: float | None, progress):
         return await replay(fixture, await link.bootstrap_servers(), link.register, speed, progress=progress)
     import tempfile
 
-    from hub import registry
     from hub.runtime import Hub
+    from hub.sdk import LocalRegistrar
 
     with tempfile.TemporaryDirectory() as scratch:
         # Its own broker, even when KAFKA_BOOTSTRAP_SERVERS points at a cluster.
@@ -186,7 +193,7 @@ async def _replay(fixture, hub_url: str | None, speed: float | None, progress):
                                 kafka_bootstrap_servers=None))
         await embedded.start()
         try:
-            return await replay(fixture, embedded.bootstrap_servers, lambda spec: registry.register(embedded, spec),
+            return await replay(fixture, embedded.bootstrap_servers, LocalRegistrar(embedded).register,
                                 speed, progress=progress)
         finally:
             await embedded.stop()
@@ -293,7 +300,7 @@ async def _run_router(settings: Settings) -> None:
     from hub.store import Store
 
     roots = [bundled_schemas_dir(), *([settings.schemas_dir] if settings.schemas_dir else [])]
-    catalog = Catalog(Store(settings.database_url), SchemaRegistry.from_dirs(*roots))
+    catalog = Catalog(Store(settings.database_url), SchemaRegistry.from_dirs(*roots), settings.require_signatures)
     catalog.reload()
     message_log = MessageLog(catalog.store, worker_id())
     await message_log.start()

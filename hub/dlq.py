@@ -64,6 +64,7 @@ class DeadLetterTail:
         self._bootstrap = bootstrap_servers
         self.letters: deque[dict[str, Any]] = deque(maxlen=keep)
         self.total = 0
+        self.by_stage: dict[str, int] = {}
         self._task: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -78,8 +79,10 @@ class DeadLetterTail:
             batches = await self._consumer.getmany(timeout_ms=500, max_records=1000)
             for records in batches.values():
                 for record in records:
-                    self.letters.append(dead_letter(record))
+                    letter = dead_letter(record)
+                    self.letters.append(letter)
                     self.total += 1
+                    self.by_stage[letter["stage"]] = self.by_stage.get(letter["stage"], 0) + 1
 
     async def stop(self) -> None:
         if self._task:

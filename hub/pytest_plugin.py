@@ -5,7 +5,7 @@ for one of its fixtures:
 
 - `lgsp_hub` (session): `lgsp-hub up` as a subprocess on a free port — embedded broker, router and API, no
   bundled connectors (`LGSP_STUBS=false`), its own temporary SQLite store — stopped with SIGINT at the end.
-  It has `.url`, `.bootstrap_servers`, `.register(spec)`, `.replay(fixture, speed=None)` and `.areplay(...)`
+  It has `.url`, `.token` (its operator token), `.bootstrap_servers`, `.register(spec)`, `.replay(fixture, speed=None)` and `.areplay(...)`
   (the same, awaitable, for async tests). `--lgsp-hub-url URL` uses a running hub instead.
 - `lgsp_replay`: `lgsp_hub.replay` — send a fixture (a path to a `lgsp-hub record` file, or a
   `hub.fixtures.format.Fixture`) after registering the connectors its header lists; returns a
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -57,9 +58,11 @@ def assert_outcomes(result: ReplayResult) -> dict[str, Any]:
 class LgspHub:
     """A hub reached over HTTP; `process` is set when this plugin started it."""
 
-    def __init__(self, url: str, process: subprocess.Popen | None = None, log: Path | None = None) -> None:
+    def __init__(self, url: str, process: subprocess.Popen | None = None, log: Path | None = None,
+                 token: str | None = None) -> None:
         self.url = url.rstrip("/")
         self.process, self.log = process, log
+        self.token = token or os.environ.get("LGSP_OPERATOR_TOKEN")  # the operator token of this hub
         self._bootstrap: str | None = None
 
     @property
@@ -72,10 +75,12 @@ class LgspHub:
         return self._bootstrap
 
     def register(self, spec: dict[str, Any]) -> dict[str, Any]:
-        """Register (or replace) a connector; raises httpx.HTTPStatusError when the hub refuses it."""
+        """Register (or replace) a connector; raises httpx.HTTPStatusError when the hub refuses it.
+        A new connector's answer holds its credential (`["credential"]["value"]`), shown this once."""
         import httpx
 
-        response = httpx.post(f"{self.url}/v1/connectors", json=spec, timeout=10)
+        response = httpx.post(f"{self.url}/v1/connectors", json=spec, timeout=10,
+                              headers={"Authorization": f"Bearer {self.token}"})
         response.raise_for_status()
         return response.json()
 
@@ -86,7 +91,7 @@ class LgspHub:
 
         if not isinstance(fixture, Fixture):
             fixture = Fixture.read(Path(fixture))
-        return await replay(fixture, self.bootstrap_servers, HubLink(self.url).register, speed, timeout)
+        return await replay(fixture, self.bootstrap_servers, HubLink(self.url, self.token).register, speed, timeout)
 
     def replay(self, fixture: str | os.PathLike | Fixture, speed: float | None = None,
                timeout: float = 60.0) -> ReplayResult:
@@ -100,12 +105,12 @@ class LgspHub:
     # --- the subprocess ---------------------------------------------------------------------------
     @classmethod
     def start(cls, scratch: Path, timeout: float = START_TIMEOUT) -> LgspHub:
-        port = free_port()
+        port, token = free_port(), secrets.token_urlsafe(16)
         env = {**os.environ, "LGSP_HOST": "127.0.0.1", "LGSP_PORT": str(port), "LGSP_STUBS": "false",
-               "LGSP_DATABASE_URL": f"sqlite:///{scratch / 'hub.db'}"}
+               "LGSP_DATABASE_URL": f"sqlite:///{scratch / 'hub.db'}", "LGSP_OPERATOR_TOKEN": token}
         env.pop("KAFKA_BOOTSTRAP_SERVERS", None)  # always the embedded broker
         log = scratch / "hub.log"
-        return cls(f"http://127.0.0.1:{port}", launch(env, scratch, log, timeout), log)
+        return cls(f"http://127.0.0.1:{port}", launch(env, scratch, log, timeout), log, token)
 
     def stop(self) -> int | None:
         return stop_process(self.process) if self.process else None

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
 
 from hub.broker import CONTROL_TOPIC
+from hub.credentials import Algorithm, Credential, issue
 from hub.directory import ConnectorSpec, inbox_topic
 
 
@@ -48,6 +50,34 @@ async def register(hub: Any, data: dict[str, Any] | ConnectorSpec) -> tuple[Conn
     if created:
         await announce(hub, spec.id, paused=False)
     return spec, created
+
+
+async def set_grants(hub: Any, connector_id: str, produces: list[str], consumes: list[str]) -> ConnectorSpec | None:
+    """Change what a connector may publish and receive; routing follows at the next message."""
+    spec = await asyncio.to_thread(hub.store.connector, connector_id)
+    if spec is None:
+        return None
+    updated, _ = await register(hub, {**spec, "produces": produces, "consumes": consumes})
+    return updated
+
+
+async def issue_credential(hub: Any, connector_id: str, algorithm: Algorithm = "ed25519",
+                           public_key: str | None = None, grace_seconds: float | None = None,
+                           ) -> tuple[Credential | None, dict[str, Any]]:
+    """A new credential; the connector's earlier ones stay valid for the grace period, then expire."""
+    credential, row = issue(connector_id, algorithm, public_key)
+    grace = hub.settings.credential_grace_seconds if grace_seconds is None else grace_seconds
+    retire_at = datetime.now(timezone.utc) + timedelta(seconds=grace)
+    await asyncio.to_thread(hub.store.add_credential, row, retire_at)
+    await asyncio.to_thread(hub.catalog.reload)
+    return credential, {**row, "previous_expire_at": retire_at.isoformat()}
+
+
+async def revoke_credential(hub: Any, connector_id: str, credential_id: str | None = None) -> bool:
+    """Revoked at once: this process routes by the new keyring before returning."""
+    gone = await asyncio.to_thread(hub.store.revoke_credentials, connector_id, credential_id)
+    await asyncio.to_thread(hub.catalog.reload)
+    return gone > 0
 
 
 async def announce(hub: Any, connector_id: str, paused: bool) -> None:

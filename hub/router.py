@@ -23,6 +23,7 @@ from hub import metrics
 from hub.audit import MessageLog, decision
 from hub.broker import DLQ_TOPIC, INGRESS_TOPIC, TopicAdmin
 from hub.catalog import Catalog
+from hub.credentials import CREDENTIAL_HEADER, SIGNATURE_HEADER
 from hub.directory import inbox_topic
 from hub.dlq import dead_letter_headers
 from hub.routing import Delivery, Rejection, route
@@ -42,6 +43,17 @@ class RouterStats:
     recent_latencies: deque[float] = field(default_factory=lambda: deque(maxlen=20_000), repr=False)
 
 
+def seal(record: ConsumerRecord) -> tuple[bytes | None, bytes | None]:
+    """The record's credential id and signature headers."""
+    credential = signature = None
+    for name, value in record.headers or ():
+        if name == CREDENTIAL_HEADER:
+            credential = value
+        elif name == SIGNATURE_HEADER:
+            signature = value
+    return credential, signature
+
+
 class _InboxBatches:
     """One producer batch per (inbox, partition): a future per batch instead of one per message."""
 
@@ -52,15 +64,17 @@ class _InboxBatches:
     async def add(self, topic: str, partition: int, record: ConsumerRecord, key: bytes | None) -> list[asyncio.Future]:
         sent = []
         batch = self._open.get((topic, partition))
-        if batch is not None and batch.append(key=key, value=record.value, timestamp=record.timestamp) is not None:
+        headers = record.headers  # the signature travels on: a receiver may check it too
+        if batch is not None and batch.append(key=key, value=record.value, timestamp=record.timestamp,
+                                              headers=headers) is not None:
             return sent
         if batch is not None:  # full: ship it and start another
             sent.append(await self._producer.send_batch(batch, topic, partition=partition))
         batch = self._open[(topic, partition)] = self._producer.create_batch()
-        if batch.append(key=key, value=record.value, timestamp=record.timestamp) is None:  # larger than a batch
-            del self._open[(topic, partition)]
+        if batch.append(key=key, value=record.value, timestamp=record.timestamp, headers=headers) is None:
+            del self._open[(topic, partition)]  # larger than a batch: on its own
             sent.append(await self._producer.send(topic, record.value, key=key, partition=partition,
-                                                  timestamp_ms=record.timestamp))
+                                                  timestamp_ms=record.timestamp, headers=list(headers)))
         return sent
 
     async def flush(self) -> list[asyncio.Future]:
@@ -118,9 +132,10 @@ class Router:
         self._stopping.set()
 
     async def _route_batch(self, records: list[ConsumerRecord]) -> None:
-        schemas, directory = self._catalog.schemas, self._catalog.directory
-        max_bytes = self._settings.max_message_bytes
-        outcomes = [(record, route(record.value or b"", schemas, directory, max_bytes)) for record in records]
+        catalog, max_bytes, now = self._catalog, self._settings.max_message_bytes, time.time()
+        schemas, directory, keyring = catalog.schemas, catalog.directory, catalog.keyring
+        outcomes = [(record, route(record.value or b"", schemas, directory, max_bytes, keyring, seal(record), now))
+                    for record in records]
         inboxes = {inbox_topic(t) for _, outcome in outcomes if isinstance(outcome, Delivery) for t in outcome.targets}
         await self._admin.ensure(inboxes)
         await self._learn_partitions(inboxes)
@@ -134,7 +149,7 @@ class Router:
                     if key == record.key and record.partition < self._partitions[topic]:
                         acks += await batches.add(topic, record.partition, record, key)
                     else:  # inbox records keep the ingress timestamp: receivers measure end-to-end latency
-                        acks.append(await self._producer.send(topic, record.value, key=key,
+                        acks.append(await self._producer.send(topic, record.value, key=key, headers=list(record.headers),
                                                               timestamp_ms=record.timestamp))
             else:
                 headers = dead_letter_headers(outcome, record.topic, record.partition, record.offset)

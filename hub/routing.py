@@ -1,9 +1,10 @@
 """The routing decision for one ingress record: pure logic, no I/O.
 
-Stages in order: decode (bytes → JSON object), envelope (strict model),
-schema (payload against its type and version), routing (who may send and who
-receives). The first failing stage rejects the message with a reason that
-names the field and the rule.
+Stages in order: auth (the signature over the exact bytes, by an active
+credential), decode (bytes → JSON object), envelope (strict model, and the
+source must be the signer), schema (payload against its type and version),
+routing (who may send and who receives). The first failing stage rejects the
+message with a reason that names the field and the rule.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from typing import Literal
 import orjson
 from pydantic import ValidationError
 
+from hub.credentials import AuthError, Keyring
 from hub.directory import Directory
 from hub.envelope import Envelope
 from hub.schemas import FieldError, SchemaRegistry, UnknownType, UnknownVersion
 
-Stage = Literal["decode", "envelope", "schema", "routing", "handler"]  # handler: a connector gave up on it
+Stage = Literal["auth", "decode", "envelope", "schema", "routing", "handler"]  # handler: a connector gave up on it
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +48,20 @@ def envelope_errors(exc: ValidationError) -> list[FieldError]:
             for err in exc.errors(include_url=False, include_input=False)]
 
 
-def route(raw: bytes, schemas: SchemaRegistry, directory: Directory, max_bytes: int) -> Delivery | Rejection:
-    if len(raw) > max_bytes:
+Seal = tuple[bytes | str | None, bytes | str | None]  # (credential id, signature) as they came
+
+
+def route(raw: bytes, schemas: SchemaRegistry, directory: Directory, max_bytes: int,
+          keyring: Keyring | None = None, seal: Seal = (None, None), now: float = 0.0) -> Delivery | Rejection:
+    """Decide one message. Without a keyring signatures are not required (benchmarks, migrations)."""
+    if len(raw) > max_bytes:  # before anything is computed over the bytes
         return Rejection.of("decode", [FieldError("message", "maxBytes", f"{len(raw)} bytes exceeds the limit of {max_bytes}")])
+    signer = None
+    if keyring is not None:
+        try:
+            signer = keyring.signer(*seal, raw, now)
+        except AuthError as exc:
+            return Rejection.of("auth", [FieldError(exc.field, exc.rule, exc.message)])
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -59,6 +72,9 @@ def route(raw: bytes, schemas: SchemaRegistry, directory: Directory, max_bytes: 
         envelope = Envelope.model_validate(data)
     except ValidationError as exc:
         return Rejection.of("envelope", envelope_errors(exc))
+    if signer is not None and envelope.source != signer:
+        return Rejection.of("auth", [FieldError("envelope.source", "signerIsSource",
+                                                f"source {envelope.source!r} is not the signer {signer!r}")], envelope)
     return check(envelope, schemas, directory)
 
 

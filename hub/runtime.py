@@ -67,7 +67,7 @@ class Hub:
         self.scenario = load_scenario(self.settings.scenario)
         self.store = Store(self.settings.database_url)
         roots = [bundled_schemas_dir(), *([self.settings.schemas_dir] if self.settings.schemas_dir else [])]
-        self.catalog = Catalog(self.store, SchemaRegistry.from_dirs(*roots))
+        self.catalog = Catalog(self.store, SchemaRegistry.from_dirs(*roots), self.settings.require_signatures)
         self.catalog.reload()
         self.admin = TopicAdmin(self.bootstrap_servers, self.settings.partitions, self.settings.retention_ms)
         await self.admin.start()

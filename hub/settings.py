@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     schemas_dir: Path | None = Field(None, description="Extra directory of <type>/v<N>.json schemas.")
     partitions: int = Field(6, ge=1, description="Partitions of every hub topic created.")
     retention_ms: int = Field(7 * 24 * 3600 * 1000, description="retention.ms set on hub topics.")
+    router: bool = Field(True, description="Run a router worker in the API process.")
     router_group: str = Field("lgsp-router", description="Consumer group of the router workers.")
     router_batch_max: int = Field(2000, ge=1, description="Records routed per batch at most.")
     max_message_bytes: int = Field(1_000_000, ge=1024, description="Largest message accepted.")
@@ -30,6 +31,12 @@ class Settings(BaseSettings):
     embedded_max_rss_mb: int = Field(
         4096, ge=64, description="Memory the in-memory embedded broker may use before HTTP ingress refuses (503)."
     )
+    operator_token: SecretStr | None = Field(
+        None, description="Bearer token for control-plane writes and personal-data reads; unset: one per run.")
+    require_signatures: bool = Field(
+        True, description="Route only messages signed by an active connector credential (off: benchmarks only).")
+    credential_grace_seconds: float = Field(
+        3600.0, ge=0, description="How long a rotated-out credential stays valid beside the new one.")
     scenario: str = Field("binh-dinh-2023", description="Province scenario: a bundled name or a TOML path.")
     stubs: bool = Field(True, description="Run the three bundled connectors in the hub process.")
     speed: float = Field(3600.0, gt=0, description="Simulated seconds per real second.")
@@ -39,6 +46,8 @@ class Settings(BaseSettings):
     connectivity_window_seconds: float = Field(
         60.0, gt=0, description="A system counts as connected when its connector was heard from this recently.")
     dlq_buffer: int = Field(10_000, ge=10, description="Dead letters kept for GET /v1/dlq.")
+    kafka_idempotence: bool = Field(
+        False, description="Idempotent Kafka producers (enable_idempotence); for Apache Kafka, not the embedded broker.")
 
 
 @cache

@@ -31,6 +31,18 @@ schema_versions = sa.Table(
 )
 
 
+# The hub's half of each connector credential (hub.credentials): a public key, or an HMAC key.
+credentials = sa.Table(
+    "credentials", metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("connector_id", sa.String(63), nullable=False, index=True),
+    sa.Column("algorithm", sa.String(16), nullable=False),
+    sa.Column("verify_key", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True)),  # set when a newer credential replaces it
+)
+
+
 connectivity_history = sa.Table(
     "connectivity_history", metadata,
     sa.Column("at", sa.DateTime(timezone=True), primary_key=True),  # simulated time of the sample
@@ -113,8 +125,38 @@ class Store:
                                 .values(paused=paused, updated_at=_now())).rowcount > 0
 
     def delete_connector(self, connector_id: str) -> bool:
+        """Unregister a connector; its credentials go with it."""
         with self.engine.begin() as conn:
+            conn.execute(credentials.delete().where(credentials.c.connector_id == connector_id))
             return conn.execute(connectors.delete().where(connectors.c.id == connector_id)).rowcount > 0
+
+    # credentials ------------------------------------------------------------
+    def add_credential(self, row: dict[str, Any], retire_others_at: datetime | None) -> None:
+        """Store a new credential; the connector's others stop at `retire_others_at` (a rotation's grace)."""
+        with self.engine.begin() as conn:
+            mine = credentials.c.connector_id == row["connector_id"]
+            conn.execute(credentials.delete().where(mine, credentials.c.expires_at <= _now()))  # long dead
+            if retire_others_at is not None:
+                active = (credentials.c.expires_at.is_(None)) | (credentials.c.expires_at > retire_others_at)
+                conn.execute(credentials.update().where(mine, active).values(expires_at=retire_others_at))
+            conn.execute(credentials.insert().values(**row, created_at=_now()))
+
+    def credentials(self, connector_id: str | None = None) -> list[dict[str, Any]]:
+        """Credentials not yet expired (all of them, or one connector's), oldest first."""
+        query = (sa.select(credentials).where(credentials.c.expires_at.is_(None) | (credentials.c.expires_at > _now()))
+                 .order_by(credentials.c.created_at))
+        if connector_id is not None:
+            query = query.where(credentials.c.connector_id == connector_id)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    def revoke_credentials(self, connector_id: str, credential_id: str | None = None) -> int:
+        """Delete one credential of a connector, or all of them; how many went."""
+        condition = credentials.c.connector_id == connector_id
+        if credential_id is not None:
+            condition &= credentials.c.id == credential_id
+        with self.engine.begin() as conn:
+            return conn.execute(credentials.delete().where(condition)).rowcount
 
     # schema versions registered at run time ---------------------------------
     def add_schema_version(self, type: str, version: int, schema: dict[str, Any]) -> None:

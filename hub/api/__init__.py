@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-
-from fastapi import FastAPI
-
 from pathlib import Path
 
+from fastapi import FastAPI
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from pydantic import SecretStr
 
 from hub.api import connectors, dead_letters, errors, health, kpi, messages, schemas, stats
 from hub.metrics import HubCollector
@@ -19,10 +19,17 @@ from hub.runtime import Hub
 from hub.settings import Settings
 
 
+def operator_token(settings: Settings) -> str:
+    """The configured token, or a fresh one for this run (`lgsp-hub up` prints it)."""
+    if settings.operator_token is None:
+        settings.operator_token = SecretStr(secrets.token_urlsafe(24))
+    return settings.operator_token.get_secret_value()
+
+
 def create_app(settings: Settings, with_router: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        hub = Hub(settings, with_router=with_router)
+        hub = Hub(settings, with_router=settings.router)
         await hub.start()
         app.state.hub = hub
         app.state.indicators = CollectorRegistry()
@@ -34,6 +41,7 @@ def create_app(settings: Settings, with_router: bool = True) -> FastAPI:
 
     app = FastAPI(title="lgsp-hub", version="0.1.0", lifespan=lifespan,
                   description="Provincial integration and data-sharing platform (LGSP): control plane.")
+    app.state.operator_token = operator_token(settings)
     errors.install(app)
     for module in (health, messages, schemas, connectors, dead_letters, kpi, stats):
         app.include_router(module.router, prefix="/v1")

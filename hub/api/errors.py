@@ -39,7 +39,8 @@ def error_response(status: int, code: str, message: str, details: Any = None,
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> ORJSONResponse:
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        challenge = {"WWW-Authenticate": 'Bearer realm="lgsp-hub"'} if exc.status == 401 else None
+        return error_response(exc.status, exc.code, exc.message, exc.details, challenge)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> ORJSONResponse:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from hub.api.deps import HubDep
+from hub.api.deps import HubDep, Operator
 from hub.api.errors import ApiError
 from hub.envelope import MessageType
 from hub.schemas import Incompatible, InvalidSchema, UnknownType, UnknownVersion
@@ -59,7 +59,7 @@ async def check_compatibility(type: MessageType, body: SchemaBody, hub: HubDep) 
     return {"is_compatible": not changes, "messages": changes}
 
 
-@router.post("/{type}/versions", summary="Register the next version (backward compatible only)",
+@router.post("/{type}/versions", dependencies=[Operator], summary="Register the next version (backward compatible only)",
              responses={409: {"description": "Not backward compatible with the latest version"}})
 async def register_version(type: MessageType, body: SchemaBody, hub: HubDep) -> dict[str, Any]:
     registry = hub.catalog.schemas

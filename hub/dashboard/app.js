@@ -223,7 +223,7 @@
     throughput: '/v1/stats/throughput',
     status: '/v1/connectors?expand=status',
     info: '/v1/connectors?expand=info',
-    dlq: '/v1/dlq?limit=1',
+    dlq: '/v1/dlq/summary',
     health: '/v1/health',
   };
 

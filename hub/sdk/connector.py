@@ -30,6 +30,7 @@ from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential
 from hub import metrics
 from hub.broker import CONTROL_TOPIC, DLQ_TOPIC, HEARTBEAT_TOPIC, INGRESS_TOPIC
 from hub.directory import inbox_topic
+from hub.credentials import Credential
 from hub.dlq import dead_letter_headers
 from hub.envelope import Envelope, decode, encode
 from hub.routing import Rejection
@@ -123,7 +124,7 @@ class Connector:
     # lifecycle ---------------------------------------------------------------
     async def start(self, registrar: Registrar) -> None:
         """Register with the hub (idempotent), then start reading the inbox and heartbeating."""
-        await registrar.register(self.spec())
+        self._credential = await registrar.register(self.spec())
         self._bootstrap = await registrar.bootstrap_servers()
         self._producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, enable_idempotence=False,
                                           acks="all", linger_ms=1)
@@ -158,6 +159,10 @@ class Connector:
             with contextlib.suppress(Exception):
                 await client.stop()
 
+    def use_credential(self, credential: Credential) -> None:
+        """Sign from now on with a rotated credential; messages in flight keep the old one's grace."""
+        self._credential = credential
+
     # sending -----------------------------------------------------------------
     async def publish(self, type: str, payload: dict[str, Any] | BaseModel, *, version: int = 1,
                       target: str | None = None, key: str | None = None, **fields: Any) -> Envelope:
@@ -167,9 +172,10 @@ class Connector:
         return envelope
 
     async def send(self, envelope: Envelope, wait: bool = True) -> None:
-        """Produce to the ingress; without `wait` the ack is awaited before the next inbox commit."""
-        ack = await self._producer.send(INGRESS_TOPIC, encode(envelope),
-                                        key=envelope.key.encode() if envelope.key else None)
+        """Sign and produce to the ingress; without `wait` the ack is awaited before the next inbox commit."""
+        raw = encode(envelope)
+        ack = await self._producer.send(INGRESS_TOPIC, raw, key=envelope.key.encode() if envelope.key else None,
+                                        headers=self._credential.headers(raw))
         self.counters.published += 1
         if wait:
             await ack
