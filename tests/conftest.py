@@ -17,9 +17,13 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from hub.broker import EmbeddedBroker
+from hub.credentials import Credential
 from hub.pytest_plugin import free_port, launch, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
+# Every hub the tests start, and every HttpRegistrar, uses this operator token.
+OPERATOR_TOKEN = os.environ.setdefault("LGSP_OPERATOR_TOKEN", "test-operator-token")
+OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 
 
 @pytest.fixture
@@ -29,11 +33,14 @@ def broker() -> Iterator[str]:
         yield embedded.bootstrap_servers
 
 
-async def produce(bootstrap: str, topic: str, values: list[bytes], keys: list[bytes | None] | None = None) -> None:
+async def produce(bootstrap: str, topic: str, values: list[bytes], keys: list[bytes | None] | None = None,
+                  signer: Credential | None = None) -> None:
+    """Send records as they are; with `signer`, each carries its signature headers."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, linger_ms=5)
     await producer.start()
     try:
-        acks = [await producer.send(topic, v, key=(keys[i] if keys else None)) for i, v in enumerate(values)]
+        acks = [await producer.send(topic, v, key=(keys[i] if keys else None),
+                                    headers=signer.headers(v) if signer else None) for i, v in enumerate(values)]
         await asyncio.gather(*acks)
     finally:
         await producer.stop()
@@ -79,6 +86,20 @@ class HubProcess:
     @property
     def bootstrap(self) -> str:
         return httpx.get(f"{self.url}/v1/health").json()["broker"]["bootstrap_servers"]
+
+    def register(self, spec: dict) -> Credential:
+        """Register (or update) a connector as the operator; a fresh credential to sign its messages."""
+        response = httpx.post(f"{self.url}/v1/connectors", json=spec, headers=OPERATOR, timeout=10)
+        if response.status_code == 200:  # registered before: rotate to a credential this test knows
+            response = httpx.post(f"{self.url}/v1/connectors/{spec['id']}/credentials", headers=OPERATOR, timeout=10)
+        response.raise_for_status()
+        shown = response.json()
+        return Credential.parse(shown.get("credential", shown)["value"])
+
+    def publish(self, raw: bytes, signer: Credential | None) -> httpx.Response:
+        """POST /v1/messages with the signature of `raw` (unsigned without a signer)."""
+        headers = {"content-type": "application/json", **(signer.http_headers(raw) if signer else {})}
+        return httpx.post(f"{self.url}/v1/messages", content=raw, headers=headers, timeout=30)
 
     def stop(self, sig: int = signal.SIGINT) -> int:
         return stop_process(self.process, sig) if self.process else 0
