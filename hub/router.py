@@ -64,7 +64,7 @@ class _InboxBatches:
     async def add(self, topic: str, partition: int, record: ConsumerRecord, key: bytes | None) -> list[asyncio.Future]:
         sent = []
         batch = self._open.get((topic, partition))
-        headers = record.headers  # the signature travels on: a receiver may check it too
+        headers = list(record.headers)  # the signature travels on: a receiver may check it too
         if batch is not None and batch.append(key=key, value=record.value, timestamp=record.timestamp,
                                               headers=headers) is not None:
             return sent
@@ -74,7 +74,7 @@ class _InboxBatches:
         if batch.append(key=key, value=record.value, timestamp=record.timestamp, headers=headers) is None:
             del self._open[(topic, partition)]  # larger than a batch: on its own
             sent.append(await self._producer.send(topic, record.value, key=key, partition=partition,
-                                                  timestamp_ms=record.timestamp, headers=list(headers)))
+                                                  timestamp_ms=record.timestamp, headers=headers))
         return sent
 
     async def flush(self) -> list[asyncio.Future]:

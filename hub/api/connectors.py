@@ -6,12 +6,12 @@ import asyncio
 from typing import Any, Literal
 
 from fastapi import APIRouter, Response
-from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub import registry
 from hub.api.deps import HubDep, Operator
 from hub.api.errors import ApiError
+from hub.api.responses import JsonResponse
 from hub.credentials import Algorithm, Credential
 from hub.directory import ConnectorSpec
 from hub.envelope import MessageType
@@ -70,15 +70,15 @@ async def _issue(hub: Hub, connector_id: str, request: CredentialRequest) -> tup
              responses={200: {"description": "Updated: a connector with this id was registered already",
                               "content": {"application/json": {"schema": {
                                   "$ref": "#/components/schemas/ConnectorSpec"}}}}})
-async def register(spec: ConnectorSpec, hub: HubDep) -> ORJSONResponse:
+async def register(spec: ConnectorSpec, hub: HubDep) -> JsonResponse:
     try:
         spec, created = await registry.register(hub, spec)
     except registry.RegistryError as exc:
         raise ApiError(422, str(exc), exc.details) from exc
     if not created:
-        return ORJSONResponse(spec.model_dump(), status_code=200)
+        return JsonResponse(spec.model_dump(), status_code=200)
     shown = _shown_once(*await _issue(hub, spec.id, CredentialRequest()))
-    return ORJSONResponse({**spec.model_dump(), "credential": shown}, status_code=201)
+    return JsonResponse({**spec.model_dump(), "credential": shown}, status_code=201)
 
 
 @router.get("/{connector_id}/grants", summary="What a connector may publish and receive")

@@ -6,8 +6,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
 from starlette.exceptions import HTTPException
+
+from hub.api.responses import JsonResponse
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
           409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_failed",
@@ -31,26 +32,26 @@ class ApiError(Exception):
 
 
 def error_response(status: int, code: str, message: str, details: Any = None,
-                   headers: dict[str, str] | None = None) -> ORJSONResponse:
-    return ORJSONResponse({"error": {"code": code, "message": message, "details": details}}, status_code=status,
+                   headers: dict[str, str] | None = None) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message, "details": details}}, status_code=status,
                           headers=headers)
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> ORJSONResponse:
+    async def _api_error(request: Request, exc: ApiError) -> JsonResponse:
         challenge = {"WWW-Authenticate": 'Bearer realm="lgsp-hub"'} if exc.status == 401 else None
         return error_response(exc.status, exc.code, exc.message, exc.details, challenge)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> ORJSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JsonResponse:
         details = [{"field": ".".join(map(str, err["loc"])), "rule": err["type"], "message": err["msg"]}
                    for err in exc.errors()]
         first = details[0] if details else {"field": "body", "message": "invalid request"}
         return error_response(422, "validation_failed", f"{first['field']}: {first['message']}", details)
 
     @app.exception_handler(HTTPException)
-    async def _http(request: Request, exc: HTTPException) -> ORJSONResponse:
+    async def _http(request: Request, exc: HTTPException) -> JsonResponse:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:  # RFC 9110: `Allow` lists every method of the resource, not just one route's
             headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")

@@ -3,9 +3,9 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter
-from fastapi.responses import ORJSONResponse
 
 from hub.api.deps import HubDep
+from hub.api.responses import JsonResponse
 
 router = APIRouter(tags=["health"])
 
@@ -13,7 +13,7 @@ router = APIRouter(tags=["health"])
 @router.get("/health", summary="Broker reachable, router running, store reachable",
             responses={503: {"description": "Degraded: a check failed (same body as 200)",
                              "content": {"application/json": {"schema": {"type": "object"}}}}})
-async def health(hub: HubDep) -> ORJSONResponse:
+async def health(hub: HubDep) -> JsonResponse:
     checks = {
         "broker": await hub.broker_reachable(),
         "router": hub.router_running() if hub.with_router else None,
@@ -27,7 +27,7 @@ async def health(hub: HubDep) -> ORJSONResponse:
                    "memory_exhausted": hub.broker_memory_exhausted()},
         "router": _router_stats(hub),
     }
-    return ORJSONResponse(body, status_code=200 if healthy else 503)
+    return JsonResponse(body, status_code=200 if healthy else 503)
 
 
 def _router_stats(hub: HubDep) -> dict | None:
