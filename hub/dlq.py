@@ -65,6 +65,7 @@ class DeadLetterTail:
         self.letters: deque[dict[str, Any]] = deque(maxlen=keep)
         self.total = 0
         self.by_stage: dict[str, int] = {}
+        self._next: dict[int, int] = {}  # partition → next offset expected
         self._task: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -79,6 +80,9 @@ class DeadLetterTail:
             batches = await self._consumer.getmany(timeout_ms=500, max_records=1000)
             for records in batches.values():
                 for record in records:
+                    if record.offset < self._next.get(record.partition, 0):
+                        continue  # fetched twice (the embedded broker may re-send a batch): counted once
+                    self._next[record.partition] = record.offset + 1
                     letter = dead_letter(record)
                     self.letters.append(letter)
                     self.total += 1

@@ -11,7 +11,7 @@ import pytest
 
 from hub.envelope import decode, encode
 from hub.testing import dossier_submitted
-from tests.conftest import consume
+from tests.conftest import OPERATOR, consume
 
 MOT_CUA = {"id": "mot-cua", "name": "Một cửa điện tử", "agency": "000.00.01.H22",
            "produces": ["dossier.submitted", "citizen.verify.request"], "consumes": ["citizen.verify.reply"]}
@@ -20,11 +20,25 @@ NDXP = {"id": "ndxp", "name": "Nền tảng NDXP", "agency": "NDXP", "level": "n
 
 
 @pytest.fixture(scope="module")
-def api(hub_process):
-    with httpx.Client(base_url=hub_process.url, timeout=10) as client:
-        for spec in (MOT_CUA, NDXP):
-            assert client.post("/v1/connectors", json=spec).status_code in (200, 201)
+def signer(hub_process):
+    """mot-cua's credential: the messages below are sent as mot-cua."""
+    hub_process.register(NDXP)
+    return hub_process.register(MOT_CUA)
+
+
+@pytest.fixture(scope="module")
+def api(hub_process, signer):
+    with httpx.Client(base_url=hub_process.url, timeout=10, headers=OPERATOR) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def post(api, signer):
+    """POST /v1/messages signed by mot-cua."""
+    def send(raw: bytes) -> httpx.Response:
+        return api.post("/v1/messages", content=raw, headers={"content-type": "application/json",
+                                                              **signer.http_headers(raw)})
+    return send
 
 
 def error_of(response: httpx.Response) -> dict:
@@ -44,9 +58,9 @@ def test_openapi_docs_are_served(api):
     assert {"/v1/messages", "/v1/schemas/{type}/versions", "/v1/connectors", "/v1/dlq", "/v1/health"} <= set(paths)
 
 
-async def test_posted_message_reaches_the_target_inbox(api, hub_process):
+async def test_posted_message_reaches_the_target_inbox(post, hub_process):
     envelope = dossier_submitted()
-    response = api.post("/v1/messages", content=encode(envelope), headers={"content-type": "application/json"})
+    response = post(encode(envelope))
     assert response.status_code == 202, response.text
     assert response.json() == {"id": str(envelope.id), "status": "accepted", "targets": ["lgsp-kpi", "ndxp"]}
     records = await consume(hub_process.bootstrap, "lgsp.out.ndxp", 1)
@@ -63,25 +77,25 @@ def _dlq_has(api, predicate, timeout=10.0) -> dict:
     raise AssertionError("dead letter not found")
 
 
-def test_malformed_json_is_400_and_kept_in_dlq(api):
-    response = api.post("/v1/messages", content=b'{"id": "broken-1"', headers={"content-type": "application/json"})
+def test_malformed_json_is_400_and_kept_in_dlq(api, post):
+    response = post(b'{"id": "broken-1"')
     assert response.status_code == 400
     assert error_of(response)["details"]["stage"] == "decode"
     letter = _dlq_has(api, lambda d: d.get("original") == '{"id": "broken-1"')
     assert letter["stage"] == "decode" and "JSON" in letter["reason"]
 
 
-def test_bad_envelope_is_422_naming_the_field(api):
+def test_bad_envelope_is_422_naming_the_field(post):
     data = orjson.loads(encode(dossier_submitted()))
     data["version"] = "one"
-    error = error_of(api.post("/v1/messages", content=orjson.dumps(data)))
+    error = error_of(post(orjson.dumps(data)))
     assert error["code"] == "validation_failed" and error["details"]["errors"][0]["field"] == "envelope.version"
 
 
-def test_schema_failure_is_422_and_listed_by_stage(api):
+def test_schema_failure_is_422_and_listed_by_stage(api, post):
     data = orjson.loads(encode(dossier_submitted()))
     data["payload"]["KenhThucHien"] = 7
-    response = api.post("/v1/messages", content=orjson.dumps(data))
+    response = post(orjson.dumps(data))
     assert response.status_code == 422
     assert error_of(response)["details"]["errors"][0] == {
         "field": "payload.KenhThucHien", "rule": "enum", "message": "7 is not one of 1, 2 or 3"}
@@ -90,8 +104,8 @@ def test_schema_failure_is_422_and_listed_by_stage(api):
     assert all(d["stage"] == "schema" for d in api.get("/v1/dlq", params={"stage": "schema"}).json()["items"])
 
 
-def test_unknown_target_is_a_clear_routing_error(api):
-    response = api.post("/v1/messages", content=encode(dossier_submitted(target="so-xay-dung")))
+def test_unknown_target_is_a_clear_routing_error(post):
+    response = post(encode(dossier_submitted(target="so-xay-dung")))
     error = error_of(response)
     assert response.status_code == 422 and error["details"]["stage"] == "routing"
     assert "so-xay-dung" in error["message"]
@@ -152,7 +166,8 @@ def test_connector_registry(api):
     assert unknown.status_code == 422 and error_of(unknown)["details"][0]["field"] == "consumes[0]"
     bad_id = api.post("/v1/connectors", json={**NDXP, "id": "Bad Id"})
     assert bad_id.status_code == 422 and "id" in error_of(bad_id)["message"]
-    assert api.post("/v1/connectors", json={**NDXP, "id": "tam-thoi"}).status_code == 201
+    created = api.post("/v1/connectors", json={**NDXP, "id": "tam-thoi"})
+    assert created.status_code == 201 and created.json()["credential"]["value"].startswith("tam-thoi.")
     assert api.delete("/v1/connectors/tam-thoi").status_code == 204
     assert api.get("/v1/connectors/tam-thoi").status_code == 404
     assert api.delete("/v1/connectors/tam-thoi").status_code == 404
