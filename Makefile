@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: up test bench clean chromium
+.PHONY: up test bench clean chromium postgres
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,11 +20,19 @@ up: $(VENV)/.installed
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
-test: $(VENV)/.installed chromium
-	$(BIN)/python -m pytest
+# The store tests run on SQLite and on a throwaway PostgreSQL server (Debian's, installed when missing).
+PG_PORT ?= 55432
+LGSP_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:$(PG_PORT)/lgsp
+
+postgres:
+	@LGSP_PG_PORT=$(PG_PORT) bash scripts/test-postgres.sh >/dev/null
+
+test: $(VENV)/.installed chromium postgres
+	LGSP_TEST_POSTGRES_URL=$(LGSP_TEST_POSTGRES_URL) $(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/route.py
 
 clean:
-	rm -rf $(VENV) lgsp-hub.db
+	bash scripts/test-postgres.sh stop
+	rm -rf $(VENV) lgsp-hub.db .pg

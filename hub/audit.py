@@ -23,6 +23,7 @@ from hub.store import Store, message_log
 
 log = logging.getLogger(__name__)
 GENESIS = "0" * 64
+MAX_VERSION = 2**31 - 1  # the message_log.version column is a 32-bit integer on PostgreSQL
 
 
 class Decision(NamedTuple):  # a tuple: one is built for every routed message
@@ -45,18 +46,25 @@ def worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
+def _storable(text: str | None) -> str | None:
+    """PostgreSQL text holds no NUL: the log keeps U+FFFD in its place (ordering keys, reasons quoting input)."""
+    return text.replace("\x00", "\ufffd") if text and "\x00" in text else text
+
+
 def decision(record: Any, outcome: Any, routed_at: float) -> Decision:
     """What the log keeps of one routing outcome (hub.routing.Delivery or Rejection)."""
     envelope = outcome.envelope
     rejected = not hasattr(outcome, "targets")
     return Decision(
         message_id=str(envelope.id) if envelope else None, type=envelope.type if envelope else None,
-        version=envelope.version if envelope else None, source=envelope.source if envelope else None,
+        # a version past 32 bits (only ever refused: no schema has it) does not fit PostgreSQL's integer column
+        version=envelope.version if envelope and envelope.version <= MAX_VERSION else None,
+        source=envelope.source if envelope else None,
         targets=() if rejected else outcome.targets, outcome="rejected" if rejected else "delivered",
-        stage=outcome.stage if rejected else None, reason=outcome.reason if rejected else None,
+        stage=outcome.stage if rejected else None, reason=_storable(outcome.reason) if rejected else None,
         correlation_id=str(envelope.correlation_id) if envelope and envelope.correlation_id else None,
-        key=envelope.key if envelope else None, payload_sha256=hashlib.sha256(record.value or b"").hexdigest(),
-        routed_at=routed_at)
+        key=_storable(envelope.key) if envelope else None,
+        payload_sha256=hashlib.sha256(record.value or b"").hexdigest(), routed_at=routed_at)
 
 
 # The hashed fields, in the order they are hashed and stored (then prev_hash and hash).

@@ -80,7 +80,12 @@ def _now() -> datetime:
 class Store:
     def __init__(self, url: str) -> None:
         self.engine = sa.create_engine(url, pool_pre_ping=True)
-        metadata.create_all(self.engine)
+        with self.engine.begin() as conn:  # processes starting together: one at a time creates what is missing
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(5420231)"))
+            elif conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            metadata.create_all(conn)
 
     def ping(self) -> bool:
         try:

@@ -1,13 +1,18 @@
-"""The hash-chained message log: intact chains verify, an edit or a deletion is named."""
+"""The hash-chained message log: intact chains verify, an edit or a deletion is named (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 import asyncio
 
+import orjson
 import sqlalchemy as sa
 
-from hub.audit import Decision, MessageLog, verify
+from hub.audit import Decision, MessageLog, decision, verify
+from hub.directory import Directory
+from hub.routing import route
+from hub.schemas import SchemaRegistry, bundled_schemas_dir
 from hub.store import Store, message_log
+from hub.testing import dossier_submitted_payload
 
 
 def decisions(n: int, start: int = 0) -> list[Decision]:
@@ -27,8 +32,7 @@ def write(store: Store, chain: str, batches: list[list[Decision]]) -> None:
     asyncio.run(run())
 
 
-def test_intact_chains_verify(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'log.db'}")
+def test_intact_chains_verify(store):
     write(store, "worker-a", [decisions(5), decisions(5, 5)])
     write(store, "worker-b", [decisions(3, 100)])
     write(store, "worker-a", [decisions(2, 10)])  # a restart continues its chain from the stored head
@@ -36,8 +40,7 @@ def test_intact_chains_verify(tmp_path):
     assert verdict.ok and verdict.checked == 15
 
 
-def test_an_edited_record_is_named(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'log.db'}")
+def test_an_edited_record_is_named(store):
     write(store, "w", [decisions(6)])
     with store.engine.begin() as conn:
         conn.execute(sa.update(message_log).where(message_log.c.seq == 4).values(targets=["so-tai-chinh"]))
@@ -46,10 +49,34 @@ def test_an_edited_record_is_named(tmp_path):
     assert verdict.checked == 3
 
 
-def test_a_deleted_record_is_named_by_its_successor(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'log.db'}")
+def test_a_deleted_record_is_named_by_its_successor(store):
     write(store, "w", [decisions(6)])
     with store.engine.begin() as conn:
         conn.execute(sa.delete(message_log).where(message_log.c.seq == 3))
     verdict = verify(store)
     assert not verdict.ok and verdict.broken["seq"] == 4 and "deleted" in verdict.broken["why"]
+
+
+def test_any_envelope_the_router_decides_on_can_be_logged(store):
+    """A NUL in an ordering key or a reason, a version past 32 bits: valid envelopes a store column refuses
+    as they are (PostgreSQL text holds no NUL; its integer is 32 bits). One such record must not hold up the
+    log, and what is stored still verifies."""
+    schemas = SchemaRegistry.from_dirs(bundled_schemas_dir())
+    envelope = {"id": "00000000-0000-7000-8000-000000000001", "type": "dossier.submitted", "version": 1,
+                "source": "mot-cua", "key": "000.00.18.H22-231115-\x000001",
+                "occurred_at": "2023-11-15T08:30:00+07:00", "payload": dossier_submitted_payload()}
+    hostile = [orjson.dumps(envelope), orjson.dumps(envelope | {"version": 2**40, "key": "K"}),
+               orjson.dumps(envelope | {"id": "\x00"})]
+
+    class Record:
+        def __init__(self, value: bytes) -> None:
+            self.value = value
+
+    logged = [decision(Record(raw), route(raw, schemas, Directory(), 1_000_000), 1700000000.0) for raw in hostile]
+    write(store, "w", [logged, decisions(2)])
+    verdict = verify(store)
+    assert verdict.ok and verdict.checked == 5
+    records = list(store.log_records())
+    assert [r["outcome"] for r in records] == ["rejected"] * 3 + ["delivered"] * 2
+    assert records[0]["key"] == "000.00.18.H22-231115-\ufffd0001"  # the NUL kept as U+FFFD
+    assert records[1]["version"] is None  # the version is not kept when no store column holds it
