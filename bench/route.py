@@ -7,8 +7,10 @@ Run with `make bench`, i.e. `.venv/bin/python bench/route.py [--messages N] [--p
 (b) hub      the real hub.router.Router over `lgsp.ingress` → `lgsp.out.ndxp`, validation on; a separate
              process consumes the inbox so it does not share the router's core. Clock: first ingress batch
              handed to the router → Nth record consumed (CLOCK_MONOTONIC is system-wide on Linux).
-(c) validate hub.routing.route() in a loop on one core, its split by stage, and jsonschema-rs vs
-             fastjsonschema on the payload schema with the custom `x-*` keywords stripped for both.
+             Three runs, each on a fresh broker: `bare` (no signatures, no message log), then signed
+             messages verified with an `hmac-sha256` and with an `ed25519` credential, message log on.
+(c) validate hub.routing.route() in a loop on one core, its split by stage, signature checks, and
+             jsonschema-rs vs fastjsonschema on the payload schema with the custom `x-*` keywords stripped.
 
 Both (a) and (b) start their clocks at the first record, not at start(): group joins on tansu take seconds.
 Results go to bench/results/route.json; --profile writes a pyinstrument profile of the router side of (b)
@@ -40,6 +42,7 @@ from hub import personal_id
 from hub.audit import MessageLog
 from hub.broker import INGRESS_TOPIC, EmbeddedBroker
 from hub.catalog import Catalog
+from hub.credentials import CREDENTIAL_HEADER, SIGNATURE_HEADER, Credential, Keyring, issue
 from hub.directory import ConnectorSpec, Directory, inbox_topic
 from hub.envelope import Envelope, encode
 from hub.router import Router
@@ -60,9 +63,11 @@ PRODUCER = dict(acks="all", enable_idempotence=False, linger_ms=2, max_batch_siz
                 max_request_size=16 << 20)  # as in hub/router.py
 CUSTOM_KEYWORDS = ("x-personal-id", "x-birth-year-matches")  # hub/schema_rules.py; fastjsonschema can't run them
 TIMEOUT = 120.0  # seconds any one broker measurement may take
+MODES = ("bare", "hmac-sha256", "ed25519")  # (b) without signatures and log, then with each kind of credential
+Message = tuple[bytes, bytes, list[tuple[str, bytes]]]  # key, value, headers
 
 
-def make_messages(n: int) -> list[tuple[bytes, bytes]]:
+def make_messages(n: int) -> list[Message]:
     """(key, value) of n dossier.submitted envelopes to subscribers (no target), each with its own
     personal ID so that no cache in the validation path can flatter the figures."""
     messages = []
@@ -70,8 +75,12 @@ def make_messages(n: int) -> list[tuple[bytes, bytes]]:
         envelope = dossier_submitted(counter=i)
         owner = {**envelope.payload["ChuHoSo"], "SoDinhDanh": personal_id.make("052", 1990, True, i)}
         envelope = envelope.model_copy(update={"payload": {**envelope.payload, "ChuHoSo": owner}})
-        messages.append((envelope.key.encode(), encode(envelope)))
+        messages.append((envelope.key.encode(), encode(envelope), []))
     return messages
+
+
+def signed(messages: list[Message], credential: Credential) -> list[Message]:
+    return [(key, value, credential.headers(value)) for key, value, _ in messages]
 
 
 def rate(count: int, seconds: float) -> dict[str, float]:
@@ -89,17 +98,18 @@ async def create_topics(bootstrap: str, topics: list[str], partitions: int) -> N
         await admin.close()
 
 
-async def preload(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
+async def preload(bootstrap: str, topic: str, messages: list[Message]) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **PRODUCER)
     await producer.start()
     try:
-        await asyncio.gather(*[await producer.send(topic, value, key=key) for key, value in messages])
+        await asyncio.gather(*[await producer.send(topic, value, key=key, headers=headers)
+                               for key, value, headers in messages])
     finally:
         await producer.stop()
 
 
 # -- (a) raw relay ceiling ----------------------------------------------------------------------------------
-async def relay_ceiling(bootstrap: str, messages: list[tuple[bytes, bytes]], partitions: int, batch_max: int) -> dict:
+async def relay_ceiling(bootstrap: str, messages: list[Message], partitions: int, batch_max: int) -> dict:
     source, out, n = "bench.relay.source", "bench.relay.out", len(messages)
     await create_topics(bootstrap, [source, out], partitions)
     await preload(bootstrap, source, messages)
@@ -159,9 +169,14 @@ class TimedRouter(Router):
         self.last_batch_at = time.monotonic()
 
 
-async def hub_end_to_end(bootstrap: str, messages: list[tuple[bytes, bytes]], partitions: int,
-                         profile: Path | None) -> dict:
+async def hub_end_to_end(bootstrap: str, messages: list[Message], partitions: int,
+                         profile: Path | None, mode: str) -> dict:
+    """The router on `messages`: `bare` without signatures or message log, else signed with `mode`."""
     n, inbox = len(messages), inbox_topic("ndxp")
+    credential = None
+    if mode != "bare":
+        credential, row = issue("mot-cua", mode)
+        messages = signed(messages, credential)
     await create_topics(bootstrap, [INGRESS_TOPIC, inbox], partitions)
     await preload(bootstrap, INGRESS_TOPIC, messages)
     ctx = mp.get_context("spawn")
@@ -170,14 +185,18 @@ async def hub_end_to_end(bootstrap: str, messages: list[tuple[bytes, bytes]], pa
     counter.start()
     await asyncio.to_thread(ready.wait, 30)
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(database_url=f"sqlite:///{tmp}/bench.db", partitions=partitions)
+        settings = Settings(database_url=f"sqlite:///{tmp}/bench.db", partitions=partitions,
+                            require_signatures=credential is not None)
         store = Store(settings.database_url)
         for spec in CONNECTORS:
             store.put_connector(spec["id"], spec)
-        catalog = Catalog(store, SchemaRegistry.from_dirs(bundled_schemas_dir()))
+        if credential is not None:
+            store.add_credential(row, None)
+        catalog = Catalog(store, SchemaRegistry.from_dirs(bundled_schemas_dir()), settings.require_signatures)
         catalog.reload()
-        message_log = MessageLog(store, "bench")  # the hub always logs every decision
-        await message_log.start()
+        message_log = MessageLog(store, "bench") if credential is not None else None
+        if message_log:
+            await message_log.start()
         router = TimedRouter(bootstrap, catalog, settings, message_log)
         if profile:
             from pyinstrument import Profiler
@@ -192,7 +211,8 @@ async def hub_end_to_end(bootstrap: str, messages: list[tuple[bytes, bytes]], pa
             await router.stop()
             await running
             routed_at = time.perf_counter()
-            await message_log.stop()  # what the log still had to write when routing ended
+            if message_log:
+                await message_log.stop()  # what the log still had to write when routing ended
             catch_up = time.perf_counter() - routed_at
             store.close()
             counter.join(5)
@@ -202,7 +222,8 @@ async def hub_end_to_end(bootstrap: str, messages: list[tuple[bytes, bytes]], pa
     return {"routed": stats.routed, "rejected": stats.rejected, "batches": stats.batches,
             "router_batch_max": settings.router_batch_max, **rate(n, last - router.first_batch_at),
             "router_side": rate(stats.routed, router.last_batch_at - router.first_batch_at),
-            "message_log": {"written": message_log.written, "catch_up_seconds": round(catch_up, 3)}}
+            "message_log": {"written": message_log.written if message_log else 0,
+                            "catch_up_seconds": round(catch_up, 3)}}
 
 
 def write_profile(profiler: Any, path: Path) -> None:
@@ -226,6 +247,20 @@ def loop_rate(fn: Callable[[Any], Any], items: list, repeat: int = 3) -> dict[st
     return rate(len(items), best)
 
 
+def signed_route_rate(algorithm: str, raws: list[bytes], schemas: SchemaRegistry, directory: Directory,
+                      max_bytes: int) -> dict[str, float]:
+    """route() with the signature check, on messages signed by a credential of `algorithm`."""
+    credential, row = issue("mot-cua", algorithm)
+    keyring, now = Keyring([row]), time.time()
+    seals = []
+    for raw in raws:
+        headers = dict(credential.headers(raw))
+        seals.append((raw, (headers[CREDENTIAL_HEADER], headers[SIGNATURE_HEADER])))
+    assert all(isinstance(route(raw, schemas, directory, max_bytes, keyring, seal, now), Delivery)
+               for raw, seal in seals[:100])
+    return loop_rate(lambda item: route(item[0], schemas, directory, max_bytes, keyring, item[1], now), seals)
+
+
 def strip_custom_keywords(node: Any) -> Any:
     if isinstance(node, dict):
         return {k: strip_custom_keywords(v) for k, v in node.items() if k not in CUSTOM_KEYWORDS}
@@ -234,11 +269,11 @@ def strip_custom_keywords(node: Any) -> Any:
     return node
 
 
-def validation(messages: list[tuple[bytes, bytes]]) -> dict:
+def validation(messages: list[Message]) -> dict:
     schemas = SchemaRegistry.from_dirs(bundled_schemas_dir())
     directory = Directory.of(ConnectorSpec.model_validate(spec) for spec in CONNECTORS)
     max_bytes = Settings().max_message_bytes
-    raws = [value for _, value in messages]
+    raws = [value for _, value, _ in messages]
     assert all(isinstance(route(raw, schemas, directory, max_bytes), Delivery) for raw in raws[:100])
     envelopes = [Envelope.model_validate(orjson.loads(raw)) for raw in raws]
     payloads = [e.payload for e in envelopes]
@@ -249,6 +284,8 @@ def validation(messages: list[tuple[bytes, bytes]]) -> dict:
     assert all(rs.is_valid(p) for p in payloads[:100]) and all(fast(p) for p in payloads[:100])
     return {
         "route": loop_rate(lambda raw: route(raw, schemas, directory, max_bytes), raws),
+        **{f"route+{algorithm}": signed_route_rate(algorithm, raws[:20_000], schemas, directory, max_bytes)
+           for algorithm in MODES[1:]},
         "split": {
             "decode+envelope": loop_rate(lambda raw: Envelope.model_validate(orjson.loads(raw)), raws),
             "schemas.validate": loop_rate(lambda e: schemas.validate(e.type, e.version, e.payload), envelopes),
@@ -263,12 +300,14 @@ def validation(messages: list[tuple[bytes, bytes]]) -> dict:
 
 # -- report -------------------------------------------------------------------------------------------------
 def print_table(results: dict) -> None:
-    v = results["validation"]
-    rows = [
-        ("(a) raw relay ceiling", results["relay"]),
-        ("(b) hub end to end", results["hub"]),
-        ("    router side only (first batch → last commit)", results["hub"]["router_side"]),
-        ("(c) route() one core", v["route"]),
+    v, hub = results["validation"], results["hub"]
+    rows = [("(a) raw relay ceiling", results["relay"])]
+    for mode in MODES:
+        rows += [(f"(b) hub end to end, {mode}", hub[mode]),
+                 ("    router side only (first batch → last commit)", hub[mode]["router_side"])]
+    rows += [
+        ("(c) route() one core, unsigned", v["route"]),
+        *[(f"    route() with {algorithm} verification", v[f"route+{algorithm}"]) for algorithm in MODES[1:]],
         ("    decode + Envelope.model_validate", v["split"]["decode+envelope"]),
         ("    schemas.validate (jsonschema-rs + x-* keywords)", v["split"]["schemas.validate"]),
         ("    resolve", v["split"]["resolve"]),
@@ -278,21 +317,27 @@ def print_table(results: dict) -> None:
     print(f"\n{'measurement':<52} {'msg/s':>10} {'µs/msg':>8}")
     for name, r in rows:
         print(f"{name:<52} {r['msg_per_s']:>10,} {r['us_per_msg']:>8}")
-    print(f"\n(b)/(a) = {results['ratio_hub_to_relay']:.2f} (goal ≥ 0.5);  "
-          f"route() {v['route']['msg_per_s']:,} msg/s (goal ≥ 100k);  "
-          f"{results['messages']:,} messages × {results['message_bytes']} B, {results['partitions']} partitions")
-    log = results["hub"]["message_log"]
-    print(f"message log: {log['written']:,} decisions chained and written; "
-          f"{log['catch_up_seconds']} s still to write when routing ended")
+    print()
+    for mode, ratios in results["ratios"].items():
+        print(f"(b) {mode:<12} / (a) relay = {ratios['to_relay']:.2f}   / (b) bare = {ratios['to_bare']:.2f}")
+    print(f"{results['messages']:,} messages × {results['message_bytes']} B, {results['partitions']} partitions")
+    for mode in MODES[1:]:
+        log = hub[mode]["message_log"]
+        print(f"message log ({mode}): {log['written']:,} decisions chained and written; "
+              f"{log['catch_up_seconds']} s still to write when routing ended")
 
 
-async def broker_measurements(args: argparse.Namespace, messages: list[tuple[bytes, bytes]]) -> tuple[dict, dict]:
+async def broker_measurements(args: argparse.Namespace, messages: list[Message]) -> tuple[dict, dict]:
+    """Each measurement on a fresh broker: tansu keeps everything in memory."""
     with EmbeddedBroker() as broker:
         relay = await asyncio.wait_for(relay_ceiling(broker.bootstrap_servers, messages, args.partitions,
                                                      Settings().router_batch_max), TIMEOUT)
-        profile = RESULTS / "route-profile.txt" if args.profile else None
-        hub = await asyncio.wait_for(hub_end_to_end(broker.bootstrap_servers, messages, args.partitions, profile),
-                                     TIMEOUT + 30)
+    hub = {}
+    for mode in MODES:
+        profile = RESULTS / "route-profile.txt" if args.profile and mode == "ed25519" else None
+        with EmbeddedBroker() as broker:
+            hub[mode] = await asyncio.wait_for(
+                hub_end_to_end(broker.bootstrap_servers, messages, args.partitions, profile, mode), TIMEOUT + 30)
     return relay, hub
 
 
@@ -307,14 +352,16 @@ def main() -> None:
     messages = make_messages(args.messages)
     validated = validation(messages)  # first, while the broker is not running and the machine is quiet
     relay, hub = asyncio.run(broker_measurements(args, messages))
+    ratios = {mode: {"to_relay": round(hub[mode]["msg_per_s"] / relay["msg_per_s"], 3),
+                     "to_bare": round(hub[mode]["msg_per_s"] / hub["bare"]["msg_per_s"], 3)} for mode in MODES}
     results = {
         "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join([".venv/bin/python", *sys.argv]),
         "machine": {"nproc": len(os.sched_getaffinity(0)), "python": platform.python_version(),
                     "platform": platform.platform()},
         "messages": args.messages, "partitions": args.partitions, "message_bytes": len(messages[0][1]),
         "profiled": args.profile,  # the profiler slows the router: (b) of a --profile run is not comparable
-        "relay": relay, "hub": hub, "validation": validated,
-        "ratio_hub_to_relay": round(hub["msg_per_s"] / relay["msg_per_s"], 3),
+        "relay": relay, "hub": hub, "validation": validated, "ratios": ratios,
     }
     (RESULTS / "route.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print_table(results)

@@ -35,15 +35,15 @@ async def _status(hub: Hub, connector_id: str) -> dict[str, Any]:
 class Grants(BaseModel):
     """What a connector may publish, and what it may receive."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     produces: list[MessageType]
     consumes: list[MessageType]
 
 
 class CredentialRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     algorithm: Algorithm = "ed25519"
-    public_key: str | None = Field(None, max_length=100, description="Ed25519 public key (raw, base64url) when "
+    public_key: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{43}=?$", description="Ed25519 public key (raw, base64url) when "
                                    "the connector keeps its private key itself; no secret is returned then.")
     grace_seconds: float | None = Field(None, ge=0, le=30 * 86400, description="How long the connector's earlier "
                                         "credentials stay valid (default LGSP_CREDENTIAL_GRACE_SECONDS).")
@@ -108,7 +108,7 @@ async def list_credentials(connector_id: str, hub: HubDep) -> list[dict[str, Any
             for r in rows]
 
 
-@router.post("/{connector_id}/credentials", status_code=201, dependencies=[Operator],
+@router.post("/{connector_id}/credentials", status_code=201, dependencies=[Operator], responses={404: {}},
              summary="Rotate: issue a new credential; the earlier ones stay valid for a grace period")
 async def rotate_credential(connector_id: str, hub: HubDep, request: CredentialRequest | None = None) -> dict:
     await _spec(hub, connector_id)

@@ -21,7 +21,7 @@ ERROR_SCHEMA = {
         "properties": {"code": {"type": "string"}, "message": {"type": "string"},
                        "details": {"description": "What was refused: fields and rules, or null."}}}},
 }
-_DESCRIPTIONS = {"400": "Malformed request body", "404": "Not found", "422": "Validation failed (field and rule)"}
+_DESCRIPTIONS = {"400": "Malformed request body", "401": "Missing or wrong operator token", "404": "Not found", "422": "Validation failed (field and rule)"}
 
 
 class ApiError(Exception):
@@ -76,7 +76,7 @@ def _allowed_methods(request: Request) -> str:
 def document(app: FastAPI) -> None:
     """Refusals in the OpenAPI document as they are answered: the error body on every 4xx/5xx declared
     without content and on 422 (not FastAPI's HTTPValidationError), and the statuses any route may answer:
-    400 (malformed body) where there is a body, 404 where the path names an existing resource (not on POST),
+    400 (malformed body) where there is a body, 401 where the operator token is required, 404 where the path names an existing resource (not on POST),
     422 where there is input."""
     generate = app.openapi
     error_content = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
@@ -89,7 +89,8 @@ def document(app: FastAPI) -> None:
                 for method, operation in operations.items():
                     responses = operation.setdefault("responses", {})
                     implied = {"400": "requestBody" in operation, "404": "{" in path and method != "post",
-                               "422": "requestBody" in operation or bool(operation.get("parameters"))}
+                               "422": "requestBody" in operation or bool(operation.get("parameters")),
+                               "401": bool(operation.get("security"))}
                     for status in (status for status, applies in implied.items() if applies):
                         responses.setdefault(status, {"description": _DESCRIPTIONS[status]})
                     for status, response in responses.items():
