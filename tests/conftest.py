@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from hub.broker import EmbeddedBroker
 from hub.credentials import Credential
 from hub.pytest_plugin import free_port, launch, stop_process
+from tests import containers
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every hub the tests start, and every HttpRegistrar, uses this operator token.
@@ -28,7 +29,12 @@ OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 
 @pytest.fixture
 def broker() -> Iterator[str]:
-    """A fresh embedded broker per test: tansu starts in ~50 ms and isolates tests completely."""
+    """A fresh embedded broker per test: tansu starts in ~50 ms and isolates tests completely.
+
+    LGSP_TEST_KAFKA=container: the session's Apache Kafka instead, emptied first (tests/containers.py)."""
+    if containers.wanted(containers.KAFKA):
+        yield containers.fresh_kafka()
+        return
     with EmbeddedBroker() as embedded:
         yield embedded.bootstrap_servers
 
@@ -76,10 +82,12 @@ class HubProcess:
                     "LGSP_REFRESH_SECONDS": "0.5", "LGSP_STUBS": "false", **env}
         if "KAFKA_BOOTSTRAP_SERVERS" not in env:  # the hub starts its own embedded broker
             self.env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+        self.env.update(containers.hub_environment(tmp, env))  # LGSP_TEST_KAFKA/LGSP_TEST_DATABASE=container
         self.log = tmp / f"hub-{self.port}.log"
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60.0) -> HubProcess:
+        containers.hub_starting(self)
         self.process = launch(self.env, ROOT, self.log, timeout)
         return self
 
@@ -102,7 +110,12 @@ class HubProcess:
         return httpx.post(f"{self.url}/v1/messages", content=raw, headers=headers, timeout=30)
 
     def stop(self, sig: int = signal.SIGINT) -> int:
+        containers.hub_stopped(self)
         return stop_process(self.process, sig) if self.process else 0
+
+
+def pytest_sessionfinish() -> None:
+    containers.stop_all()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,10 @@ import time
 
 import httpx
 
+from tests import containers
 from tests.conftest import HubProcess
+
+pytestmark = containers.embedded_broker_only
 
 SPEC = {"id": "so-tu-phap", "name": "Sở Tư pháp", "agency": "000.00.01.H22", "consumes": ["dossier.submitted"]}
 
