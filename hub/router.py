@@ -104,7 +104,7 @@ class Router:
         await self._admin.start()
         await self._admin.ensure([INGRESS_TOPIC, DLQ_TOPIC])
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=False,
+            bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=self._settings.kafka_idempotence,
             linger_ms=2, max_batch_size=1 << 20, max_request_size=16 << 20,
         )
         self._consumer = AIOKafkaConsumer(

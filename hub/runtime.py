@@ -74,7 +74,8 @@ class Hub:
         await self.admin.ensure([INGRESS_TOPIC, DLQ_TOPIC, CONTROL_TOPIC, HEARTBEAT_TOPIC,
                                  *map(inbox_topic, self.catalog.directory.connectors)])
         self.producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap_servers, acks="all",
-                                         enable_idempotence=False, linger_ms=1, max_request_size=16 << 20)
+                                         enable_idempotence=self.settings.kafka_idempotence, linger_ms=1,
+                                         max_request_size=16 << 20)
         await self.producer.start()
         await self._announce_desired_states()
         self.dead_letters = DeadLetterTail(self.bootstrap_servers, self.settings.dlq_buffer)
