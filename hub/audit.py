@@ -2,8 +2,10 @@
 
 Each record carries the hash of the one before it in its chain (one chain per router worker), and its
 own hash over its fields and that link. The router hands over a batch of decisions and moves on; a
-background task hashes and writes them in batches, so the log never holds up routing. Payloads are not
-stored: only their SHA-256 (the "metadata" mode of exchange layers such as X-Road).
+background task hashes and writes them in batches, so the log never holds up routing. What it keeps of
+each message depends on its type's payload mode (hub.log_content): its SHA-256 by default (the "metadata"
+mode of exchange layers such as X-Road), its text as well, or neither; and whom it concerned, as keyed
+hashes of personal IDs. Records older than the retention are pruned; each chain then starts from an anchor.
 """
 
 from __future__ import annotations
@@ -13,12 +15,16 @@ import contextlib
 import hashlib
 import logging
 import os
+import secrets
 import socket
+import time
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import orjson
 
+from hub.log_content import Entry, Keeping, PayloadModes, metadata_entry, subject_hash
+from hub.settings import Settings
 from hub.store import Store, message_log
 
 log = logging.getLogger(__name__)
@@ -37,8 +43,9 @@ class Decision(NamedTuple):  # a tuple: one is built for every routed message
     reason: str | None
     correlation_id: str | None
     key: str | None
-    payload_sha256: str
+    payload_sha256: str | None  # None: the log's writer hashes `raw`, off the router's path
     routed_at: float
+    raw: bytes | None = None  # the message as received (a reference, not a copy); dropped once written
 
 
 def worker_id() -> str:
@@ -64,35 +71,55 @@ def decision(record: Any, outcome: Any, routed_at: float) -> Decision:
         stage=outcome.stage if rejected else None, reason=_storable(outcome.reason) if rejected else None,
         correlation_id=str(envelope.correlation_id) if envelope and envelope.correlation_id else None,
         key=_storable(envelope.key) if envelope else None,
-        payload_sha256=hashlib.sha256(record.value or b"").hexdigest(), routed_at=routed_at)
+        payload_sha256=None, raw=record.value, routed_at=routed_at)
 
 
-# The hashed fields, in the order they are hashed and stored (then prev_hash and hash).
-FIELDS = (*Decision._fields, "chain")
-assert [c.name for c in message_log.columns][1:] == [*FIELDS, "prev_hash", "hash"], "store and log disagree"
+# The hashed fields, in the order they are hashed and stored; then the payload text, hashed after them when
+# a record has one (records without one hash as they always did); then prev_hash and hash.
+FIELDS = (*Decision._fields[:Decision._fields.index("routed_at") + 1], "chain")
+assert [c.name for c in message_log.columns][1:] == [*FIELDS, "payload", "prev_hash", "hash"], "store and log disagree"
+PEPPER = "message_log.subject_pepper"  # the hub_values entry keying the subject hashes
 
 
 def record_hash(prev_hash: str, values: list[Any]) -> str:
     return hashlib.sha256(prev_hash.encode() + orjson.dumps(values)).hexdigest()
 
 
-def chained(decisions: list[Decision], chain: str, prev_hash: str) -> tuple[list[tuple], str]:
-    """Rows (FIELDS, prev_hash, hash) ready to store, each linked to the one before; and the new head."""
+def hashed(values: list[Any], payload: str | None) -> list[Any]:
+    return values if payload is None else [*values, payload]
+
+
+def chained(entries: list[Entry | Decision], chain: str, prev_hash: str) -> tuple[list[tuple], str]:
+    """Rows (FIELDS, payload, prev_hash, hash) ready to store, each linked to the one before; the new head.
+    A Decision stands for its metadata entry (the hash it carries, no payload, no subjects)."""
     rows = []
-    for d in decisions:  # plain lists, not dicts: this runs for every routed message
-        values = [d.message_id, d.type, d.version, d.source, list(d.targets), d.outcome, d.stage, d.reason,
-                  d.correlation_id, d.key, d.payload_sha256, d.routed_at, chain]
-        digest = record_hash(prev_hash, values)
+    for entry in entries:  # plain lists, not dicts: this runs for every routed message
+        values, payload, _ = entry if isinstance(entry, Entry) else metadata_entry(entry)
+        values = [*values, chain]
+        digest = record_hash(prev_hash, hashed(values, payload))
         values[4] = orjson.dumps(values[4]).decode()  # targets are stored as JSON text
-        rows.append((*values, prev_hash, digest))
+        rows.append((*values, payload, prev_hash, digest))
         prev_hash = digest
     return rows, prev_hash
 
 
+def prune(store: Store, retention_days: float, now: float | None = None) -> int:
+    """Delete the records older than the retention (0 days keeps them for good); how many went."""
+    if retention_days <= 0:
+        return 0
+    return store.prune_log((time.time() if now is None else now) - retention_days * 86400)
+
+
 class MessageLog:
-    def __init__(self, store: Store, chain: str, flush_seconds: float = 0.5) -> None:
+    def __init__(self, store: Store, chain: str, flush_seconds: float = 0.5, settings: Settings | None = None,
+                 prune_seconds: float = 3600.0) -> None:
         self._store, self.chain, self._flush_seconds = store, chain, flush_seconds
+        settings = settings or Settings()
+        self._modes = PayloadModes(settings.log_payload)
+        self.retention_days, self._prune_seconds = settings.log_retention_days, prune_seconds
+        self._keeping: Keeping | None = None  # once the pepper is read from the store
         self._pending: list[Decision] = []
+        self._unwritten: list[Entry] = []  # prepared but not stored yet: the store may be away
         self._head = GENESIS
         self.written = 0
         self._task: asyncio.Task | None = None
@@ -101,12 +128,20 @@ class MessageLog:
 
     async def start(self) -> None:
         self._head = await asyncio.to_thread(self._store.log_head, self.chain) or GENESIS
+        pepper = await asyncio.to_thread(self._store.hub_value, PEPPER, lambda: secrets.token_hex(32))
+        self._keeping = Keeping(self._modes, bytes.fromhex(pepper))
         self._task = asyncio.create_task(self._run(), name="message-log")
+
+    def subject(self, personal_id: str) -> str:
+        """The keyed hash under which the log finds the messages that carried this personal ID."""
+        return subject_hash(self._keeping.pepper, personal_id)
 
     def record(self, decisions: list[Decision]) -> None:
         self._pending.extend(decisions)
 
     async def _run(self) -> None:
+        # A minute after start (a starting hub has a backlog to route first), then every prune_seconds.
+        next_prune = time.monotonic() + min(60.0, self._prune_seconds)
         while not self._stopping.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self._flush_seconds)
@@ -114,23 +149,42 @@ class MessageLog:
                 await self.flush()
             except Exception:  # the store may be away for a while: keep the batch, retry next time
                 log.exception("message log write failed; will retry")
+            if self.retention_days and time.monotonic() >= next_prune:
+                next_prune = time.monotonic() + self._prune_seconds
+                await self._prune()
+
+    async def _prune(self) -> None:
+        try:
+            removed = await asyncio.to_thread(prune, self._store, self.retention_days)
+        except Exception:
+            log.exception("message log prune failed; the next one will retry")
+            return
+        if removed:
+            log.info("message log: %d records older than %g days pruned", removed, self.retention_days)
 
     async def flush(self) -> None:
         async with self._writing:
             batch, self._pending = self._pending, []
-            if not batch:
+            if batch:
+                try:  # hashing, payload modes and subjects: in a thread, never on the router's path
+                    self._unwritten += await asyncio.to_thread(self._prepare, batch)
+                except Exception:
+                    self._pending[:0] = batch
+                    raise
+            if not self._unwritten:
                 return
-            try:
-                rows, head = await asyncio.to_thread(self._write, batch)
-            except Exception:
-                self._pending[:0] = batch
-                raise
+            rows, head = await asyncio.to_thread(self._write, self._unwritten)
+            self._unwritten = []
             self._head = head
             self.written += len(rows)
 
-    def _write(self, batch: list[Decision]) -> tuple[list[tuple], str]:
-        rows, head = chained(batch, self.chain, self._head)
-        self._store.append_log(rows)
+    def _prepare(self, batch: list[Decision]) -> list[Entry]:
+        return [self._keeping.entry(d) for d in batch]
+
+    def _write(self, entries: list[Entry]) -> tuple[list[tuple], str]:
+        rows, head = chained(entries, self.chain, self._head)
+        subjects = [(index, subject) for index, entry in enumerate(entries) for subject in entry.subjects]
+        self._store.append_log(rows, subjects)
         return rows, head
 
     async def stop(self) -> None:
@@ -153,12 +207,13 @@ class Verdict:
 
 def verify(store: Store) -> Verdict:
     """Recompute every chain; name the first record whose hash or link does not hold."""
+    anchors = store.log_anchors()  # a pruned chain starts from its last pruned record
     heads: dict[str, str] = {}
     checked = 0
     for row in store.log_records():
         chain = row["chain"]
-        expected_prev = heads.get(chain, GENESIS)
-        values = [list(row[name]) if name == "targets" else row[name] for name in FIELDS]
+        expected_prev = heads.get(chain) or anchors.get(chain, GENESIS)
+        values = hashed([list(row[name]) if name == "targets" else row[name] for name in FIELDS], row["payload"])
         if row["prev_hash"] != expected_prev:
             why = "a record before it in the chain was deleted or changed"
             return Verdict(checked, {"seq": row["seq"], "message_id": row["message_id"], "why": why})

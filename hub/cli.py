@@ -234,6 +234,23 @@ def audit_verify() -> None:
     raise typer.Exit(1)
 
 
+@audit_app.command("prune")
+def audit_prune(
+    days: Annotated[float | None, typer.Option(help="Keep this many days (default LGSP_LOG_RETENTION_DAYS).")] = None,
+) -> None:
+    """Delete message log records older than the retention now; each chain keeps an anchor, so it still verifies."""
+    from hub.audit import prune
+    from hub.store import Store
+
+    settings = Settings()
+    store = Store(settings.database_url)
+    try:
+        removed = prune(store, settings.log_retention_days if days is None else days)
+    finally:
+        store.close()
+    typer.echo(f"message log: {removed} records pruned")
+
+
 connector_app = typer.Typer(help="Run connectors.", no_args_is_help=True)
 app.add_typer(connector_app, name="connector")
 

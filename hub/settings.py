@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,6 +47,13 @@ class Settings(BaseSettings):
     connectivity_window_seconds: float = Field(
         60.0, gt=0, description="A system counts as connected when its connector was heard from this recently.")
     dlq_buffer: int = Field(10_000, ge=10, description="Dead letters kept for GET /v1/dlq.")
+    max_request_bytes: int = Field(
+        1 << 20, ge=1024, description="Largest request body on every path but POST /v1/messages (schemas are large).")
+    log_payload: dict[str, Literal["full", "metadata", "none"]] = Field(
+        default_factory=dict, description='Message log payload mode per type pattern (fnmatch), as JSON: '
+        '{"dossier.*": "full"}; unmatched types are logged in "metadata" mode (SHA-256 only).')
+    log_retention_days: float = Field(
+        90, ge=0, description="Message log records older than this are pruned (0: kept for good).")
     kafka_idempotence: bool = Field(
         False, description="Idempotent Kafka producers (enable_idempotence); for Apache Kafka, not the embedded broker.")
 

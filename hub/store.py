@@ -6,6 +6,7 @@ PostgreSQL (several hub processes): the URL alone chooses.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -67,10 +68,40 @@ message_log = sa.Table(
     sa.Column("key", sa.String(256), index=True),
     sa.Column("payload_sha256", sa.String(64), nullable=False),
     sa.Column("routed_at", sa.Float, nullable=False),
-    sa.Column("chain", sa.String(100), nullable=False),  # columns after seq: hub.audit.FIELDS, then the links
+    sa.Column("chain", sa.String(100), nullable=False),  # columns after seq: hub.audit.FIELDS, the payload, the links
+    sa.Column("payload", sa.Text),  # the message text, for types logged in `full` mode (hashed when present)
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
 )
+
+# Whom a record concerned: keyed hashes of the personal IDs in its message (hub.log_content), never the IDs.
+message_subjects = sa.Table(
+    "message_subjects", metadata,
+    sa.Column("subject", sa.String(64), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True, index=True),  # message_log.seq
+)
+
+# Where each chain now starts after a prune: its last pruned record, which the first one kept links to.
+message_log_anchors = sa.Table(
+    "message_log_anchors", metadata,
+    sa.Column("chain", sa.String(100), primary_key=True),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+# Small values the hub creates once and keeps (the pepper of the subject hashes).
+hub_values = sa.Table(
+    "hub_values", metadata,
+    sa.Column("name", sa.String(63), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+
+@sa.event.listens_for(metadata, "after_create")
+def _add_payload_column(target: sa.MetaData, connection: sa.Connection, **kw: Any) -> None:
+    """A message log created before payload modes gets its payload column (create_all adds tables only)."""
+    if "payload" not in {column["name"] for column in sa.inspect(connection).get_columns("message_log")}:
+        connection.exec_driver_sql("ALTER TABLE message_log ADD COLUMN payload TEXT")
 
 
 def _now() -> datetime:
@@ -190,19 +221,76 @@ class Store:
         return [dict(row) for row in reversed(rows)]
 
     # the hash-chained message log --------------------------------------
-    def append_log(self, rows: list[tuple]) -> None:
-        """Rows in column order (all but seq), through the driver's executemany: the log must keep up."""
+    def append_log(self, rows: list[tuple], subjects: list[tuple[int, str]] = ()) -> None:
+        """Rows of one chain in column order (all but seq), through the driver's executemany: the log must
+        keep up. `subjects` pairs a row's index in `rows` with a subject hash, stored in the same transaction."""
         names = [column.name for column in message_log.columns if column.name != "seq"]
+        with self.engine.begin() as conn:
+            self._insert_many(conn, "message_log", names, rows)
+            if subjects:
+                seqs = self._last_seqs(conn, rows[0][names.index("chain")], len(rows))
+                self._insert_many(conn, "message_subjects", ["subject", "seq"],
+                                  [(subject, seqs[index]) for index, subject in subjects])
+
+    def _insert_many(self, conn: sa.Connection, table: str, names: list[str], rows: list[tuple]) -> None:
         mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
         columns = ", ".join(f'"{name}"' for name in names)
-        with self.engine.begin() as conn:
-            conn.exec_driver_sql(f"INSERT INTO message_log ({columns}) VALUES ({', '.join([mark] * len(names))})",
-                                 rows)
+        conn.exec_driver_sql(f"INSERT INTO {table} ({columns}) VALUES ({', '.join([mark] * len(names))})", rows)
+
+    @staticmethod
+    def _last_seqs(conn: sa.Connection, chain: str, count: int) -> list[int]:
+        """The seqs just given to a chain's `count` rows, in insertion order: one writer per chain, and
+        within the transaction that inserted them they are its newest."""
+        seqs = conn.execute(sa.select(message_log.c.seq).where(message_log.c.chain == chain)
+                            .order_by(message_log.c.seq.desc()).limit(count)).scalars().all()
+        return seqs[::-1]
 
     def log_head(self, chain: str) -> str | None:
+        """The hash a chain's next record links to: its newest record's, or its anchor's once all were pruned."""
         with self.engine.connect() as conn:
-            return conn.execute(sa.select(message_log.c.hash).where(message_log.c.chain == chain)
-                                .order_by(message_log.c.seq.desc()).limit(1)).scalar()
+            newest = conn.execute(sa.select(message_log.c.hash).where(message_log.c.chain == chain)
+                                  .order_by(message_log.c.seq.desc()).limit(1)).scalar()
+            return newest or conn.execute(sa.select(message_log_anchors.c.hash)
+                                          .where(message_log_anchors.c.chain == chain)).scalar()
+
+    def log_anchors(self) -> dict[str, str]:
+        """Chain → hash of its last pruned record."""
+        with self.engine.connect() as conn:
+            return dict(conn.execute(sa.select(message_log_anchors.c.chain, message_log_anchors.c.hash)).all())
+
+    def prune_log(self, before: float) -> int:
+        """Delete the oldest records, all routed before `before`, with their subjects; each chain keeps an
+        anchor (its last deleted record) so what remains still verifies. Returns how many went."""
+        with self.engine.begin() as conn:
+            boundary = conn.execute(sa.select(message_log.c.seq).where(message_log.c.routed_at >= before)
+                                    .order_by(message_log.c.seq).limit(1)).scalar()  # scans only the old prefix
+            old = message_log.c.seq < boundary if boundary is not None else sa.true()
+            ends = conn.execute(sa.select(message_log.c.chain, sa.func.max(message_log.c.seq)).where(old)
+                                .group_by(message_log.c.chain)).all()
+            for chain, seq in ends:
+                last_hash = conn.execute(sa.select(message_log.c.hash).where(message_log.c.seq == seq)).scalar()
+                conn.execute(message_log_anchors.delete().where(message_log_anchors.c.chain == chain))
+                conn.execute(message_log_anchors.insert().values(chain=chain, seq=seq, hash=last_hash))
+            if not ends:
+                return 0
+            subjects_old = message_subjects.c.seq < boundary if boundary is not None else sa.true()
+            conn.execute(message_subjects.delete().where(subjects_old))
+            return conn.execute(message_log.delete().where(old)).rowcount
+
+    def hub_value(self, name: str, make: Callable[[], str]) -> str:
+        """A value the hub keeps for good, created with `make()` by whichever process asks first."""
+        query = sa.select(hub_values.c.value).where(hub_values.c.name == name)
+        with self.engine.connect() as conn:
+            found = conn.execute(query).scalar()
+        if found is not None:
+            return found
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(hub_values.insert().values(name=name, value=make()))
+        except sa.exc.IntegrityError:  # another process created it first: theirs holds
+            pass
+        with self.engine.connect() as conn:
+            return conn.execute(query).scalar()
 
     def log_records(self, batch: int = 5000):
         """Every record in order, read in batches."""
@@ -216,8 +304,12 @@ class Store:
             yield from (dict(row) for row in rows)
             last = rows[-1]["seq"]
 
-    def find_log(self, limit: int = 100, **equals: str) -> list[dict[str, Any]]:
+    def find_log(self, limit: int = 100, subject: str | None = None, **equals: str) -> list[dict[str, Any]]:
+        """The newest records with these column values and, given a subject hash, concerning that subject."""
         query = sa.select(message_log).order_by(message_log.c.seq.desc()).limit(limit)
+        if subject is not None:
+            query = query.join(message_subjects, message_subjects.c.seq == message_log.c.seq).where(
+                message_subjects.c.subject == subject)
         for column, value in equals.items():
             query = query.where(message_log.c[column] == value)
         with self.engine.connect() as conn:

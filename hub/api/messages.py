@@ -14,6 +14,7 @@ from hub.api.errors import ApiError
 from hub.audit import decision
 from hub.credentials import CREDENTIAL_HEADER, HTTP_CREDENTIAL_HEADER, HTTP_SIGNATURE_HEADER, SIGNATURE_HEADER
 from hub.envelope import Envelope
+from hub.personal_id import mask, mask_text, problem
 from hub.routing import Rejection, route
 
 router = APIRouter(tags=["messages"])
@@ -67,15 +68,50 @@ def signed(seal: tuple[str | None, str | None]) -> list[tuple[str, bytes]] | Non
 async def get_message(message_id: str, hub: HubDep) -> dict:
     records = await asyncio.to_thread(hub.store.find_log, 100, message_id=message_id)
     if not records:
-        raise ApiError(404, f"no routing decision logged for message {message_id!r}")
-    return {"message_id": message_id, "decisions": records}
+        raise ApiError(404, f"no routing decision logged for message {mask_text(message_id)!r}")
+    return {"message_id": message_id, "decisions": [shown(record) for record in records]}
 
 
 @router.get("/messages", dependencies=[Operator], summary="Search the message log by correlation id or ordering key (dossier code, personal ID)")
-async def find_messages(hub: HubDep, correlation_id: str | None = None, key: str | None = None,
-                        limit: int = Query(100, ge=1, le=1000)) -> dict:
-    criteria = {name: value for name, value in (("correlation_id", correlation_id), ("key", key)) if value}
+async def find_messages(
+        hub: HubDep, correlation_id: str | None = None, key: str | None = None,
+        dossier_code: str | None = Query(None, description="MaHoSo, the ordering key of dossier.* messages"),
+        personal_id: str | None = Query(None, description="A personal ID the message carried (12 digits): "
+                                        "found by its keyed hash, shown masked"),
+        limit: int = Query(100, ge=1, le=1000)) -> dict:
+    given = {"correlation_id": correlation_id, "key": key, "dossier_code": dossier_code, "personal_id": personal_id}
+    criteria = {name: value for name, value in given.items() if value is not None and value != ""}
     if not criteria:
-        raise ApiError(422, "give correlation_id or key", [{"field": "query", "rule": "oneRequired",
-                                                           "message": "correlation_id or key is required"}])
-    return {"criteria": criteria, "decisions": await asyncio.to_thread(hub.store.find_log, limit, **criteria)}
+        raise ApiError(422, f"give one of {', '.join(given)}", [
+            {"field": "query", "rule": "oneRequired", "message": f"one of {', '.join(given)} is required"}])
+    subject = hub.message_log.subject(checked_personal_id(personal_id)) if personal_id is not None else None
+    if key and dossier_code and key != dossier_code:
+        records = []  # one key column: a record cannot match two different keys
+    else:
+        equals = {"correlation_id": correlation_id, "key": key or dossier_code}
+        records = await asyncio.to_thread(hub.store.find_log, limit, subject,
+                                          **{name: value for name, value in equals.items() if value})
+    return {"criteria": {name: _masked_criterion(name, value) for name, value in criteria.items()},
+            "decisions": [shown(record) for record in records]}
+
+
+def checked_personal_id(value: str) -> str:
+    if (broken := problem(value)) is not None:
+        raise ApiError(422, f"personal_id: personal ID {mask_text(broken)}", [
+            {"field": "query.personal_id", "rule": "x-personal-id", "message": f"personal ID {mask_text(broken)}"}])
+    return value
+
+
+def _masked_criterion(name: str, value: str) -> str:
+    return mask(value) if name == "personal_id" else mask_text(value)
+
+
+_PEOPLE_TEXT = ("key", "reason", "payload")  # where a personal ID may be: never answered in clear
+
+
+def shown(record: dict) -> dict:
+    """A log record as answered: ID numbers masked; the payload only when its type is logged in full."""
+    shown = {name: mask_text(value) if name in _PEOPLE_TEXT and value else value for name, value in record.items()}
+    if shown.get("payload") is None:
+        shown.pop("payload", None)
+    return shown
