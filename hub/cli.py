@@ -18,7 +18,10 @@ app = typer.Typer(help="LGSP provincial integration hub.", no_args_is_help=True,
 
 
 def _logging(level: str) -> None:
+    from hub import logs
+
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.install()  # no citizen's ID in any log line
 
 
 @app.command()
@@ -49,7 +52,10 @@ def up(
         f"  connectors  {stubs if settings.stubs else 'none bundled (LGSP_STUBS=false)'}\n"
         f"  operator    {_token_line(settings, operator_token)}\n"
         f"Ctrl-C stops the hub and its broker.")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=log_level)
+    from hub import logs
+
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=log_level,
+                log_config=logs.uvicorn_config())
 
 
 def _token_line(settings: Settings, issue) -> str:

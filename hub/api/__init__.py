@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from pydantic import SecretStr
 
 from hub.api import connectors, dead_letters, errors, health, kpi, messages, schemas, stats
+from hub.api.limits import BodyLimit
 from hub.metrics import HubCollector
 from hub.runtime import Hub
 from hub.settings import Settings
@@ -43,6 +44,7 @@ def create_app(settings: Settings, with_router: bool = True) -> FastAPI:
                   description="Provincial integration and data-sharing platform (LGSP): control plane.")
     app.state.operator_token = operator_token(settings)
     errors.install(app)
+    app.add_middleware(BodyLimit, settings=settings)  # 413 on any body over its limit, before routes read it
     for module in (health, messages, schemas, connectors, dead_letters, kpi, stats):
         app.include_router(module.router, prefix="/v1")
 

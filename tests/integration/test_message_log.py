@@ -1,4 +1,5 @@
-"""Every routing decision is in the message log; `lgsp-hub audit verify` catches tampering."""
+"""Every routing decision is in the message log, searchable by dossier code and by personal ID without the
+ID ever leaving the hub in clear; `lgsp-hub audit verify` catches tampering; bodies over a limit get 413."""
 
 from __future__ import annotations
 
@@ -7,47 +8,71 @@ import subprocess
 import sys
 
 import httpx
+import orjson
 import sqlalchemy as sa
 
 from hub.envelope import encode
+from hub.personal_id import mask
 from hub.store import Store, message_log
 from hub.testing import dossier_submitted
-from tests.conftest import ROOT, HubProcess
+from tests.conftest import OPERATOR, ROOT, HubProcess
 from tests.integration.test_sdk import eventually
 
 MOT_CUA = {"id": "mot-cua", "name": "Một cửa", "agency": "000.00.18.H22", "produces": ["dossier.submitted"]}
 NDXP = {"id": "ndxp", "name": "NDXP", "agency": "VPCP", "level": "national", "consumes": ["dossier.submitted"]}
+CITIZEN = dossier_submitted().payload["ChuHoSo"]["SoDinhDanh"]
 
 
-def audit(db_url: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "hub", "audit", "verify"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60, env={**os.environ, "LGSP_DATABASE_URL": db_url})
+def audit(db_url: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hub", "audit", *(args or ("verify",))], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, env={**os.environ, "LGSP_DATABASE_URL": db_url})
 
 
-async def test_decisions_are_logged_queryable_and_tamper_evident(tmp_path):
-    hub = HubProcess(tmp_path).start()
+def search(hub: HubProcess, **criteria: str) -> httpx.Response:
+    return httpx.get(f"{hub.url}/v1/messages", params=criteria, headers=OPERATOR, timeout=10)
+
+
+async def test_decisions_are_logged_searchable_and_tamper_evident(tmp_path):
+    hub = HubProcess(tmp_path, LGSP_LOG_PAYLOAD='{"dossier.*": "full"}').start()
     try:
-        for spec in (MOT_CUA, NDXP):
-            httpx.post(f"{hub.url}/v1/connectors", json=spec).raise_for_status()
+        signer = hub.register(MOT_CUA)
+        hub.register(NDXP)
         sent = [dossier_submitted(counter=i) for i in range(5)]
         for envelope in sent:
-            assert httpx.post(f"{hub.url}/v1/messages", content=encode(envelope)).status_code == 202
+            assert hub.publish(encode(envelope), signer).status_code == 202
         refused = dossier_submitted(target="nobody")
-        assert httpx.post(f"{hub.url}/v1/messages", content=encode(refused)).status_code == 422
+        assert hub.publish(encode(refused), signer).status_code == 422
 
         def logged(envelope) -> list:
-            response = httpx.get(f"{hub.url}/v1/messages/{envelope.id}")
+            response = httpx.get(f"{hub.url}/v1/messages/{envelope.id}", headers=OPERATOR, timeout=10)
             return response.json()["decisions"] if response.status_code == 200 else []
         await eventually(lambda: all(logged(e) for e in sent), what="every routing decision in the log")
         [delivered] = logged(sent[0])
         assert delivered["outcome"] == "delivered" and set(delivered["targets"]) == {"lgsp-kpi", "ndxp"}
-        assert len(delivered["payload_sha256"]) == 64 and "payload" not in delivered
+        assert len(delivered["payload_sha256"]) == 64
+        kept = orjson.loads(delivered["payload"])  # dossier.* in full: the text, its ID numbers masked
+        assert kept["payload"]["MaHoSo"] == sent[0].key and kept["payload"]["ChuHoSo"]["SoDinhDanh"] == mask(CITIZEN)
         [rejected] = logged(refused)
         assert (rejected["outcome"], rejected["stage"]) == ("rejected", "routing")
-        by_key = httpx.get(f"{hub.url}/v1/messages", params={"key": sent[2].key}).json()["decisions"]
+
+        by_key = search(hub, key=sent[2].key).json()["decisions"]
         assert [d["message_id"] for d in by_key] == [str(sent[2].id)]
-        assert httpx.get(f"{hub.url}/v1/messages/{refused.correlation_id}").status_code == 404
-        assert httpx.get(f"{hub.url}/v1/messages").status_code == 422
+        assert search(hub, dossier_code=sent[2].key).json()["decisions"] == by_key
+
+        by_citizen = search(hub, personal_id=CITIZEN)
+        assert by_citizen.status_code == 200 and CITIZEN not in by_citizen.text
+        assert by_citizen.json()["criteria"] == {"personal_id": mask(CITIZEN)}
+        found = {d["message_id"] for d in by_citizen.json()["decisions"]}
+        assert found == {str(e.id) for e in [*sent, refused]}
+        assert search(hub, personal_id="052090009999").json()["decisions"] == []
+
+        malformed = search(hub, personal_id="999090001234")
+        assert malformed.status_code == 422 and "999090001234" not in malformed.text
+        [detail] = malformed.json()["error"]["details"]
+        assert (detail["field"], detail["rule"]) == ("query.personal_id", "x-personal-id")
+
+        assert httpx.get(f"{hub.url}/v1/messages/{refused.correlation_id}", headers=OPERATOR).status_code == 404
+        assert search(hub).status_code == 422
     finally:
         hub.stop()
     db_url = hub.env["LGSP_DATABASE_URL"]
@@ -56,7 +81,27 @@ async def test_decisions_are_logged_queryable_and_tamper_evident(tmp_path):
     store = Store(db_url)
     with store.engine.begin() as conn:
         seq = conn.execute(sa.select(message_log.c.seq).where(message_log.c.message_id == str(sent[1].id))).scalar()
-        conn.execute(sa.update(message_log).where(message_log.c.seq == seq).values(source="gia-mao"))
+        payload = conn.execute(sa.select(message_log.c.payload).where(message_log.c.seq == seq)).scalar()
+        conn.execute(sa.update(message_log).where(message_log.c.seq == seq)
+                     .values(payload=payload.replace(sent[1].key, "000.00.18.H22-231115-9999")))
     store.close()
     broken = audit(db_url)
     assert broken.returncode == 1 and f"seq={seq}" in broken.stderr and str(sent[1].id) in broken.stderr
+
+
+def test_every_request_body_has_a_limit(hub_process):
+    def pieces(size: int, piece: int = 8192):
+        for start in range(0, size, piece):
+            yield b" " * min(piece, size - start)
+
+    limit = 1 << 20  # LGSP_MAX_REQUEST_BYTES' default: a large schema fits
+    url = f"{hub_process.url}/v1/schemas/dossier.submitted/compatibility"
+    for body in (b" " * (limit + 1), pieces(limit + 1)):  # declared, then chunked with no length at all
+        response = httpx.post(url, content=body, headers={"content-type": "application/json"}, timeout=30)
+        assert response.status_code == 413
+        assert response.json()["error"] == {"code": "payload_too_large", "details": {"limit_bytes": limit},
+                                            "message": f"request body larger than the limit of {limit} bytes"}
+    message_limit = 1_000_000
+    response = httpx.post(f"{hub_process.url}/v1/messages", content=pieces(message_limit + 1), timeout=30)
+    assert response.status_code == 413 and response.json()["error"]["details"] == {"limit_bytes": message_limit}
+    assert httpx.post(url, content=b"{}", headers={"content-type": "application/json"}).status_code != 413
