@@ -8,6 +8,7 @@ import contextlib
 import orjson
 from hub.broker import DLQ_TOPIC, INGRESS_TOPIC
 from hub.catalog import Catalog
+from hub.credentials import issue
 from hub.dlq import dead_letter
 from hub.envelope import decode, encode
 from hub.router import Router
@@ -22,6 +23,7 @@ CONNECTORS = [
     {"id": "ndxp", "name": "NDXP", "agency": "NDXP", "level": "national", "consumes": ["dossier.submitted"]},
     {"id": "bao-cao", "name": "Báo cáo", "agency": "000.00.01.H22", "consumes": ["dossier.submitted"]},
 ]
+MOT_CUA_KEY, MOT_CUA_ROW = issue("mot-cua", "hmac-sha256")  # every message below is sent as mot-cua
 
 
 @contextlib.asynccontextmanager
@@ -29,6 +31,7 @@ async def running_router(bootstrap: str, tmp_path, **overrides):
     store = Store(f"sqlite:///{tmp_path / 'hub.db'}")
     for spec in CONNECTORS:
         store.put_connector(spec["id"], spec)
+    store.add_credential(MOT_CUA_ROW, None)
     catalog = Catalog(store, SchemaRegistry.from_dirs(bundled_schemas_dir()))
     catalog.reload()
     router = Router(bootstrap, catalog, Settings(**{"partitions": 3, **overrides}))
@@ -45,7 +48,8 @@ async def running_router(bootstrap: str, tmp_path, **overrides):
 async def test_valid_messages_reach_every_subscriber_in_key_order(broker, tmp_path):
     envelopes = [dossier_submitted(counter=i % 5) for i in range(40)]
     async with running_router(broker, tmp_path):
-        await produce(broker, INGRESS_TOPIC, [encode(e) for e in envelopes], [e.key.encode() for e in envelopes])
+        await produce(broker, INGRESS_TOPIC, [encode(e) for e in envelopes], [e.key.encode() for e in envelopes],
+                      signer=MOT_CUA_KEY)
         ndxp = await consume(broker, "lgsp.out.ndxp", 40)
         report = await consume(broker, "lgsp.out.bao-cao", 40)
     assert sorted(decode(r.value).id for r in ndxp) == sorted(e.id for e in envelopes)
@@ -67,7 +71,7 @@ async def test_rejected_messages_keep_original_bytes_and_reason(broker, tmp_path
     bad_payload["payload"]["ChuHoSo"]["SoDinhDanh"] = "999190001234"
     bad_payload = orjson.dumps(bad_payload)
     async with running_router(broker, tmp_path):
-        await produce(broker, INGRESS_TOPIC, [bad_json, unknown_target, bad_payload])
+        await produce(broker, INGRESS_TOPIC, [bad_json, unknown_target, bad_payload], signer=MOT_CUA_KEY)
         letters = [dead_letter(r) for r in await consume(broker, DLQ_TOPIC, 3)]
     by_stage = {letter["stage"]: letter for letter in letters}
     assert set(by_stage) == {"decode", "routing", "schema"}
@@ -83,7 +87,7 @@ async def test_oversized_message_goes_to_dlq(broker, tmp_path):
     big = orjson.loads(encode(dossier_submitted()))
     big["payload"]["TenTTHC"] = "x" * 5000
     async with running_router(broker, tmp_path, max_message_bytes=4096):
-        await produce(broker, INGRESS_TOPIC, [orjson.dumps(big)])
+        await produce(broker, INGRESS_TOPIC, [orjson.dumps(big)], signer=MOT_CUA_KEY)
         [record] = await consume(broker, DLQ_TOPIC, 1)
     letter = dead_letter(record)
     assert (letter["stage"], letter["errors"][0]["rule"]) == ("decode", "maxBytes")
@@ -94,7 +98,8 @@ async def test_offsets_are_committed_after_routing(broker, tmp_path):
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     async with running_router(broker, tmp_path) as router:
-        await produce(broker, INGRESS_TOPIC, [encode(dossier_submitted(counter=i)) for i in range(10)])
+        await produce(broker, INGRESS_TOPIC, [encode(dossier_submitted(counter=i)) for i in range(10)],
+                      signer=MOT_CUA_KEY)
         await consume(broker, "lgsp.out.ndxp", 10)
         for _ in range(50):
             if router.stats.routed == 10:

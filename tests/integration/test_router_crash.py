@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 from hub.broker import INGRESS_TOPIC
+from hub.credentials import issue
 from hub.envelope import decode, encode
 from hub.store import Store
 from hub.testing import dossier_submitted
@@ -34,11 +35,13 @@ async def test_sigkill_mid_stream_loses_nothing(broker, tmp_path):
     store.put_connector("mot-cua", {"id": "mot-cua", "name": "Một cửa", "agency": "H22",
                                     "produces": ["dossier.submitted"]})
     store.put_connector("ndxp", {"id": "ndxp", "name": "NDXP", "agency": "NDXP", "consumes": ["dossier.submitted"]})
+    key, row = issue("mot-cua", "hmac-sha256")
+    store.add_credential(row, None)
     store.close()
     envelopes = [dossier_submitted(counter=i) for i in range(N)]
 
     async def send(chunk) -> None:
-        await produce(broker, INGRESS_TOPIC, [encode(e) for e in chunk], [e.key.encode() for e in chunk])
+        await produce(broker, INGRESS_TOPIC, [encode(e) for e in chunk], [e.key.encode() for e in chunk], signer=key)
 
     async def stream() -> None:  # a steady flow of ~8 s, so the kill lands in the middle of it
         for start in range(1, N, 50):
