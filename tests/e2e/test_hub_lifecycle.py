@@ -9,7 +9,7 @@ import time
 import httpx
 
 from tests import containers
-from tests.conftest import HubProcess
+from tests.conftest import OPERATOR, HubProcess
 
 pytestmark = containers.embedded_broker_only
 
@@ -36,8 +36,8 @@ def test_registry_survives_restart_and_ctrl_c_stops_the_broker(tmp_path):
     broker_pid = _broker_pid(hub)
     schema = httpx.get(f"{hub.url}/v1/schemas/ndxp.receipt/versions/1").json()
     schema["properties"]["MaTinh"] = {"type": "string"}
-    assert httpx.post(f"{hub.url}/v1/connectors", json=SPEC).status_code == 201
-    assert httpx.post(f"{hub.url}/v1/schemas/ndxp.receipt/versions", json={"schema": schema}).json()["version"] == 2
+    assert httpx.post(f"{hub.url}/v1/connectors", json=SPEC, headers=OPERATOR).status_code == 201
+    assert httpx.post(f"{hub.url}/v1/schemas/ndxp.receipt/versions", json={"schema": schema}, headers=OPERATOR).json()["version"] == 2
     assert hub.stop(signal.SIGINT) == 0
     assert not _alive(broker_pid)
 

@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from hub.envelope import Envelope, encode
 from hub.sdk import Connector, HttpRegistrar
-from tests.conftest import ROOT, HubProcess
+from tests.conftest import OPERATOR, ROOT, HubProcess
 from tests.integration.test_sdk import eventually
 
 MOT_CUA = {"id": "mot-cua", "name": "Một cửa điện tử", "agency": "000.00.18.H22", "systems": ["mot-cua"],
@@ -21,7 +21,7 @@ MOT_CUA = {"id": "mot-cua", "name": "Một cửa điện tử", "agency": "000.0
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
     process = HubProcess(tmp_path_factory.mktemp("operator"), LGSP_HEARTBEAT_TIMEOUT_SECONDS="3").start()
-    httpx.post(f"{process.url}/v1/connectors", json=MOT_CUA).raise_for_status()
+    process.mot_cua_key = process.register(MOT_CUA)
     yield process
     process.stop()
 
@@ -51,11 +51,11 @@ async def test_connectivity_follows_registration_pause_and_deletion(hub):
         assert report["share"] == pytest.approx(1 / total)
         assert next(s for s in report["systems"] if s["id"] == "dat-dai")["connectors"] == ["dat-dai"]
         assert sum(level["connected"] for level in report["by_level"]) == 1
-        httpx.put(f"{hub.url}/v1/connectors/dat-dai/pause").raise_for_status()
+        httpx.put(f"{hub.url}/v1/connectors/dat-dai/pause", headers=OPERATOR).raise_for_status()
         await eventually(lambda: connectivity(hub)["connected"] == 0, what="a paused connector not to count")
-        httpx.put(f"{hub.url}/v1/connectors/dat-dai/resume").raise_for_status()
+        httpx.put(f"{hub.url}/v1/connectors/dat-dai/resume", headers=OPERATOR).raise_for_status()
         await eventually(lambda: connectivity(hub)["connected"] == 1, what="resumed connector to count again")
-        assert httpx.delete(f"{hub.url}/v1/connectors/dat-dai").status_code == 204
+        assert httpx.delete(f"{hub.url}/v1/connectors/dat-dai", headers=OPERATOR).status_code == 204
         await eventually(lambda: connectivity(hub)["connected"] == 0, what="a deleted connector not to count")
     finally:
         await land.stop()
@@ -66,7 +66,7 @@ async def test_connectivity_follows_registration_pause_and_deletion(hub):
 async def test_dossier_indicators_come_from_routed_messages(hub):
     for code, channel in (("0001", 2), ("0002", 1), ("0003", 1)):
         envelope = Envelope.new("dossier.submitted", 1, "mot-cua", dossier(code, channel), key=code)
-        assert httpx.post(f"{hub.url}/v1/messages", content=encode(envelope)).status_code == 202
+        assert hub.publish(encode(envelope), hub.mot_cua_key).status_code == 202
     await eventually(lambda: httpx.get(f"{hub.url}/v1/kpi/dossiers").json().get("cumulative", {})
                      .get("received") == 3, what="the hub to count three dossiers")
     total = httpx.get(f"{hub.url}/v1/kpi/dossiers").json()["cumulative"]
@@ -77,7 +77,7 @@ async def test_dossier_indicators_come_from_routed_messages(hub):
 
 def test_metrics_parse_with_the_prometheus_parser(hub):
     bad = Envelope.new("dossier.submitted", 1, "mot-cua", {"MaHoSo": "x"})
-    assert httpx.post(f"{hub.url}/v1/messages", content=encode(bad)).status_code == 422
+    assert hub.publish(encode(bad), hub.mot_cua_key).status_code == 422
     text = httpx.get(f"{hub.url}/metrics").text
     families = {family.name: family for family in text_string_to_metric_families(text)}
     routed = [s for s in families["lgsp_messages_routed"].samples if s.name == "lgsp_messages_routed_total"]

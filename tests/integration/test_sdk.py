@@ -13,7 +13,7 @@ from hub.broker import INGRESS_TOPIC
 from hub.envelope import encode
 from hub.sdk import Connector, HttpRegistrar, Message, RegistrationError, RequestTimeout
 from hub.testing import dossier_submitted
-from tests.conftest import HubProcess, produce
+from tests.conftest import OPERATOR, HubProcess, produce
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ async def test_typed_handler_dedup_and_registration_is_idempotent(hub):
         sent = await source.publish("dossier.submitted", dossier_submitted().payload, target="typed-inbox",
                                     key="k1")
         # The same envelope again, as a producer retry would deliver it: handled once.
-        await produce(hub.bootstrap, INGRESS_TOPIC, [encode(sent)])
+        await produce(hub.bootstrap, INGRESS_TOPIC, [encode(sent)], signer=source._credential)
         await eventually(lambda: inbox.counters.duplicates == 1, what="the duplicate to be dropped")
         assert [d.MaHoSo for d in received] == [sent.payload["MaHoSo"]]
         assert isinstance(received[0], Dossier)
@@ -122,7 +122,7 @@ async def test_failing_handler_is_retried_then_dead_lettered_and_reported(hub):
         assert len(attempts) == 3
         await eventually(lambda: httpx.get(f"{hub.url}/v1/connectors/fragile/status").json()["state"] == "FAILED",
                          what="FAILED state")
-        letters = httpx.get(f"{hub.url}/v1/dlq", params={"stage": "handler"}).json()["items"]
+        letters = httpx.get(f"{hub.url}/v1/dlq", params={"stage": "handler"}, headers=OPERATOR).json()["items"]
         mine = [d for d in letters if str(sent.id) in d["original"]]
         assert mine and "database of the agency is locked" in mine[0]["reason"]
         assert (await status(hub, "fragile"))["last_error"].startswith("handler failed 3 times")
@@ -147,7 +147,7 @@ async def test_pause_keeps_messages_waiting_and_resume_delivers_them_all(hub):
     try:
         await source.publish("dossier.submitted", dossier_submitted(counter=1).payload, target="pausable")
         await eventually(lambda: len(handled) == 1, what="the first message before the pause")
-        assert httpx.put(f"{hub.url}/v1/connectors/pausable/pause").status_code == 202
+        assert httpx.put(f"{hub.url}/v1/connectors/pausable/pause", headers=OPERATOR).status_code == 202
         await eventually(lambda: slow.paused, what="the connector to learn it is paused")
         codes = [(await source.publish("dossier.submitted", dossier_submitted(counter=i).payload,
                                        target="pausable")).payload["MaHoSo"] for i in range(2, 12)]
@@ -155,7 +155,7 @@ async def test_pause_keeps_messages_waiting_and_resume_delivers_them_all(hub):
         assert len(handled) == 1
         state = await status(hub, "pausable")
         assert state["state"] == "PAUSED" and state["inbox_lag"] > 0
-        assert httpx.put(f"{hub.url}/v1/connectors/pausable/resume").status_code == 202
+        assert httpx.put(f"{hub.url}/v1/connectors/pausable/resume", headers=OPERATOR).status_code == 202
         await eventually(lambda: len(handled) == 11, what="every waiting message after resume")
         assert sorted(handled[1:]) == sorted(codes)  # order is kept per key, not across keys
         await eventually(lambda: httpx.get(f"{hub.url}/v1/connectors/pausable/status").json()["inbox_lag"] == 0,
@@ -163,13 +163,13 @@ async def test_pause_keeps_messages_waiting_and_resume_delivers_them_all(hub):
     finally:
         await slow.stop()
         await source.stop()
-    assert httpx.put(f"{hub.url}/v1/connectors/nobody/pause").status_code == 404
+    assert httpx.put(f"{hub.url}/v1/connectors/nobody/pause", headers=OPERATOR).status_code == 404
 
 
 async def test_registration_refuses_unknown_systems_and_types(hub):
     stray = Connector("stray", name="Stray", agency="000.00.01.H22", systems=["no-such-system"])
     with pytest.raises(RegistrationError, match="no-such-system"):
         await stray.start(HttpRegistrar(hub.url))
-    response = httpx.post(f"{hub.url}/v1/connectors", json={**stray.spec(), "systems": ["dat-dai"],
+    response = httpx.post(f"{hub.url}/v1/connectors", headers=OPERATOR, json={**stray.spec(), "systems": ["dat-dai"],
                                                              "consumes": ["land.nope"]})
     assert response.status_code == 422 and response.json()["error"]["details"][0]["rule"] == "knownType"
