@@ -96,6 +96,23 @@ def subject_hash(pepper: bytes, value: str) -> str:
     return hmac.digest(pepper, value.encode(), "sha256").hex()
 
 
+class SubjectKey:
+    """subject_hash for the writer: HMAC-SHA256 (RFC 2104) with the two padded key blocks hashed once, not
+    per ID; a third of hmac.digest's cost, paid per personal ID in a thread that shares the router's GIL."""
+
+    def __init__(self, pepper: bytes) -> None:
+        block = (hashlib.sha256(pepper).digest() if len(pepper) > 64 else pepper).ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in block))
+        self._outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in block))
+
+    def hash(self, value: str) -> str:
+        inner = self._inner.copy()
+        inner.update(value.encode())
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
+
+
 def payload_text(raw: bytes) -> str:
     """The message as stored in `full` mode: UTF-8 text (its hash still covers the exact bytes received),
     with no NUL, which PostgreSQL text cannot hold."""
@@ -114,9 +131,9 @@ def sha256(raw: bytes | None) -> str:
     return hashlib.sha256(raw or b"").hexdigest()
 
 
-def subjects(pepper: bytes, raw: bytes | None) -> tuple[str, ...]:
+def subjects(key: SubjectKey, raw: bytes | None) -> tuple[str, ...]:
     """Keyed hashes of the personal IDs a message carried, anywhere in it (ordering key included)."""
-    return tuple(subject_hash(pepper, value) for value in sorted(personal_ids_in(raw))) if raw else ()
+    return tuple(map(key.hash, personal_ids_in(raw))) if raw else ()
 
 
 class Entry(NamedTuple):
@@ -129,7 +146,7 @@ class Keeping:
     """Turns a routing decision (hub.audit.Decision) into what the log keeps of it."""
 
     def __init__(self, modes: PayloadModes, pepper: bytes) -> None:
-        self.modes, self.pepper = modes, pepper
+        self.modes, self.pepper, self._key = modes, pepper, SubjectKey(pepper)
 
     def entry(self, d: Any) -> Entry:
         mode = self.modes.mode(d.type)
@@ -138,7 +155,7 @@ class Keeping:
             digest = d.payload_sha256 if d.payload_sha256 is not None else sha256(d.raw)
             if mode == "full" and d.raw is not None:
                 payload = payload_text(d.raw)
-            found = subjects(self.pepper, d.raw)
+            found = subjects(self._key, d.raw)
         return Entry(hashed_fields(d, digest), payload, found)
 
 

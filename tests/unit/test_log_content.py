@@ -9,7 +9,7 @@ import pytest
 
 from hub import personal_id
 from hub.audit import Decision
-from hub.log_content import Keeping, PayloadModes, personal_ids, personal_ids_in, subject_hash
+from hub.log_content import Keeping, PayloadModes, SubjectKey, personal_ids, personal_ids_in, subject_hash
 from hub.testing import dossier_submitted_payload
 
 CITIZEN = personal_id.make("052", 1990, True, 1234)
@@ -56,6 +56,8 @@ def test_subject_hashes_are_keyed_not_plain_sha256():
     assert hashed == subject_hash(PEPPER, CITIZEN) and len(hashed) == 64
     assert hashed != hashlib.sha256(CITIZEN.encode()).hexdigest()
     assert hashed != subject_hash(bytes(32), CITIZEN)  # another hub, another pepper
+    for pepper in (PEPPER, b"k" * 64, b"long" * 40):  # the writer's precomputed key agrees with hmac
+        assert SubjectKey(pepper).hash(CITIZEN) == subject_hash(pepper, CITIZEN)
 
 
 def decision_of(payload: dict, type: str = "dossier.submitted", key: str | None = "K-1") -> Decision:
