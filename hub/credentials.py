@@ -101,6 +101,17 @@ def issue(connector_id: str, algorithm: Algorithm = "ed25519",
         "id": credential_id, "connector_id": connector_id, "algorithm": algorithm, "verify_key": verify_key}
 
 
+def seal(record: Any) -> tuple[bytes | None, bytes | None]:
+    """A Kafka record's credential id and signature headers."""
+    credential = signature = None
+    for name, value in record.headers or ():
+        if name == CREDENTIAL_HEADER:
+            credential = value
+        elif name == SIGNATURE_HEADER:
+            signature = value
+    return credential, signature
+
+
 class AuthError(Exception):
     """Why a message's signature is not accepted: the field it concerns and the rule."""
 

@@ -23,7 +23,7 @@ from hub import metrics
 from hub.audit import MessageLog, decision
 from hub.broker import DLQ_TOPIC, INGRESS_TOPIC, TopicAdmin
 from hub.catalog import Catalog
-from hub.credentials import CREDENTIAL_HEADER, SIGNATURE_HEADER
+from hub.credentials import seal
 from hub.directory import inbox_topic
 from hub.dlq import dead_letter_headers
 from hub.routing import Delivery, Rejection, route
@@ -41,17 +41,6 @@ class RouterStats:
     last_batch_at: float | None = None
     last_seen: dict[str, float] = field(default_factory=dict)  # source connector → last valid message
     recent_latencies: deque[float] = field(default_factory=lambda: deque(maxlen=20_000), repr=False)
-
-
-def seal(record: ConsumerRecord) -> tuple[bytes | None, bytes | None]:
-    """The record's credential id and signature headers."""
-    credential = signature = None
-    for name, value in record.headers or ():
-        if name == CREDENTIAL_HEADER:
-            credential = value
-        elif name == SIGNATURE_HEADER:
-            signature = value
-    return credential, signature
 
 
 class _InboxBatches:

@@ -80,7 +80,8 @@ class Hub:
         await self._announce_desired_states()
         self.dead_letters = DeadLetterTail(self.bootstrap_servers, self.settings.dlq_buffer)
         await self.dead_letters.start()
-        self.status = StatusBoard(self.bootstrap_servers, self.settings.heartbeat_timeout_seconds)
+        self.status = StatusBoard(self.bootstrap_servers, self.settings.heartbeat_timeout_seconds,
+                                  lambda: self.catalog.keyring)
         await self.status.start()
         self._tasks.append(asyncio.create_task(self.catalog.refresh_forever(self.settings.refresh_seconds)))
 

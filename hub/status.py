@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -12,16 +14,22 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from hub.broker import HEARTBEAT_TOPIC
+from hub.credentials import AuthError, Keyring, seal
 from hub.directory import inbox_topic
+
+log = logging.getLogger(__name__)
 
 
 class StatusBoard:
     """Follows `lgsp.heartbeats` and answers status questions about connectors."""
 
-    def __init__(self, bootstrap_servers: str, heartbeat_timeout: float) -> None:
+    def __init__(self, bootstrap_servers: str, heartbeat_timeout: float,
+                 keyring: Callable[[], Keyring | None] = lambda: None) -> None:
         self._bootstrap = bootstrap_servers
         self.heartbeat_timeout = heartbeat_timeout
+        self._keyring = keyring  # heartbeats count towards connectivity: only signed ones are believed
         self.beats: dict[str, dict[str, Any]] = {}
+        self.refused = 0
         self._task: asyncio.Task | None = None
         self._readers: dict[str, AIOKafkaConsumer] = {}
 
@@ -47,9 +55,25 @@ class StatusBoard:
             batches = await self._consumer.getmany(timeout_ms=500)
             for records in batches.values():
                 for record in records:
-                    beat = orjson.loads(record.value)
-                    beat["received_at"] = time.time()
-                    self.beats[beat["connector"]] = beat
+                    beat = self._believed(record)
+                    if beat is not None:
+                        beat["received_at"] = time.time()
+                        self.beats[beat["connector"]] = beat
+
+    def _believed(self, record: Any) -> dict[str, Any] | None:
+        """The heartbeat, if it is well formed and signed by the connector it speaks for."""
+        try:
+            beat = orjson.loads(record.value)
+            connector = beat["connector"]
+            keyring = self._keyring()
+            if keyring is not None and keyring.signer(*seal(record), record.value, time.time()) != connector:
+                raise AuthError("connector", "signerIsSource", f"heartbeat for {connector!r} signed by another")
+            return beat
+        except (orjson.JSONDecodeError, KeyError, TypeError, AuthError) as exc:
+            self.refused += 1
+            if self.refused in (1, 10, 100) or self.refused % 1000 == 0:  # a flood must not flood the log
+                log.warning("heartbeat refused (%d so far): %s", self.refused, exc)
+            return None
 
     def state(self, connector_id: str, paused: bool) -> str:
         beat = self.beats.get(connector_id)

@@ -335,11 +335,11 @@ class Connector:
     async def _heartbeat(self) -> None:
         while True:
             c = self.counters
-            beat = {"connector": self.id, "at": time.time(), "state": self.state,
-                    "handled": c.handled, "duplicates": c.duplicates, "failed": c.failed,
-                    "published": c.published, "last_error": c.last_error}
+            beat = orjson.dumps({"connector": self.id, "at": time.time(), "state": self.state,
+                                 "handled": c.handled, "duplicates": c.duplicates, "failed": c.failed,
+                                 "published": c.published, "last_error": c.last_error})
             with contextlib.suppress(Exception):
-                if self.reachable:
-                    await self._producer.send_and_wait(HEARTBEAT_TOPIC, orjson.dumps(beat),
-                                                       key=self.id.encode())
+                if self.reachable:  # signed: the hub believes only heartbeats from the connector itself
+                    await self._producer.send_and_wait(HEARTBEAT_TOPIC, beat, key=self.id.encode(),
+                                                       headers=self._credential.headers(beat))
             await asyncio.sleep(self.heartbeat_seconds)

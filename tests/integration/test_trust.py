@@ -9,7 +9,7 @@ import httpx
 import orjson
 import pytest
 
-from hub.broker import INGRESS_TOPIC
+from hub.broker import HEARTBEAT_TOPIC, INGRESS_TOPIC
 from hub.credentials import Credential
 from hub.envelope import decode, encode
 from hub.sdk import Connector, HttpRegistrar
@@ -115,6 +115,10 @@ def test_a_revoked_credential_stops_at_once(hub, keys):
     assert response.status_code == 403 and response.json()["error"]["details"]["errors"][0]["rule"] == (
         "activeCredential")
     assert hub.publish(encode(dossier_submitted()), keys["mot-cua"]).status_code == 202  # the others still work
+    on_kafka = encode(dossier_submitted())
+    asyncio.run(produce(hub.bootstrap, INGRESS_TOPIC, [on_kafka], signer=extra))
+    letter = dead_letter(hub, orjson.loads(on_kafka)["id"])
+    assert (letter["stage"], letter["errors"][0]["rule"]) == ("auth", "activeCredential")
 
 
 def _rotate(hub: HubProcess, connector_id: str, **request) -> Credential:
@@ -189,3 +193,23 @@ def test_public_reads_need_no_token(hub, keys):
     for path in ("/v1/health", "/v1/connectors", "/v1/connectors/ndxp", "/v1/kpi/connectivity", "/v1/dlq/summary",
                  "/v1/schemas", "/metrics"):
         assert httpx.get(f"{hub.url}{path}").status_code == 200, path
+
+
+async def test_only_signed_heartbeats_count(hub, keys):
+    """Heartbeats feed the connectivity indicator: forged or malformed ones are not believed."""
+    def beat(connector: str) -> bytes:
+        return orjson.dumps({"connector": connector, "at": time.time(), "state": "RUNNING", "handled": 0,
+                             "duplicates": 0, "failed": 0, "published": 0, "last_error": None})
+
+    def state() -> str:
+        return httpx.get(f"{hub.url}/v1/connectors/ndxp/status").json()["state"]
+
+    await produce(hub.bootstrap, HEARTBEAT_TOPIC, [b"not json", b'{"no": "connector"}', beat("ndxp")])
+    await produce(hub.bootstrap, HEARTBEAT_TOPIC, [beat("ndxp")], signer=keys["mot-cua"])  # speaks for another
+    await asyncio.sleep(2)
+    assert state() == "UNREACHABLE"
+    await produce(hub.bootstrap, HEARTBEAT_TOPIC, [beat("ndxp")], signer=keys["ndxp"])
+    deadline = time.monotonic() + 15
+    while state() != "RUNNING":
+        assert time.monotonic() < deadline, "a signed heartbeat was not believed"
+        await asyncio.sleep(0.2)
