@@ -7,10 +7,10 @@ import time
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import ORJSONResponse
 
 from hub.api.deps import HubDep, Operator
 from hub.api.errors import ApiError
+from hub.api.responses import JsonResponse
 from hub.audit import decision
 from hub.credentials import CREDENTIAL_HEADER, HTTP_CREDENTIAL_HEADER, HTTP_SIGNATURE_HEADER, SIGNATURE_HEADER
 from hub.envelope import Envelope
@@ -33,7 +33,7 @@ _STATUS = {"auth": 403, "decode": 400, "envelope": 422, "schema": 422, "routing"
              responses={400: {}, 403: {}, 413: {}, 422: {}, 503: {}},
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                  "schema": Envelope.model_json_schema()}}}})
-async def publish(request: Request, hub: HubDep) -> ORJSONResponse:
+async def publish(request: Request, hub: HubDep) -> JsonResponse:
     limit = hub.settings.max_message_bytes
     if int(request.headers.get("content-length") or 0) > limit:
         raise ApiError(413, f"message larger than the limit of {limit} bytes", {"limit_bytes": limit})
@@ -52,8 +52,8 @@ async def publish(request: Request, hub: HubDep) -> ORJSONResponse:
         raise ApiError(_STATUS[outcome.stage], outcome.reason, {"stage": outcome.stage, "errors": errors})
     envelope = outcome.envelope
     await hub.ingest(raw, envelope.key, signed(seal))  # the router checks the signature again
-    return ORJSONResponse({"id": str(envelope.id), "status": "accepted", "targets": list(outcome.targets)},
-                          status_code=202)
+    return JsonResponse({"id": str(envelope.id), "status": "accepted", "targets": list(outcome.targets)},
+                        status_code=202)
 
 
 def signed(seal: tuple[str | None, str | None]) -> list[tuple[str, bytes]] | None:
