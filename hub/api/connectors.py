@@ -43,8 +43,10 @@ class Grants(BaseModel):
 class CredentialRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     algorithm: Algorithm = "ed25519"
-    public_key: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{43}=?$", description="Ed25519 public key (raw, base64url) when "
-                                   "the connector keeps its private key itself; no secret is returned then.")
+    public_key: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{43}=?$",
+        description="Ed25519 public key (raw, base64url) when the connector keeps its private key itself; "
+                    "no secret is returned then.")
     grace_seconds: float | None = Field(None, ge=0, le=30 * 86400, description="How long the connector's earlier "
                                         "credentials stay valid (default LGSP_CREDENTIAL_GRACE_SECONDS).")
 
@@ -155,14 +157,16 @@ async def pause(connector_id: str, hub: HubDep) -> Response:
     return Response(status_code=202)
 
 
-@router.put("/{connector_id}/resume", status_code=202, dependencies=[Operator], response_class=Response, summary="Resume a paused connector")
+@router.put("/{connector_id}/resume", status_code=202, dependencies=[Operator], response_class=Response,
+            summary="Resume a paused connector")
 async def resume(connector_id: str, hub: HubDep) -> Response:
     if not await registry.set_paused(hub, connector_id, False):
         raise ApiError(404, f"connector {connector_id!r} is not registered")
     return Response(status_code=202)
 
 
-@router.delete("/{connector_id}", status_code=204, dependencies=[Operator], summary="Unregister a connector (its inbox topic is kept)")
+@router.delete("/{connector_id}", status_code=204, dependencies=[Operator],
+               summary="Unregister a connector: its credentials go, its inbox topic is kept")
 async def delete_connector(connector_id: str, hub: HubDep) -> Response:
     if not await asyncio.to_thread(hub.store.delete_connector, connector_id):
         raise ApiError(404, f"connector {connector_id!r} is not registered")

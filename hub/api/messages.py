@@ -64,7 +64,8 @@ def signed(seal: tuple[str | None, str | None]) -> list[tuple[str, bytes]] | Non
     return [(CREDENTIAL_HEADER, credential.encode()), (SIGNATURE_HEADER, signature.encode())]
 
 
-@router.get("/messages/{message_id}", dependencies=[Operator], summary="What the hub decided about one message (message log)")
+@router.get("/messages/{message_id}", dependencies=[Operator],
+            summary="What the hub decided about one message (message log)")
 async def get_message(message_id: str, hub: HubDep) -> dict:
     records = await asyncio.to_thread(hub.store.find_log, 100, message_id=message_id)
     if not records:
@@ -72,7 +73,8 @@ async def get_message(message_id: str, hub: HubDep) -> dict:
     return {"message_id": message_id, "decisions": [shown(record) for record in records]}
 
 
-@router.get("/messages", dependencies=[Operator], summary="Search the message log by correlation id or ordering key (dossier code, personal ID)")
+@router.get("/messages", dependencies=[Operator],
+            summary="Search the message log by correlation id, ordering key, dossier code or personal ID")
 async def find_messages(
         hub: HubDep, correlation_id: str | None = None, key: str | None = None,
         dossier_code: str | None = Query(None, description="MaHoSo, the ordering key of dossier.* messages"),
