@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: up test bench clean chromium postgres
+.PHONY: up test bench bench-scale clean chromium postgres
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test: $(VENV)/.installed chromium postgres
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/route.py
+
+# Router workers 1/2/4, latency under load, memory over a 1M backlog (~7 min; see docs/performance.md).
+bench-scale: $(VENV)/.installed
+	$(BIN)/python bench/scale.py
 
 clean:
 	bash scripts/test-postgres.sh stop
