@@ -194,7 +194,7 @@ async def hub_end_to_end(bootstrap: str, messages: list[Message], partitions: in
             store.add_credential(row, None)
         catalog = Catalog(store, SchemaRegistry.from_dirs(bundled_schemas_dir()), settings.require_signatures)
         catalog.reload()
-        message_log = MessageLog(store, "bench") if credential is not None else None
+        message_log = MessageLog(store, "bench", settings=settings) if credential is not None else None
         if message_log:
             await message_log.start()
         router = TimedRouter(bootstrap, catalog, settings, message_log)

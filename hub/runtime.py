@@ -52,7 +52,7 @@ class Hub:
             log.info("embedded broker on %s", self.broker.bootstrap_servers)
         await wait_for_broker(self.bootstrap_servers)
         await self._start_control_plane()
-        self.message_log = MessageLog(self.store, worker_id())
+        self.message_log = MessageLog(self.store, worker_id(), settings=self.settings)
         await self.message_log.start()
         # Consumer-group joins take seconds on tansu: the router's and the connectors' run side by side.
         await asyncio.gather(self._start_router(), self._start_province())
