@@ -325,6 +325,10 @@ async def _run_router(settings: Settings) -> None:
     roots = [bundled_schemas_dir(), *([settings.schemas_dir] if settings.schemas_dir else [])]
     catalog = Catalog(Store(settings.database_url), SchemaRegistry.from_dirs(*roots), settings.require_signatures)
     catalog.reload()
+    if settings.router_metrics_port:  # a worker's routing counters live in its own process
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.router_metrics_port)
     message_log = MessageLog(catalog.store, worker_id(), settings=settings)
     await message_log.start()
     worker = Router(settings.kafka_bootstrap_servers, catalog, settings, message_log)

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     partitions: int = Field(6, ge=1, description="Partitions of every hub topic created.")
     retention_ms: int = Field(7 * 24 * 3600 * 1000, description="retention.ms set on hub topics.")
     router: bool = Field(True, description="Run a router worker in the API process.")
+    router_metrics_port: int | None = Field(
+        None, ge=1, le=65535, description="Port where a `lgsp-hub router` worker serves /metrics (unset: none).")
     router_group: str = Field("lgsp-router", description="Consumer group of the router workers.")
     router_batch_max: int = Field(2000, ge=1, description="Records routed per batch at most.")
     max_message_bytes: int = Field(1_000_000, ge=1024, description="Largest message accepted.")

@@ -213,8 +213,11 @@ def test_connector_services_run_the_three_bundled_connectors():
 
 def test_prometheus_scrapes_the_api_service_metrics():
     config = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text(encoding="utf-8"))
-    [job] = config["scrape_configs"]
+    job, workers = config["scrape_configs"]
     assert job.get("metrics_path", "/metrics") == "/metrics"
+    [discovery] = workers["dns_sd_configs"]
+    port = SERVICES["router"]["environment"]["LGSP_ROUTER_METRICS_PORT"]
+    assert discovery["names"] == ["router"] and str(discovery["port"]) == port
     assert "/metrics" in {getattr(route, "path", None) for route in create_app(Settings()).routes}
     assert [target for static in job["static_configs"] for target in static["targets"]] == [f"api:{api_port()}"]
     mount = SERVICES["prometheus"]["volumes"][0].split(":")
