@@ -110,7 +110,13 @@ def prune(store: Store, retention_days: float, now: float | None = None) -> int:
     return store.prune_log((time.time() if now is None else now) - retention_days * 86400)
 
 
+CHUNK = 10_000  # decisions per transaction: a long backlog must not hold the store's lock for seconds
+
+
 class MessageLog:
+    """Decisions are handed over with record(); `recorded` and `written` count them, so the router can
+    commit its input only once the decisions about it are stored (a killed worker loses none)."""
+
     def __init__(self, store: Store, chain: str, flush_seconds: float = 0.5, settings: Settings | None = None,
                  prune_seconds: float = 3600.0) -> None:
         self._store, self.chain, self._flush_seconds = store, chain, flush_seconds
@@ -121,7 +127,10 @@ class MessageLog:
         self._pending: list[Decision] = []
         self._unwritten: list[Entry] = []  # prepared but not stored yet: the store may be away
         self._head = GENESIS
+        self.recorded = 0
         self.written = 0
+        self._progress = asyncio.Event()  # set (and replaced) whenever `written` moves
+        self._wake = asyncio.Event()  # write now rather than at the next tick
         self._task: asyncio.Task | None = None
         self._stopping = asyncio.Event()
         self._writing = asyncio.Lock()  # one batch at a time: each links to the head the last one left
@@ -136,19 +145,33 @@ class MessageLog:
         """The keyed hash under which the log finds the messages that carried this personal ID."""
         return subject_hash(self._keeping.pepper, personal_id)
 
-    def record(self, decisions: list[Decision]) -> None:
+    def record(self, decisions: list[Decision]) -> int:
+        """Hand decisions over; returns the mark `written` reaches once they are stored."""
         self._pending.extend(decisions)
+        self.recorded += len(decisions)
+        if len(self._pending) >= CHUNK:
+            self._wake.set()
+        return self.recorded
+
+    async def wait_written(self, mark: int) -> None:
+        """Until the decisions up to `mark` are stored."""
+        while self.written < mark:
+            progress = self._progress
+            self._wake.set()
+            await progress.wait()
 
     async def _run(self) -> None:
         # A minute after start (a starting hub has a backlog to route first), then every prune_seconds.
         next_prune = time.monotonic() + min(60.0, self._prune_seconds)
         while not self._stopping.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self._flush_seconds)
+                await asyncio.wait_for(self._wake.wait(), self._flush_seconds)
+            self._wake.clear()
             try:
                 await self.flush()
             except Exception:  # the store may be away for a while: keep the batch, retry next time
                 log.exception("message log write failed; will retry")
+                await asyncio.sleep(self._flush_seconds)
             if self.retention_days and time.monotonic() >= next_prune:
                 next_prune = time.monotonic() + self._prune_seconds
                 await self._prune()
@@ -163,20 +186,22 @@ class MessageLog:
             log.info("message log: %d records older than %g days pruned", removed, self.retention_days)
 
     async def flush(self) -> None:
+        """Write everything pending, CHUNK decisions per transaction."""
         async with self._writing:
-            batch, self._pending = self._pending, []
-            if batch:
-                try:  # hashing, payload modes and subjects: in a thread, never on the router's path
-                    self._unwritten += await asyncio.to_thread(self._prepare, batch)
-                except Exception:
-                    self._pending[:0] = batch
-                    raise
-            if not self._unwritten:
-                return
-            rows, head = await asyncio.to_thread(self._write, self._unwritten)
-            self._unwritten = []
-            self._head = head
-            self.written += len(rows)
+            while self._pending or self._unwritten:
+                if not self._unwritten:
+                    batch, self._pending = self._pending[:CHUNK], self._pending[CHUNK:]
+                    try:  # hashing, payload modes and subjects: in a thread, never on the router's path
+                        self._unwritten = await asyncio.to_thread(self._prepare, batch)
+                    except Exception:
+                        self._pending[:0] = batch
+                        raise
+                rows, head = await asyncio.to_thread(self._write, self._unwritten)
+                self._unwritten = []
+                self._head = head
+                self.written += len(rows)
+                self._progress.set()
+                self._progress = asyncio.Event()
 
     def _prepare(self, batch: list[Decision]) -> list[Entry]:
         return [self._keeping.entry(d) for d in batch]
@@ -190,6 +215,7 @@ class MessageLog:
     async def stop(self) -> None:
         """Write what is pending, never cutting a write in half."""
         self._stopping.set()
+        self._wake.set()
         if self._task:
             await self._task
         await self.flush()

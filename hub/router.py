@@ -2,13 +2,17 @@
 
 Per batch: decide every record (hub.routing), produce each to its inboxes or
 to the DLQ without awaiting one by one, wait until the broker acknowledged all
-of them, then commit the batch's offsets. A crash before the commit
-re-delivers the batch: at-least-once, receivers drop duplicates by id.
+of them, hand the decisions to the message log, then commit the batch's
+offsets once the log has stored its decisions (later batches are routed
+meanwhile; the log may fall at most LOG_BEHIND_MAX decisions behind). A crash
+before the commit re-delivers the batch: at-least-once, receivers drop
+duplicates by id, and no routed message is missing from the log.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import time
@@ -16,7 +20,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from hub import metrics
@@ -30,6 +34,7 @@ from hub.routing import Delivery, Rejection, route
 from hub.settings import Settings
 
 log = logging.getLogger(__name__)
+LOG_BEHIND_MAX = 50_000  # decisions the message log may hold unwritten before routing waits for it
 
 
 @dataclass
@@ -83,6 +88,7 @@ class Router:
         self.running = False
         self._stopping = asyncio.Event()
         self._partitions: dict[str, int] = {}  # partition count of each inbox topic
+        self._unlogged: deque[tuple[int, dict[TopicPartition, int]]] = deque()  # (log mark, offsets to commit)
         self._admin = TopicAdmin(bootstrap_servers, settings.partitions, settings.retention_ms)
 
     async def start(self) -> None:
@@ -114,7 +120,12 @@ class Router:
                 records = [record for part in batches.values() for record in part]
                 if records:
                     await self._route_batch(records)
+                await self._commit_logged()
         finally:
+            if self._log is not None:
+                with contextlib.suppress(Exception):  # the store may be away: the batches are then re-delivered
+                    await self._log.flush()
+                    await self._commit_logged()
             await self._close()
 
     async def stop(self) -> None:
@@ -146,11 +157,27 @@ class Router:
         acks += await batches.flush()
         await asyncio.gather(*acks)
         self._count(outcomes)
+        offsets = {TopicPartition(r.topic, r.partition): r.offset + 1 for r in records}  # in offset order
+        if self._log is None:
+            return await self._commit(offsets)
+        self._unlogged.append((self._log.record([decision(r, o, now) for r, o in outcomes]), offsets))
+        if self._log.recorded - self._log.written > LOG_BEHIND_MAX:  # back-pressure: memory stays bounded
+            await self._log.wait_written(self._log.recorded - LOG_BEHIND_MAX)
+
+    async def _commit_logged(self) -> None:
+        """Commit the batches whose decisions the message log has stored."""
+        offsets: dict[TopicPartition, int] = {}
+        while self._unlogged and self._log is not None and self._unlogged[0][0] <= self._log.written:
+            offsets.update(self._unlogged.popleft()[1])
+        if offsets:
+            await self._commit(offsets)
+
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         try:
-            await self._consumer.commit()
+            await self._consumer.commit(offsets)
         except (CommitFailedError, IllegalStateError) as exc:
-            # The group rebalanced mid-batch: the new owner re-delivers it; receivers de-duplicate.
-            log.warning("offset commit failed after a rebalance, batch will be re-delivered: %s", exc)
+            # The group rebalanced: the new owner re-delivers these; receivers de-duplicate.
+            log.warning("offset commit failed after a rebalance, batches will be re-delivered: %s", exc)
 
     async def _learn_partitions(self, topics: set[str]) -> None:
         for topic in topics - self._partitions.keys():
@@ -181,8 +208,6 @@ class Router:
             metrics.ROUTED.labels(*labels).inc(count)
         for labels, count in rejected.items():
             metrics.REJECTED.labels(*labels).inc(count)
-        if self._log is not None:
-            self._log.record([decision(record, outcome, now) for record, outcome in outcomes])
         stats.recent_latencies.extend(latencies)
         for latency in latencies:
             metrics.ROUTE_LATENCY.observe(latency)

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 metadata = sa.MetaData()
 
@@ -108,9 +109,30 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _sqlite_for_several_processes(dbapi_connection: Any, _record: Any) -> None:
+    """NORMAL sync in WAL mode: a commit is one write, not an fsync per transaction (durable across a
+    process crash, which is what at-least-once needs)."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@retry(retry=retry_if_exception_type(sa.exc.OperationalError), stop=stop_after_attempt(50),
+       wait=wait_fixed(0.05), reraise=True)
+def _use_wal(engine: sa.Engine) -> None:
+    """WAL (kept in the file): readers such as the API never wait on the message log's writer. Switching
+    needs the file to itself, so a process starting beside others may have to try again."""
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+
+
 class Store:
     def __init__(self, url: str) -> None:
         self.engine = sa.create_engine(url, pool_pre_ping=True)
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_for_several_processes)
+            _use_wal(self.engine)
         with self.engine.begin() as conn:  # processes starting together: one at a time creates what is missing
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(5420231)"))

@@ -47,6 +47,16 @@ def routed_by_chain(engine: sa.Engine) -> Counter[str]:
     return Counter(dict(rows))
 
 
+def logged_deliveries(url: str) -> set[str]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return set(conn.execute(sa.select(message_log.c.message_id)
+                                    .where(message_log.c.outcome == "delivered")).scalars())
+    finally:
+        engine.dispose()
+
+
 class Stream:
     """Signed dossier.submitted messages sent in small chunks, in order, until told how many more."""
 
@@ -163,3 +173,7 @@ async def test_workers_share_the_partitions_and_losing_one_loses_nothing(broker,
     assert dead == [], [dict(r.headers) for r in dead[:3]]
     assert {worker_chain(w) for w in workers} == routed.keys(), f"only workers route (the API does not): {routed}"
     assert all(routed[worker_chain(w)] > 0 for w in workers), routed
+    # Input is committed only once its decisions are stored: what the killed worker had not logged, it had
+    # not committed either, so another worker routed and logged it again.
+    logged = logged_deliveries(hub.env["LGSP_DATABASE_URL"])
+    assert {str(i) for i in sent} <= logged, f"{len({str(i) for i in sent} - logged)} delivered but not logged"

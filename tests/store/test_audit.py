@@ -80,3 +80,29 @@ def test_any_envelope_the_router_decides_on_can_be_logged(store):
     assert [r["outcome"] for r in records] == ["rejected"] * 3 + ["delivered"] * 2
     assert records[0]["key"] == "000.00.18.H22-231115-\ufffd0001"  # the NUL kept as U+FFFD
     assert records[1]["version"] is None  # the version is not kept when no store column holds it
+
+
+def test_the_router_can_wait_until_its_decisions_are_stored(store, monkeypatch):
+    """record() returns a mark; wait_written(mark) returns once every decision up to it is in the store,
+    written CHUNK at a time (a long backlog never becomes one huge transaction)."""
+    import hub.audit
+
+    monkeypatch.setattr(hub.audit, "CHUNK", 400)
+    transactions: list[int] = []
+    append = store.append_log
+    monkeypatch.setattr(store, "append_log", lambda rows, subjects=(): (transactions.append(len(rows)),
+                                                                          append(rows, subjects)))
+
+    async def run() -> tuple[int, int]:
+        log = MessageLog(store, "w", flush_seconds=30)  # no timer: only wait_written makes it write
+        await log.start()
+        log.record(decisions(1000))
+        mark = log.record(decisions(500, 1000))
+        await asyncio.wait_for(log.wait_written(mark), 30)
+        written = log.written
+        await log.stop()
+        return mark, written
+
+    mark, written = asyncio.run(run())
+    assert mark == written == 1500 and max(transactions) <= 400 and sum(transactions) == 1500
+    assert verify(store).ok and verify(store).checked == 1500
