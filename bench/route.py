@@ -7,8 +7,9 @@ Run with `make bench`, i.e. `.venv/bin/python bench/route.py [--messages N] [--p
 (b) hub      the real hub.router.Router over `lgsp.ingress` → `lgsp.out.ndxp`, validation on; a separate
              process consumes the inbox so it does not share the router's core. Clock: first ingress batch
              handed to the router → Nth record consumed (CLOCK_MONOTONIC is system-wide on Linux).
-             Three runs, each on a fresh broker: `bare` (no signatures, no message log), then signed
-             messages verified with an `hmac-sha256` and with an `ed25519` credential, message log on.
+             Four runs, each on a fresh broker: `bare` (no signatures, no message log), `log` (the message
+             log alone), then signed messages verified with an `hmac-sha256` and with an `ed25519`
+             credential, message log on.
 (c) validate hub.routing.route() in a loop on one core, its split by stage, signature checks, and
              jsonschema-rs vs fastjsonschema on the payload schema with the custom `x-*` keywords stripped.
 
@@ -63,7 +64,8 @@ PRODUCER = dict(acks="all", enable_idempotence=False, linger_ms=2, max_batch_siz
                 max_request_size=16 << 20)  # as in hub/router.py
 CUSTOM_KEYWORDS = ("x-personal-id", "x-birth-year-matches")  # hub/schema_rules.py; fastjsonschema can't run them
 TIMEOUT = 120.0  # seconds any one broker measurement may take
-MODES = ("bare", "hmac-sha256", "ed25519")  # (b) without signatures and log, then with each kind of credential
+MODES = ("bare", "log", "hmac-sha256", "ed25519")  # (b) neither signatures nor log; the log alone; both
+ALGORITHMS = MODES[2:]
 Message = tuple[bytes, bytes, list[tuple[str, bytes]]]  # key, value, headers
 
 
@@ -174,7 +176,7 @@ async def hub_end_to_end(bootstrap: str, messages: list[Message], partitions: in
     """The router on `messages`: `bare` without signatures or message log, else signed with `mode`."""
     n, inbox = len(messages), inbox_topic("ndxp")
     credential = None
-    if mode != "bare":
+    if mode not in ("bare", "log"):
         credential, row = issue("mot-cua", mode)
         messages = signed(messages, credential)
     await create_topics(bootstrap, [INGRESS_TOPIC, inbox], partitions)
@@ -194,7 +196,7 @@ async def hub_end_to_end(bootstrap: str, messages: list[Message], partitions: in
             store.add_credential(row, None)
         catalog = Catalog(store, SchemaRegistry.from_dirs(bundled_schemas_dir()), settings.require_signatures)
         catalog.reload()
-        message_log = MessageLog(store, "bench", settings=settings) if credential is not None else None
+        message_log = MessageLog(store, "bench", settings=settings) if mode != "bare" else None
         if message_log:
             await message_log.start()
         router = TimedRouter(bootstrap, catalog, settings, message_log)
@@ -285,7 +287,7 @@ def validation(messages: list[Message]) -> dict:
     return {
         "route": loop_rate(lambda raw: route(raw, schemas, directory, max_bytes), raws),
         **{f"route+{algorithm}": signed_route_rate(algorithm, raws[:20_000], schemas, directory, max_bytes)
-           for algorithm in MODES[1:]},
+           for algorithm in ALGORITHMS},
         "split": {
             "decode+envelope": loop_rate(lambda raw: Envelope.model_validate(orjson.loads(raw)), raws),
             "schemas.validate": loop_rate(lambda e: schemas.validate(e.type, e.version, e.payload), envelopes),
@@ -307,7 +309,7 @@ def print_table(results: dict) -> None:
                  ("    router side only (first batch → last commit)", hub[mode]["router_side"])]
     rows += [
         ("(c) route() one core, unsigned", v["route"]),
-        *[(f"    route() with {algorithm} verification", v[f"route+{algorithm}"]) for algorithm in MODES[1:]],
+        *[(f"    route() with {algorithm} verification", v[f"route+{algorithm}"]) for algorithm in ALGORITHMS],
         ("    decode + Envelope.model_validate", v["split"]["decode+envelope"]),
         ("    schemas.validate (jsonschema-rs + x-* keywords)", v["split"]["schemas.validate"]),
         ("    resolve", v["split"]["resolve"]),

@@ -54,14 +54,27 @@ Seal = tuple[bytes | str | None, bytes | str | None]  # (credential id, signatur
 def route(raw: bytes, schemas: SchemaRegistry, directory: Directory, max_bytes: int,
           keyring: Keyring | None = None, seal: Seal = (None, None), now: float = 0.0) -> Delivery | Rejection:
     """Decide one message. Without a keyring signatures are not required (benchmarks, migrations)."""
+    signer = authenticate(raw, max_bytes, keyring, seal, now)
+    return signer if isinstance(signer, Rejection) else decide(raw, schemas, directory, signer)
+
+
+def authenticate(raw: bytes, max_bytes: int, keyring: Keyring | None, seal: Seal,
+                 now: float) -> str | None | Rejection:
+    """The size limit, then the signature: the signer (None without a keyring), or why not.
+    Pure and thread-safe: the router runs it for a batch in threads (Ed25519 verification frees the GIL)."""
     if len(raw) > max_bytes:  # before anything is computed over the bytes
-        return Rejection.of("decode", [FieldError("message", "maxBytes", f"{len(raw)} bytes exceeds the limit of {max_bytes}")])
-    signer = None
-    if keyring is not None:
-        try:
-            signer = keyring.signer(*seal, raw, now)
-        except AuthError as exc:
-            return Rejection.of("auth", [FieldError(exc.field, exc.rule, exc.message)])
+        return Rejection.of("decode", [FieldError("message", "maxBytes",
+                                                  f"{len(raw)} bytes exceeds the limit of {max_bytes}")])
+    if keyring is None:
+        return None
+    try:
+        return keyring.signer(*seal, raw, now)
+    except AuthError as exc:
+        return Rejection.of("auth", [FieldError(exc.field, exc.rule, exc.message)])
+
+
+def decide(raw: bytes, schemas: SchemaRegistry, directory: Directory, signer: str | None) -> Delivery | Rejection:
+    """Decode, envelope (its source must be the signer), schema and routing stages."""
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

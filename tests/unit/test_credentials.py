@@ -5,10 +5,10 @@ from datetime import datetime, timedelta, timezone
 
 import orjson
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from nacl.signing import SigningKey
 
 from hub.credentials import CREDENTIAL_HEADER, SIGNATURE_HEADER, AuthError, Credential, Keyring, issue
 from hub.directory import ConnectorSpec, Directory
@@ -115,11 +115,11 @@ def test_a_naive_expiry_from_sqlite_is_read_as_utc():
 
 
 def test_the_vendor_keeps_its_own_private_key():
-    private = Ed25519PrivateKey.generate()  # made by the vendor; only the public half goes to the hub
-    public_key = base64.urlsafe_b64encode(private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
+    private = SigningKey.generate()  # made by the vendor; only the public half goes to the hub
+    public_key = base64.urlsafe_b64encode(bytes(private.verify_key)).decode()
     nothing, row = issue("vendor", public_key=public_key)
     assert nothing is None and row["verify_key"] == public_key
-    signed_by_vendor = Credential(row["id"], "ed25519", private.private_bytes_raw())
+    signed_by_vendor = Credential(row["id"], "ed25519", bytes(private))
     assert Keyring([row]).signer(row["id"], signed_by_vendor.sign(b"m"), b"m", NOW) == "vendor"
     with pytest.raises(ValueError):
         issue("vendor", public_key="not-a-key")
