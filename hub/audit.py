@@ -154,11 +154,12 @@ class MessageLog:
         return self.recorded
 
     async def wait_written(self, mark: int) -> None:
-        """Until the decisions up to `mark` are stored."""
-        while self.written < mark:
+        """Until the decisions up to `mark` are stored (or the log stopped: nothing would store them)."""
+        while self.written < mark and self._task is not None and not self._task.done():
             progress = self._progress
             self._wake.set()
-            await progress.wait()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(progress.wait(), self._flush_seconds * 4)
 
     async def _run(self) -> None:
         # A minute after start (a starting hub has a backlog to route first), then every prune_seconds.

@@ -74,7 +74,8 @@ async def issue_credential(hub: Any, connector_id: str, algorithm: Algorithm = "
 
 
 async def revoke_credential(hub: Any, connector_id: str, credential_id: str | None = None) -> bool:
-    """Revoked at once: this process routes by the new keyring before returning."""
+    """Revoked at once in this process (it reloads its keyring before returning); separate router workers
+    follow at their next reload, within LGSP_REFRESH_SECONDS."""
     gone = await asyncio.to_thread(hub.store.revoke_credentials, connector_id, credential_id)
     await asyncio.to_thread(hub.catalog.reload)
     return gone > 0

@@ -21,7 +21,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from hub import metrics
@@ -80,6 +80,17 @@ class _InboxBatches:
         return sent
 
 
+class _BeforeRevoking(ConsumerRebalanceListener):
+    def __init__(self, router: Router) -> None:
+        self._router = router
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self._router.settle()
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        pass
+
+
 class Router:
     def __init__(self, bootstrap_servers: str, catalog: Catalog, settings: Settings,
                  message_log: MessageLog | None = None) -> None:
@@ -92,6 +103,7 @@ class Router:
         self._stopping = asyncio.Event()
         self._partitions: dict[str, int] = {}  # partition count of each inbox topic
         self._unlogged: deque[tuple[int, dict[TopicPartition, int]]] = deque()  # (log mark, offsets to commit)
+        self._reloaded_at = 0.0  # monotonic time of the last catalog reload forced by an unknown credential
         self._admin = TopicAdmin(bootstrap_servers, settings.partitions, settings.retention_ms)
 
     async def start(self) -> None:
@@ -106,11 +118,12 @@ class Router:
             linger_ms=2, max_batch_size=1 << 20, max_request_size=16 << 20,
         )
         self._consumer = AIOKafkaConsumer(
-            INGRESS_TOPIC, bootstrap_servers=self._bootstrap, group_id=self._settings.router_group,
+            bootstrap_servers=self._bootstrap, group_id=self._settings.router_group,
             enable_auto_commit=False, auto_offset_reset="earliest",
             fetch_max_wait_ms=50, max_partition_fetch_bytes=8 << 20,
             session_timeout_ms=10_000, heartbeat_interval_ms=1_000,
         )
+        self._consumer.subscribe([INGRESS_TOPIC], listener=_BeforeRevoking(self))
         await self._producer.start()
         await self._consumer.start()
         self.running = True
@@ -136,8 +149,12 @@ class Router:
 
     async def _route_batch(self, records: list[ConsumerRecord]) -> None:
         catalog, now = self._catalog, time.time()
-        schemas, directory = catalog.schemas, catalog.directory
         signers = await self._authenticate(records, catalog.keyring, now)
+        if self._unknown_credential(signers):  # issued a moment ago in another process? look once more
+            await asyncio.to_thread(catalog.reload)
+            self._reloaded_at = time.monotonic()
+            signers = await self._authenticate(records, catalog.keyring, now)
+        schemas, directory = catalog.schemas, catalog.directory
         outcomes = [(record, signer if isinstance(signer, Rejection) else
                      decide(record.value or b"", schemas, directory, signer))
                     for record, signer in zip(records, signers, strict=True)]
@@ -167,7 +184,29 @@ class Router:
             return await self._commit(offsets)
         self._unlogged.append((self._log.record([decision(r, o, now) for r, o in outcomes]), offsets))
         if self._log.recorded - self._log.written > LOG_BEHIND_MAX:  # back-pressure: memory stays bounded
-            await self._log.wait_written(self._log.recorded - LOG_BEHIND_MAX)
+            await self._until_logged(self._log.recorded - LOG_BEHIND_MAX)
+
+    async def _until_logged(self, mark: int) -> None:
+        """Wait for the message log to reach `mark`, or for stop() (the store may be away for long)."""
+        waits = {asyncio.ensure_future(self._log.wait_written(mark)), asyncio.ensure_future(self._stopping.wait())}
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for wait in waits:
+            wait.cancel()
+
+    async def settle(self) -> None:
+        """Before partitions are taken away: commit what the log stored; the rest goes to the new owner."""
+        if self._log is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._log.flush(), 5)
+            await self._commit_logged()
+        self._unlogged.clear()
+
+    def _unknown_credential(self, signers: list[str | None | Rejection]) -> bool:
+        """A refusal for an unknown credential, and no reload of the catalog in the last second."""
+        if time.monotonic() - self._reloaded_at < 1.0:
+            return False
+        return any(isinstance(s, Rejection) and s.stage == "auth" and s.errors[0].rule == "activeCredential"
+                   for s in signers)
 
     async def _authenticate(self, records: list[ConsumerRecord], keyring: Keyring | None,
                             now: float) -> list[str | None | Rejection]:
@@ -193,6 +232,10 @@ class Router:
             await self._commit(offsets)
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        owned = self._consumer.assignment()
+        offsets = {tp: offset for tp, offset in offsets.items() if tp in owned}  # lost ones: the new owner's
+        if not offsets:
+            return
         try:
             await self._consumer.commit(offsets)
         except (CommitFailedError, IllegalStateError) as exc:

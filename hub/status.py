@@ -16,6 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from hub.broker import HEARTBEAT_TOPIC
 from hub.credentials import AuthError, Keyring, seal
 from hub.directory import inbox_topic
+from hub.personal_id import mask_text
 
 log = logging.getLogger(__name__)
 
@@ -116,5 +117,5 @@ class StatusBoard:
             "failed": beat.get("failed"),
             "duplicates_dropped": beat.get("duplicates"),
             "published": beat.get("published"),
-            "last_error": beat.get("last_error"),
+            "last_error": mask_text(beat["last_error"]) if beat.get("last_error") else None,
         }

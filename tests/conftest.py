@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from hub.broker import EmbeddedBroker
 from hub.credentials import Credential
+from hub.envelope import decode
 from hub.pytest_plugin import free_port, launch, stop_process
 from tests import containers
 
@@ -70,6 +71,23 @@ async def consume(bootstrap: str, topic: str, count: int, timeout: float = 30.0,
     finally:
         await consumer.stop()
     return records
+
+
+async def read_ids(bootstrap: str, topic: str, expected: set, timeout: float = 120.0) -> list:
+    """Envelope ids on `topic` from the start, until every expected one was seen (duplicates kept: delivery
+    is at-least-once, so counting records would stop early) or timeout."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
+                                enable_auto_commit=False, fetch_max_wait_ms=100)
+    await consumer.start()
+    ids: list = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and not expected <= set(ids):
+            batches = await consumer.getmany(timeout_ms=200)
+            ids += [decode(r.value).id for part in batches.values() for r in part]
+    finally:
+        await consumer.stop()
+    return ids
 
 
 class HubProcess:

@@ -27,7 +27,7 @@ def operator_token(settings: Settings) -> str:
     return settings.operator_token.get_secret_value()
 
 
-def create_app(settings: Settings, with_router: bool = True) -> FastAPI:
+def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         hub = Hub(settings, with_router=settings.router)

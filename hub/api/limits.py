@@ -42,6 +42,8 @@ class BodyLimit:
             await _refuse(send, limit, what)
             return
         body = await _read_within(receive, limit)
+        if body is _GONE:
+            return  # the client went away mid-body: nothing to answer, and half a message is no message
         if body is None:
             await _refuse(send, limit, what)
             return
@@ -63,14 +65,18 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
+_GONE = b"\x00gone"  # sentinel: the client disconnected before the body ended
+
+
 async def _read_within(receive: Receive, limit: int) -> bytes | None:
-    """The whole body, or None as soon as more than `limit` bytes came (a chunked upload says no length)."""
+    """The whole body, None as soon as more than `limit` bytes came (a chunked upload says no length),
+    or _GONE when the client left first."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
-        if message["type"] != "http.request":  # the client went away: the route sees an empty body
-            return b"".join(chunks)
+        if message["type"] != "http.request":
+            return _GONE
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:

@@ -46,7 +46,7 @@ async def test_decisions_are_logged_searchable_and_tamper_evident(tmp_path):
         def logged(envelope) -> list:
             response = httpx.get(f"{hub.url}/v1/messages/{envelope.id}", headers=OPERATOR, timeout=10)
             return response.json()["decisions"] if response.status_code == 200 else []
-        await eventually(lambda: all(logged(e) for e in sent), what="every routing decision in the log")
+        await eventually(lambda: all(logged(e) for e in [*sent, refused]), what="every routing decision in the log")
         [delivered] = logged(sent[0])
         assert delivered["outcome"] == "delivered" and set(delivered["targets"]) == {"lgsp-kpi", "ndxp"}
         assert len(delivered["payload_sha256"]) == 64

@@ -19,13 +19,13 @@ from collections import Counter
 from pathlib import Path
 
 import sqlalchemy as sa
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from hub.broker import DLQ_TOPIC, INGRESS_TOPIC
-from hub.envelope import decode, encode
+from hub.envelope import encode
 from hub.store import message_log
 from hub.testing import dossier_submitted
-from tests.conftest import ROOT, HubProcess, consume
+from tests.conftest import ROOT, HubProcess, consume, read_ids
 
 SENDER = {"id": "mot-cua", "name": "Một cửa điện tử", "agency": "000.00.01.H22", "produces": ["dossier.submitted"]}
 RECEIVER = {"id": "ndxp", "name": "NDXP", "agency": "NDXP", "level": "national", "consumes": ["dossier.submitted"]}
@@ -85,22 +85,6 @@ class Stream:
 
     def stop_after(self, more: int) -> None:
         self._limit = min(CAP, self.sent + more)
-
-
-async def read_ids(bootstrap: str, topic: str, expected: set, timeout: float = TIMEOUT) -> list:
-    """Envelope ids on `topic` from the start, until every expected one was seen (duplicates kept) or timeout."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
-                                enable_auto_commit=False, fetch_max_wait_ms=100)
-    await consumer.start()
-    ids: list = []
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline and not expected <= set(ids):
-            batches = await consumer.getmany(timeout_ms=200)
-            ids += [decode(r.value).id for part in batches.values() for r in part]
-    finally:
-        await consumer.stop()
-    return ids
 
 
 async def until(condition, what, timeout: float = TIMEOUT) -> None:

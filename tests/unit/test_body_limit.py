@@ -66,3 +66,20 @@ async def test_the_message_limit_and_the_route_say_the_same(client):
 
 async def test_requests_without_a_body_pass_untouched(client):
     assert (await client.get("/v1/health")).json() == {"ok": True}
+
+
+async def test_a_client_gone_mid_body_never_reaches_the_route():
+    """Half a message is no message: nothing is answered and the route is not called."""
+    called, sent = [], []
+    limit = BodyLimit(lambda *args: called.append(args), settings=SETTINGS)
+    events = iter([{"type": "http.request", "body": b'{"id": "x"', "more_body": True}, {"type": "http.disconnect"}])
+
+    async def receive():
+        return next(events)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/v1/messages", "headers": [(b"transfer-encoding", b"chunked")]}
+    await limit(scope, receive, send)
+    assert called == [] and sent == []
