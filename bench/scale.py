@@ -52,41 +52,21 @@ import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from hub import personal_id
 from hub.broker import DLQ_TOPIC, INGRESS_TOPIC, EmbeddedBroker, rss_bytes
 from hub.credentials import Credential, issue
 from hub.directory import inbox_topic
-from hub.envelope import encode
 from hub.ids import uuid7
 from hub.store import Store, message_log
-from hub.testing import dossier_submitted
+from route import CONNECTORS, PRODUCER, Message, make_messages  # the same messages and producer as route.py
+from route import signed as signed_by
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 SENDER, RECEIVER = "mot-cua", "ndxp"
 INBOX = inbox_topic(RECEIVER)
 GROUP = "lgsp-router"
-PRODUCER = dict(acks="all", enable_idempotence=False, linger_ms=2, max_batch_size=1 << 20,
-                max_request_size=16 << 20)  # as in hub/router.py
 READER = dict(enable_auto_commit=False, fetch_max_wait_ms=50, max_partition_fetch_bytes=8 << 20)
 WARM_UP = 200  # messages through the workers before a clock starts
-CONNECTORS = [  # as in bench/route.py
-    {"id": SENDER, "name": "Một cửa điện tử", "agency": "000.00.01.H22", "produces": ["dossier.submitted"]},
-    {"id": RECEIVER, "name": "NDXP", "agency": "national", "level": "national", "consumes": ["dossier.submitted"]},
-]
-Signed = tuple[bytes, bytes, list[tuple[str, bytes]] | None]  # key, value, headers
-
-
-def make_messages(n: int) -> list[tuple[bytes, bytes]]:
-    """(key, value) of n dossier.submitted envelopes to subscribers, each with its own personal ID so that no
-    cache in the validation path can flatter the figures (the messages of bench/route.py)."""
-    messages = []
-    for i in range(n):
-        envelope = dossier_submitted(counter=i)
-        owner = {**envelope.payload["ChuHoSo"], "SoDinhDanh": personal_id.make("052", 1990, True, i)}
-        envelope = envelope.model_copy(update={"payload": {**envelope.payload, "ChuHoSo": owner}})
-        messages.append((envelope.key.encode(), encode(envelope)))
-    return messages
 
 
 # -- the machine -------------------------------------------------------------------------------------------
@@ -254,8 +234,9 @@ class Reader:
 
 
 # -- producing ----------------------------------------------------------------------------------------------
-def signed(messages: list[tuple[bytes, bytes]], credential: Credential | None) -> list[Signed]:
-    return [(key, value, credential.headers(value) if credential else None) for key, value in messages]
+def signed(messages: list[Message], credential: Credential | None) -> list[Message]:
+    """Unsigned ("none") as built, else with the credential's signature headers."""
+    return signed_by(messages, credential) if credential else messages
 
 
 async def producer_for(w: World) -> AIOKafkaProducer:
@@ -264,12 +245,12 @@ async def producer_for(w: World) -> AIOKafkaProducer:
     return producer
 
 
-async def send_all(producer: AIOKafkaProducer, messages: list[Signed]) -> None:
+async def send_all(producer: AIOKafkaProducer, messages: list[Message]) -> None:
     acks = [await producer.send(INGRESS_TOPIC, value, key=key, headers=headers) for key, value, headers in messages]
     await asyncio.gather(*acks)
 
 
-async def warm_up(w: World, producer: AIOKafkaProducer, messages: list[Signed], timeout: float) -> None:
+async def warm_up(w: World, producer: AIOKafkaProducer, messages: list[Message], timeout: float) -> None:
     reader = await Reader(w, len(messages)).start()
     await send_all(producer, messages)
     await reader.result(timeout)
@@ -309,7 +290,7 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
 
 
-async def paced(producer: AIOKafkaProducer, messages: list[Signed], rate: float) -> float:
+async def paced(producer: AIOKafkaProducer, messages: list[Message], rate: float) -> float:
     """Send at `rate` per second in 5 ms ticks; the rate achieved."""
     acks, sent, start = [], 0, time.monotonic()
     while sent < len(messages):
@@ -351,17 +332,17 @@ async def latency(args: argparse.Namespace, peak: float, messages: list[tuple[by
 
 
 # -- (c) memory over a backlog ------------------------------------------------------------------------------
-def backlog_messages(templates: list[tuple[bytes, bytes]], count: int, credential: Credential | None,
-                     chunk: int) -> Iterator[list[Signed]]:
+def backlog_messages(templates: list[Message], count: int, credential: Credential | None,
+                     chunk: int) -> Iterator[list[Message]]:
     """`count` messages in chunks, made as they are needed (a million do not sit in this process):
     the templates over and over, each with a fresh envelope id, signed."""
-    ids = [json.loads(value)["id"].encode() for _, value in templates]
+    ids = [json.loads(value)["id"].encode() for _, value, _ in templates]
     for start in range(0, count, chunk):
         out = []
         for i in range(start, min(count, start + chunk)):
-            key, value = templates[i % len(templates)]
+            key, value, _ = templates[i % len(templates)]
             value = value.replace(ids[i % len(templates)], str(uuid7()).encode(), 1)
-            out.append((key, value, credential.headers(value) if credential else None))
+            out.append((key, value, credential.headers(value) if credential else []))
         yield out
 
 
