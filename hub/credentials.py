@@ -151,6 +151,11 @@ class Keyring:
     def __len__(self) -> int:
         return len(self._verifiers)
 
+    @property
+    def worth_threads(self) -> bool:
+        """Ed25519 verification frees the GIL; an HMAC over a small message does not."""
+        return any(v.algorithm == "ed25519" for v in self._verifiers.values())
+
     def signer(self, credential_id: bytes | str | None, signature: bytes | str | None, raw: bytes,
                now: float) -> str:
         """The connector whose credential signed `raw`; raises AuthError saying what is wrong."""

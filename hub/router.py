@@ -216,7 +216,7 @@ class Router:
         def chunk(part: list[ConsumerRecord]) -> list[str | None | Rejection]:
             return [authenticate(r.value or b"", max_bytes, keyring, seal(r), now) for r in part]
 
-        if keyring is None or len(records) < _THREADED_BATCH:
+        if keyring is None or len(records) < _THREADED_BATCH or not keyring.worth_threads:
             return chunk(records)
         size = -(-len(records) // _CORES)
         parts = await asyncio.gather(*(asyncio.to_thread(chunk, records[i:i + size])

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from hub.dlq import dead_letter_headers
 from hub.envelope import Envelope, decode, encode
 from hub.routing import Rejection
 from hub.schemas import FieldError
+from hub.settings import settings
 from hub.sdk.dedup import SeenIds
 from hub.sdk.registrar import Registrar
 
@@ -46,11 +46,6 @@ _QUEUE_HIGH, _QUEUE_LOW = 2000, 200  # per-partition backlog that pauses / resum
 
 def _plain(payload: dict[str, Any] | BaseModel) -> dict[str, Any]:
     return payload.model_dump(mode="json", exclude_none=True) if isinstance(payload, BaseModel) else payload
-
-
-def _idempotence() -> bool:
-    """LGSP_KAFKA_IDEMPOTENCE, as the hub reads it: Apache Kafka has the idempotent producer, tansu not."""
-    return os.environ.get("LGSP_KAFKA_IDEMPOTENCE", "false").strip().lower() in ("1", "true", "yes", "on")
 
 
 class RequestTimeout(TimeoutError):
@@ -132,7 +127,7 @@ class Connector:
         """Register with the hub (idempotent), then start reading the inbox and heartbeating."""
         self._credential = await registrar.register(self.spec())
         self._bootstrap = await registrar.bootstrap_servers()
-        self._producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, enable_idempotence=_idempotence(),
+        self._producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, enable_idempotence=settings().kafka_idempotence,
                                           acks="all", linger_ms=1)
         self._control = AIOKafkaConsumer(CONTROL_TOPIC, bootstrap_servers=self._bootstrap, group_id=None,
                                          auto_offset_reset="earliest", fetch_max_wait_ms=200)
