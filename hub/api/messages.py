@@ -34,17 +34,13 @@ _STATUS = {"auth": 403, "decode": 400, "envelope": 422, "schema": 422, "routing"
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                  "schema": Envelope.model_json_schema()}}}})
 async def publish(request: Request, hub: HubDep) -> JsonResponse:
-    limit = hub.settings.max_message_bytes
-    if int(request.headers.get("content-length") or 0) > limit:
-        raise ApiError(413, f"message larger than the limit of {limit} bytes", {"limit_bytes": limit})
-    raw = await request.body()
-    if len(raw) > limit:
-        raise ApiError(413, f"message larger than the limit of {limit} bytes", {"limit_bytes": limit})
+    raw = await request.body()  # hub.api.limits already answered 413 to a body over LGSP_MAX_MESSAGE_BYTES
     if hub.broker_memory_exhausted():
         raise ApiError(503, "the embedded broker reached LGSP_EMBEDDED_MAX_RSS_MB; restart the hub or use Kafka")
     seal = (request.headers.get(HTTP_CREDENTIAL_HEADER), request.headers.get(HTTP_SIGNATURE_HEADER))
     catalog = hub.catalog
-    outcome = route(raw, catalog.schemas, catalog.directory, limit, catalog.keyring, seal, time.time())
+    outcome = route(raw, catalog.schemas, catalog.directory, hub.settings.max_message_bytes, catalog.keyring,
+                    seal, time.time())
     if isinstance(outcome, Rejection):
         hub.message_log.record([decision(_HttpRecord(raw), outcome, time.time())])
         await hub.dead_letter(raw, outcome)
