@@ -11,7 +11,6 @@ from connectors.dossier_system import lifecycle
 from connectors.ndxp.national import portal_date, to_national
 from hub.dossier_rules import is_late
 from hub.scenario import load_scenario
-from hub.schemas import SchemaRegistry, bundled_schemas_dir
 from hub.sdk.dedup import SeenIds
 from hub.traffic import DossierPlanner
 
@@ -20,11 +19,6 @@ from hub.traffic import DossierPlanner
 def plans():
     planner = DossierPlanner(load_scenario("binh-dinh-2023"), seed=3, volume=0.2)
     return planner.day(date(2023, 11, 6)) + planner.day(date(2023, 11, 7))
-
-
-@pytest.fixture(scope="module")
-def schemas():
-    return SchemaRegistry.from_dirs(bundled_schemas_dir())
 
 
 APPLICANT = {"HoVaTen": "Trần Văn Bình", "SoDinhDanh": "052085000123", "NgaySinh": "1985-02-01"}

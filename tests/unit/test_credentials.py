@@ -21,11 +21,6 @@ NOW = 1_700_000_000.0
 
 
 @pytest.fixture(scope="module")
-def schemas():
-    return SchemaRegistry.from_dirs(bundled_schemas_dir())
-
-
-@pytest.fixture(scope="module")
 def directory():
     return Directory.of([
         ConnectorSpec(id="mot-cua", name="Một cửa", agency="H22", produces=["dossier.submitted"]),

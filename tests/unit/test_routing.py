@@ -4,15 +4,9 @@ import pytest
 from hub.directory import ConnectorSpec, Directory
 from hub.envelope import encode
 from hub.routing import Delivery, Rejection, route
-from hub.schemas import SchemaRegistry, bundled_schemas_dir
 from hub.testing import dossier_submitted
 
 LIMIT = 100_000
-
-
-@pytest.fixture(scope="module")
-def schemas():
-    return SchemaRegistry.from_dirs(bundled_schemas_dir())
 
 
 @pytest.fixture(scope="module")

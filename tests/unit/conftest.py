@@ -1,0 +1,11 @@
+"""Fixtures shared by the unit tests."""
+
+import pytest
+
+from hub.schemas import SchemaRegistry, bundled_schemas_dir
+
+
+@pytest.fixture(scope="module")
+def schemas() -> SchemaRegistry:
+    """The bundled message contracts, compiled once per test module."""
+    return SchemaRegistry.from_dirs(bundled_schemas_dir())
