@@ -147,6 +147,10 @@ def record_command(
             raise typer.Exit(_fail(f"cannot reach the hub at {hub}: {exc}")) from exc
     fixture.write(out)
     typer.echo(f"{len(fixture.messages)} messages written to {out}")
+    unseen = sum(1 for m in fixture.messages if not m.outcome.known)
+    if unseen:
+        typer.echo(f"warning: the outcome of {unseen} messages was not seen (not on the wire, not in the hub's "
+                   "message log: give LGSP_OPERATOR_TOKEN to read it); a replay leaves them unchecked", err=True)
 
 
 @app.command("replay")
