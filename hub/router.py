@@ -88,7 +88,7 @@ class _BeforeRevoking(ConsumerRebalanceListener):
         await self._router.settle()
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        pass
+        self._router.next_offsets.clear()  # reading resumes from the committed offsets
 
 
 class Router:
@@ -103,6 +103,7 @@ class Router:
         self._stopping = asyncio.Event()
         self._partitions: dict[str, int] = {}  # partition count of each inbox topic
         self._unlogged: deque[tuple[int, dict[TopicPartition, int]]] = deque()  # (log mark, offsets to commit)
+        self.next_offsets: dict[TopicPartition, int] = {}  # per partition: the offset the next record should have
         self._reloaded_at = 0.0  # monotonic time of the last catalog reload forced by an unknown credential
         self._admin = TopicAdmin(bootstrap_servers, settings.partitions, settings.retention_ms)
 
@@ -133,6 +134,7 @@ class Router:
         try:
             while not self._stopping.is_set():
                 batches = await self._consumer.getmany(timeout_ms=200, max_records=self._settings.router_batch_max)
+                self._check_offsets(batches)
                 records = [record for part in batches.values() for record in part]
                 if records:
                     await self._route_batch(records)
@@ -146,6 +148,17 @@ class Router:
 
     async def stop(self) -> None:
         self._stopping.set()
+
+    def _check_offsets(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        """Count and report ingress offsets the consumer skipped: each would be a message never routed."""
+        for tp, part in batches.items():
+            expected = self.next_offsets.get(tp, part[0].offset)
+            skipped = max(part[0].offset - expected, 0) + part[-1].offset - part[0].offset + 1 - len(part)
+            if skipped:
+                metrics.INGRESS_GAPS.inc(skipped)
+                log.warning("ingress %s-%d: %d offsets skipped before %d (a batch of %d from %d)", tp.topic,
+                            tp.partition, skipped, part[-1].offset, len(part), part[0].offset)
+            self.next_offsets[tp] = part[-1].offset + 1
 
     async def _route_batch(self, records: list[ConsumerRecord]) -> None:
         catalog, now = self._catalog, time.time()

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 
 import orjson
+from hub import metrics
 from hub.broker import DLQ_TOPIC, INGRESS_TOPIC
 from hub.catalog import Catalog
 from hub.credentials import issue
@@ -47,6 +48,7 @@ async def running_router(bootstrap: str, tmp_path, **overrides):
 
 async def test_valid_messages_reach_every_subscriber_in_key_order(broker, tmp_path):
     envelopes = [dossier_submitted(counter=i % 5) for i in range(40)]
+    gaps = metrics.INGRESS_GAPS._value.get()
     async with running_router(broker, tmp_path):
         await produce(broker, INGRESS_TOPIC, [encode(e) for e in envelopes], [e.key.encode() for e in envelopes],
                       signer=MOT_CUA_KEY)
@@ -54,6 +56,7 @@ async def test_valid_messages_reach_every_subscriber_in_key_order(broker, tmp_pa
         report = await consume(broker, "lgsp.out.bao-cao", 40)
     assert sorted(decode(r.value).id for r in ndxp) == sorted(e.id for e in envelopes)
     assert len(report) == 40
+    assert metrics.INGRESS_GAPS._value.get() == gaps  # every offset read in turn
     # Messages with one key (one dossier) stay in order on one partition.
     by_key: dict[bytes, list] = {}
     for record in ndxp:
