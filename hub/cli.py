@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -32,18 +34,30 @@ def up(
     port: Annotated[int | None, typer.Option(help="Listen port (LGSP_PORT).")] = None,
     log_level: str = "warning",
 ) -> None:
-    """Start the hub: broker (embedded unless KAFKA_BOOTSTRAP_SERVERS is set), router, API and the province."""
+    """Start the hub: its broker (Apache Kafka unless LGSP_BROKER or KAFKA_BOOTSTRAP_SERVERS say otherwise),
+    router, API and the province."""
     from hub.api import create_app, operator_token
+    from hub.brokers import local_broker
+    from hub.brokers.kafka import BrokerUnavailable, find_java, install
     from hub.scenario import load_scenario
 
     given = {"scenario": scenario, "speed": speed, "host": host, "port": port}
     settings = Settings(**{k: v for k, v in given.items() if v is not None})
     _logging(log_level)
     province = load_scenario(settings.scenario)
+    broker = local_broker(settings)
+    if broker is not None and broker.kind == "kafka":
+        try:  # before anything starts: a missing Java or Maven is named at once
+            find_java()
+            typer.echo(f"Apache Kafka {broker.version}: jars in {install(settings.kafka_cache_dir, broker.version)}")
+        except BrokerUnavailable as exc:
+            raise typer.Exit(_fail(str(exc))) from exc
     stubs = "mot-cua (dossier system), csdl-dan-cu (population database), ndxp (national platform)"
     typer.echo(
         f"lgsp-hub  http://{settings.host}:{settings.port}   API docs /docs   health /v1/health\n"
-        f"  broker      {settings.kafka_bootstrap_servers or 'embedded tansu (in memory)'}\n"
+        f"  broker      {_broker_line(settings, broker)}\n"
+        f"  topics      {settings.topic_prefix}.* ({settings.partitions} partitions, kept "
+        f"{settings.retention_ms / 3_600_000:g} h / {settings.retention_bytes >> 20} MiB a partition)\n"
         f"  store       {settings.database_url}\n"
         f"  scenario    {settings.scenario}: {province.province.name}, "
         f"{province.traffic.dossiers_per_day * settings.volume:.0f} dossiers per working day\n"
@@ -51,11 +65,49 @@ def up(
         f"from {province.calendar.start}\n"
         f"  connectors  {stubs if settings.stubs else 'none bundled (LGSP_STUBS=false)'}\n"
         f"  operator    {_token_line(settings, operator_token)}\n"
-        f"Ctrl-C stops the hub and its broker.")
+        f"Ctrl-C stops the hub{' and its broker' if broker else ''}.")
     from hub import logs
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=log_level,
-                log_config=logs.uvicorn_config())
+    _serve(uvicorn.Config(create_app(settings), host=settings.host, port=settings.port, log_level=log_level,
+                          log_config=logs.uvicorn_config(), timeout_graceful_shutdown=2))
+
+
+def _serve(config: uvicorn.Config) -> None:
+    """uvicorn's run with an end in bounded time: asyncio.run would wait for every task to finish its
+    cancellation, and a Kafka client retrying a broker that died first may never finish it."""
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(uvicorn.Server(config).serve())
+    except KeyboardInterrupt:
+        pass  # uvicorn raises the Ctrl-C it handled again once it has shut down
+    finally:
+        _close(loop)
+
+
+def _close(loop: asyncio.AbstractEventLoop, seconds: float = 2.0) -> None:
+    pending = asyncio.all_tasks(loop)
+    for task in pending:
+        task.cancel()
+    if pending:
+        _, stuck = loop.run_until_complete(asyncio.wait(pending, timeout=seconds))
+        if stuck:
+            logging.getLogger("hub").warning("stopped; %d client tasks still retrying a broker that is gone are "
+                                             "not waited for", len(stuck))
+            logging.shutdown()
+            sys.stdout.flush()
+            os._exit(0)
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.run_until_complete(loop.shutdown_default_executor())
+    loop.close()
+
+
+def _broker_line(settings: Settings, broker) -> str:
+    guarantee = "at-least-once" + (", idempotent producers" if settings.idempotence else "")
+    if broker is None:
+        return f"{settings.broker} cluster at {settings.kafka_bootstrap_servers}, {guarantee}"
+    if broker.kind == "tansu":
+        return f"tansu, run by the hub (in memory: for short runs), {guarantee}"
+    return f"Apache Kafka {broker.version}, run by the hub (data in {settings.kafka_data_dir}), {guarantee}"
 
 
 def _token_line(settings: Settings, issue) -> str:
@@ -160,7 +212,8 @@ def replay_command(
     check: Annotated[bool, typer.Option(help="Compare outcomes with the recorded ones; exit 1 on a difference.")]
     = False,
     hub: Annotated[str | None, typer.Option(help="Replay against this running hub.")] = None,
-    embedded: Annotated[bool, typer.Option(help="Replay against an ephemeral hub on the embedded broker.")] = False,
+    embedded: Annotated[bool, typer.Option(
+        help="Replay against an ephemeral hub in this process, on a broker of its own (LGSP_BROKER).")] = False,
 ) -> None:
     """Replay a fixture against a hub and report (and with --check, compare) every outcome."""
     from rich.progress import Progress
@@ -191,7 +244,7 @@ async def _replay(fixture, hub_url: str | None, speed: float | None, progress):
 
     if hub_url:
         link = HubLink(hub_url)
-        return await replay(fixture, await link.bootstrap_servers(), link.register, speed, progress=progress)
+        return await replay(fixture, await link.broker(), link.register, speed, progress=progress)
     import tempfile
 
     from hub.runtime import Hub
@@ -200,10 +253,10 @@ async def _replay(fixture, hub_url: str | None, speed: float | None, progress):
     with tempfile.TemporaryDirectory() as scratch:
         # Its own broker, even when KAFKA_BOOTSTRAP_SERVERS points at a cluster.
         embedded = Hub(Settings(database_url=f"sqlite:///{scratch}/hub.db", stubs=False,
-                                kafka_bootstrap_servers=None))
+                                kafka_bootstrap_servers=None, kafka_data_dir=Path(scratch) / "kafka"))
         await embedded.start()
         try:
-            return await replay(fixture, embedded.bootstrap_servers, LocalRegistrar(embedded).register,
+            return await replay(fixture, embedded.link, LocalRegistrar(embedded).register,
                                 speed, progress=progress)
         finally:
             await embedded.stop()
@@ -335,16 +388,71 @@ async def _run_router(settings: Settings) -> None:
         start_http_server(settings.router_metrics_port)
     message_log = MessageLog(catalog.store, worker_id(), settings=settings)
     await message_log.start()
-    worker = Router(settings.kafka_bootstrap_servers, catalog, settings, message_log)
+    from hub.topics import BrokerLink
+
+    link = BrokerLink(settings.kafka_bootstrap_servers, settings.topics, settings.idempotence)
+    worker = Router(link, catalog, settings, message_log)
     await worker.start()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(worker.stop()))
     refresh = asyncio.create_task(catalog.refresh_forever(settings.refresh_seconds))
-    logging.getLogger("hub.router").info("router worker started (group %s)", settings.router_group)
+    logging.getLogger("hub.router").info("router worker started (group %s)", settings.topics.router_group)
     try:
         await worker.run()
     finally:
         await message_log.stop()
         refresh.cancel()
         catalog.store.close()
+
+
+kafka_app = typer.Typer(help="The hub's own Apache Kafka (jars from Maven Central, one KRaft node).",
+                        no_args_is_help=True)
+app.add_typer(kafka_app, name="kafka")
+
+
+@kafka_app.command("start")
+def kafka_start(
+    port: Annotated[int, typer.Option(help="Client port (LGSP_KAFKA_PORT).")] = 9092,
+) -> None:
+    """Fetch (once), format (once) and start Apache Kafka on LGSP_KAFKA_DATA_DIR; it runs on after this returns."""
+    from hub.brokers.admin import wait_for_broker
+    from hub.brokers.kafka import ApacheKafka, BrokerUnavailable
+
+    settings = Settings()
+    broker = ApacheKafka(settings.kafka_data_dir, settings.kafka_cache_dir, settings.kafka_port or port,
+                         settings.kafka_heap_mb, settings.partitions)
+    try:
+        broker.start(tied=False)
+        asyncio.run(wait_for_broker(broker.bootstrap_servers))
+    except (BrokerUnavailable, TimeoutError) as exc:
+        raise typer.Exit(_fail(str(exc))) from exc
+    typer.echo(f"Apache Kafka {broker.version} at {broker.bootstrap_servers} (pid {broker.pid}, data in "
+               f"{broker.data_dir})\nuse it: KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap_servers} lgsp-hub up")
+
+
+@kafka_app.command("status")
+def kafka_status() -> None:
+    """Whether Apache Kafka runs on LGSP_KAFKA_DATA_DIR, where, and which version (exit 1 when not)."""
+    from hub.brokers.kafka import read_state
+
+    settings = Settings()
+    state = read_state(settings.kafka_data_dir)
+    if state is None:
+        raise typer.Exit(_fail(f"Apache Kafka is not running on {settings.kafka_data_dir.resolve()}"))
+    typer.echo(f"Apache Kafka {state['version']} at {state['bootstrap_servers']} (pid {state['pid']})")
+
+
+@kafka_app.command("stop")
+def kafka_stop() -> None:
+    """Stop the Apache Kafka running on LGSP_KAFKA_DATA_DIR (SIGTERM, SIGKILL after 15 s)."""
+    from hub.brokers.kafka import clear_state, read_state, stop_pid
+
+    settings = Settings()
+    state = read_state(settings.kafka_data_dir)
+    if state is None:
+        typer.echo(f"Apache Kafka is not running on {settings.kafka_data_dir.resolve()}")
+        return
+    stop_pid(state["pid"])
+    clear_state(settings.kafka_data_dir)
+    typer.echo(f"Apache Kafka (pid {state['pid']}) stopped")

@@ -27,10 +27,6 @@ class ConnectorSpec(BaseModel):
     consumes: list[MessageType] = Field(default_factory=list)
 
 
-def inbox_topic(connector_id: str) -> str:
-    return f"lgsp.out.{connector_id}"
-
-
 @dataclass(frozen=True)
 class Directory:
     """An immutable view for the router: swapped whole when the registry changes."""

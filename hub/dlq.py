@@ -16,7 +16,8 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
-from hub.broker import DLQ_TOPIC
+from hub.brokers.gaps import GapGuard
+from hub.topics import BrokerLink
 from hub.routing import Rejection
 
 _PREFIX = "lgsp.error."
@@ -60,29 +61,26 @@ def dead_letter(record: ConsumerRecord) -> dict[str, Any]:
 class DeadLetterTail:
     """Follows `lgsp.dlq` from its start and keeps the most recent letters in memory."""
 
-    def __init__(self, bootstrap_servers: str, keep: int) -> None:
-        self._bootstrap = bootstrap_servers
+    def __init__(self, link: BrokerLink, keep: int) -> None:
+        self._link = link
         self.letters: deque[dict[str, Any]] = deque(maxlen=keep)
         self.total = 0
         self.by_stage: dict[str, int] = {}
-        self._next: dict[int, int] = {}  # partition → next offset expected
         self._task: asyncio.Task | None = None
 
     async def start(self) -> None:
-        self._consumer = AIOKafkaConsumer(DLQ_TOPIC, bootstrap_servers=self._bootstrap, group_id=None,
-                                          auto_offset_reset="earliest", enable_auto_commit=False,
+        self._consumer = AIOKafkaConsumer(self._link.topics.dlq, bootstrap_servers=self._link.bootstrap_servers,
+                                          group_id=None, auto_offset_reset="earliest", enable_auto_commit=False,
                                           fetch_max_wait_ms=200)
+        self._gaps = GapGuard("dlq-tail", self._consumer.seek)
         await self._consumer.start()
         self._task = asyncio.create_task(self._follow(), name="dlq-tail")
 
     async def _follow(self) -> None:
         while True:
             batches = await self._consumer.getmany(timeout_ms=500, max_records=1000)
-            for records in batches.values():
+            for records in self._gaps.check(batches).values():
                 for record in records:
-                    if record.offset < self._next.get(record.partition, 0):
-                        continue  # fetched twice (the embedded broker may re-send a batch): counted once
-                    self._next[record.partition] = record.offset + 1
                     letter = dead_letter(record)
                     self.letters.append(letter)
                     self.total += 1

@@ -3,10 +3,12 @@
 Installed with `pip install lgsp-hub` (entry point `pytest11: lgsp_hub`); nothing starts unless a test asks
 for one of its fixtures:
 
-- `lgsp_hub` (session): `lgsp-hub up` as a subprocess on a free port — embedded broker, router and API, no
-  bundled connectors (`LGSP_STUBS=false`), its own temporary SQLite store — stopped with SIGINT at the end.
-  It has `.url`, `.token` (its operator token), `.bootstrap_servers`, `.register(spec)`, `.replay(fixture, speed=None)` and `.areplay(...)`
-  (the same, awaitable, for async tests). `--lgsp-hub-url URL` uses a running hub instead.
+- `lgsp_hub` (session): `lgsp-hub up` as a subprocess on a free port — a broker of its own (the kind
+  `LGSP_BROKER` names: Apache Kafka by default, or tansu), router and API, no bundled connectors
+  (`LGSP_STUBS=false`), its own temporary SQLite store — stopped with SIGINT at the end. It has `.url`,
+  `.token` (its operator token), `.broker` (address and topic namespace), `.register(spec)`,
+  `.replay(fixture, speed=None)` and `.areplay(...)` (the same, awaitable, for async tests).
+  `--lgsp-hub-url URL` uses a running hub instead.
 - `lgsp_replay`: `lgsp_hub.replay` — send a fixture (a path to a `lgsp-hub record` file, or a
   `hub.fixtures.format.Fixture`) after registering the connectors its header lists; returns a
   `hub.fixtures.session.ReplayResult`.
@@ -28,7 +30,6 @@ import asyncio
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -38,11 +39,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-if TYPE_CHECKING:  # the hub's modules are imported only when a fixture is used
+from hub.brokers.process import free_port
+
+if TYPE_CHECKING:  # the hub's other modules are imported only when a fixture is used
     from hub.fixtures.format import Fixture
     from hub.fixtures.session import ReplayResult
+    from hub.topics import BrokerLink
 
-START_TIMEOUT = 60.0
+START_TIMEOUT = 180.0  # the first start of Apache Kafka fetches its jars
 
 
 def assert_outcomes(result: ReplayResult) -> dict[str, Any]:
@@ -63,16 +67,22 @@ class LgspHub:
         self.url = url.rstrip("/")
         self.process, self.log = process, log
         self.token = token or os.environ.get("LGSP_OPERATOR_TOKEN")  # the operator token of this hub
-        self._bootstrap: str | None = None
+        self._broker: BrokerLink | None = None
+
+    @property
+    def broker(self) -> BrokerLink:
+        """The hub's broker address and topic namespace."""
+        if self._broker is None:
+            import httpx
+
+            from hub.topics import BrokerLink
+
+            self._broker = BrokerLink.from_health(httpx.get(f"{self.url}/v1/health", timeout=10).json())
+        return self._broker
 
     @property
     def bootstrap_servers(self) -> str:
-        if self._bootstrap is None:
-            import httpx
-
-            health = httpx.get(f"{self.url}/v1/health", timeout=10).json()
-            self._bootstrap = health["broker"]["bootstrap_servers"]
-        return self._bootstrap
+        return self.broker.bootstrap_servers
 
     def register(self, spec: dict[str, Any]) -> dict[str, Any]:
         """Register (or replace) a connector; raises httpx.HTTPStatusError when the hub refuses it.
@@ -91,7 +101,7 @@ class LgspHub:
 
         if not isinstance(fixture, Fixture):
             fixture = Fixture.read(Path(fixture))
-        return await replay(fixture, self.bootstrap_servers, HubLink(self.url, self.token).register, speed, timeout)
+        return await replay(fixture, self.broker, HubLink(self.url, self.token).register, speed, timeout)
 
     def replay(self, fixture: str | os.PathLike | Fixture, speed: float | None = None,
                timeout: float = 60.0) -> ReplayResult:
@@ -107,8 +117,9 @@ class LgspHub:
     def start(cls, scratch: Path, timeout: float = START_TIMEOUT) -> LgspHub:
         port, token = free_port(), secrets.token_urlsafe(16)
         env = {**os.environ, "LGSP_HOST": "127.0.0.1", "LGSP_PORT": str(port), "LGSP_STUBS": "false",
-               "LGSP_DATABASE_URL": f"sqlite:///{scratch / 'hub.db'}", "LGSP_OPERATOR_TOKEN": token}
-        env.pop("KAFKA_BOOTSTRAP_SERVERS", None)  # always the embedded broker
+               "LGSP_DATABASE_URL": f"sqlite:///{scratch / 'hub.db'}", "LGSP_OPERATOR_TOKEN": token,
+               "LGSP_KAFKA_DATA_DIR": str(scratch / "kafka")}
+        env.pop("KAFKA_BOOTSTRAP_SERVERS", None)  # always a broker of its own
         log = scratch / "hub.log"
         return cls(f"http://127.0.0.1:{port}", launch(env, scratch, log, timeout), log, token)
 
@@ -116,20 +127,16 @@ class LgspHub:
         return stop_process(self.process) if self.process else None
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def launch(env: dict[str, str], cwd: Path, log: Path, timeout: float = START_TIMEOUT) -> subprocess.Popen:
-    """`lgsp-hub up` as a process (LGSP_PORT from `env`); returns once `/v1/health` answers 200."""
+def launch(env: dict[str, str], cwd: Path, log: Path, timeout: float = START_TIMEOUT,
+           own_group: bool = False) -> subprocess.Popen:
+    """`lgsp-hub up` as a process (LGSP_PORT from `env`); returns once `/v1/health` answers 200.
+    `own_group`: in a process group of its own, which a signal can reach as a terminal's Ctrl-C does."""
     import httpx
 
     url = f"http://127.0.0.1:{env['LGSP_PORT']}/v1/health"
     with open(log, "ab") as out:
         process = subprocess.Popen([sys.executable, "-m", "hub", "up"], env=env, cwd=cwd, stdout=out,
-                                   stderr=subprocess.STDOUT)
+                                   stderr=subprocess.STDOUT, start_new_session=own_group)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -9,9 +9,8 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from hub.broker import CONTROL_TOPIC
 from hub.credentials import Algorithm, Credential, issue
-from hub.directory import ConnectorSpec, inbox_topic
+from hub.directory import ConnectorSpec
 
 
 class RegistryError(ValueError):
@@ -44,7 +43,7 @@ async def register(hub: Any, data: dict[str, Any] | ConnectorSpec) -> tuple[Conn
     problems = _problems(hub, spec)
     if problems:
         raise RegistryError(problems[0]["message"], problems)
-    await hub.admin.ensure([inbox_topic(spec.id)])
+    await hub.admin.ensure([hub.topics.inbox(spec.id)])
     created = await asyncio.to_thread(hub.store.put_connector, spec.id, spec.model_dump())
     await asyncio.to_thread(hub.catalog.reload)
     if created:
@@ -84,7 +83,7 @@ async def revoke_credential(hub: Any, connector_id: str, credential_id: str | No
 async def announce(hub: Any, connector_id: str, paused: bool) -> None:
     """Tell the connector its desired state on the control topic (it may run anywhere)."""
     value = orjson.dumps({"connector": connector_id, "paused": paused})
-    await hub.producer.send_and_wait(CONTROL_TOPIC, value, key=connector_id.encode())
+    await hub.producer.send_and_wait(hub.topics.control, value, key=connector_id.encode())
 
 
 async def set_paused(hub: Any, connector_id: str, paused: bool) -> bool:

@@ -26,13 +26,14 @@ from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from hub import metrics
 from hub.audit import MessageLog, decision
-from hub.broker import DLQ_TOPIC, INGRESS_TOPIC, TopicAdmin
+from hub.brokers.admin import TopicAdmin
+from hub.brokers.gaps import GapGuard
 from hub.catalog import Catalog
 from hub.credentials import Keyring, seal
-from hub.directory import inbox_topic
 from hub.dlq import dead_letter_headers
 from hub.routing import Delivery, Rejection, authenticate, decide
 from hub.settings import Settings
+from hub.topics import BrokerLink
 
 log = logging.getLogger(__name__)
 LOG_BEHIND_MAX = 50_000  # decisions the message log may hold unwritten before routing waits for it
@@ -88,13 +89,14 @@ class _BeforeRevoking(ConsumerRebalanceListener):
         await self._router.settle()
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        self._router.next_offsets.clear()  # reading resumes from the committed offsets
+        self._router.gaps.forget()  # reading resumes from the committed offsets
 
 
 class Router:
-    def __init__(self, bootstrap_servers: str, catalog: Catalog, settings: Settings,
+    def __init__(self, link: BrokerLink, catalog: Catalog, settings: Settings,
                  message_log: MessageLog | None = None) -> None:
-        self._bootstrap = bootstrap_servers
+        self._bootstrap = link.bootstrap_servers
+        self._link, self.topics = link, link.topics
         self._log = message_log
         self._catalog = catalog
         self._settings = settings
@@ -103,9 +105,8 @@ class Router:
         self._stopping = asyncio.Event()
         self._partitions: dict[str, int] = {}  # partition count of each inbox topic
         self._unlogged: deque[tuple[int, dict[TopicPartition, int]]] = deque()  # (log mark, offsets to commit)
-        self.next_offsets: dict[TopicPartition, int] = {}  # per partition: the offset the next record should have
         self._reloaded_at = 0.0  # monotonic time of the last catalog reload forced by an unknown credential
-        self._admin = TopicAdmin(bootstrap_servers, settings.partitions, settings.retention_ms)
+        self._admin = TopicAdmin(link.bootstrap_servers, settings)
 
     async def start(self) -> None:
         # Routing allocates many short-lived objects per message: collect less often, and never scan
@@ -113,18 +114,19 @@ class Router:
         gc.freeze()
         gc.set_threshold(50_000, 20, 20)
         await self._admin.start()
-        await self._admin.ensure([INGRESS_TOPIC, DLQ_TOPIC])
+        await self._admin.ensure([self.topics.ingress, self.topics.dlq])
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=self._settings.kafka_idempotence,
+            bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=self._link.idempotence,
             linger_ms=2, max_batch_size=1 << 20, max_request_size=16 << 20,
         )
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap, group_id=self._settings.router_group,
+            bootstrap_servers=self._bootstrap, group_id=self.topics.router_group,
             enable_auto_commit=False, auto_offset_reset="earliest",
             fetch_max_wait_ms=50, max_partition_fetch_bytes=8 << 20,
             session_timeout_ms=10_000, heartbeat_interval_ms=1_000,
         )
-        self._consumer.subscribe([INGRESS_TOPIC], listener=_BeforeRevoking(self))
+        self._consumer.subscribe([self.topics.ingress], listener=_BeforeRevoking(self))
+        self.gaps = GapGuard("router", self._consumer.seek)
         await self._producer.start()
         await self._consumer.start()
         self.running = True
@@ -134,8 +136,7 @@ class Router:
         try:
             while not self._stopping.is_set():
                 batches = await self._consumer.getmany(timeout_ms=200, max_records=self._settings.router_batch_max)
-                self._check_offsets(batches)
-                records = [record for part in batches.values() for record in part]
+                records = [record for part in self.gaps.check(batches).values() for record in part]
                 if records:
                     await self._route_batch(records)
                 await self._commit_logged()
@@ -149,17 +150,6 @@ class Router:
     async def stop(self) -> None:
         self._stopping.set()
 
-    def _check_offsets(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
-        """Count and report ingress offsets the consumer skipped: each would be a message never routed."""
-        for tp, part in batches.items():
-            expected = self.next_offsets.get(tp, part[0].offset)
-            skipped = max(part[0].offset - expected, 0) + part[-1].offset - part[0].offset + 1 - len(part)
-            if skipped:
-                metrics.INGRESS_GAPS.inc(skipped)
-                log.warning("ingress %s-%d: %d offsets skipped before %d (a batch of %d from %d)", tp.topic,
-                            tp.partition, skipped, part[-1].offset, len(part), part[0].offset)
-            self.next_offsets[tp] = part[-1].offset + 1
-
     async def _route_batch(self, records: list[ConsumerRecord]) -> None:
         catalog, now = self._catalog, time.time()
         signers = await self._authenticate(records, catalog.keyring, now)
@@ -171,7 +161,7 @@ class Router:
         outcomes = [(record, signer if isinstance(signer, Rejection) else
                      decide(record.value or b"", schemas, directory, signer))
                     for record, signer in zip(records, signers, strict=True)]
-        inboxes = {inbox_topic(t) for _, outcome in outcomes if isinstance(outcome, Delivery) for t in outcome.targets}
+        inboxes = {self.topics.inbox(t) for _, outcome in outcomes if isinstance(outcome, Delivery) for t in outcome.targets}
         await self._admin.ensure(inboxes)
         await self._learn_partitions(inboxes)
         acks, batches = [], _InboxBatches(self._producer)
@@ -179,7 +169,7 @@ class Router:
             if isinstance(outcome, Delivery):
                 key = outcome.envelope.key.encode() if outcome.envelope.key else record.key
                 for target in outcome.targets:
-                    topic = inbox_topic(target)
+                    topic = self.topics.inbox(target)
                     # Keyed alike, the ingress partition number keeps per-key order and skips re-hashing.
                     if key == record.key and record.partition < self._partitions[topic]:
                         acks += await batches.add(topic, record.partition, record, key)
@@ -188,7 +178,7 @@ class Router:
                                                               timestamp_ms=record.timestamp))
             else:
                 headers = dead_letter_headers(outcome, record.topic, record.partition, record.offset)
-                acks.append(await self._producer.send(DLQ_TOPIC, record.value, key=record.key, headers=headers))
+                acks.append(await self._producer.send(self.topics.dlq, record.value, key=record.key, headers=headers))
         acks += await batches.flush()
         await asyncio.gather(*acks)
         self._count(outcomes)

@@ -9,30 +9,44 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hub.topics import PREFIX_PATTERN, Topics, retention_configs
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LGSP_", extra="ignore")
 
+    broker: Literal["kafka", "tansu"] = Field(
+        "kafka", description="Apache Kafka (run by the hub from Maven Central's jars, or KAFKA_BOOTSTRAP_SERVERS), "
+        "or tansu: the light broker without Java, memory only, for short runs.")
     kafka_bootstrap_servers: str | None = Field(
         default=None,
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "LGSP_KAFKA_BOOTSTRAP_SERVERS"),
-        description="External Kafka cluster; unset starts the embedded tansu broker.",
+        description="An existing cluster (of the kind LGSP_BROKER names); unset: the hub starts its own broker.",
     )
+    topic_prefix: str = Field("lgsp", pattern=PREFIX_PATTERN,
+                              description="Namespace of every topic and consumer group of this hub.")
+    kafka_data_dir: Path = Field(Path(".lgsp/kafka"), description="Where the hub's own Apache Kafka keeps its data.")
+    kafka_cache_dir: Path = Field(Path.home() / ".cache" / "lgsp-hub" / "kafka",
+                                  description="Where Maven puts Apache Kafka's jars, one folder per version.")
+    kafka_port: int | None = Field(None, ge=1, le=65535, description="Port of the hub's own Apache Kafka (unset: free).")
+    kafka_heap_mb: int = Field(768, ge=256, description="Java heap of the hub's own Apache Kafka.")
     database_url: str = Field("sqlite:///lgsp-hub.db", description="SQLAlchemy URL of the store.")
     host: str = Field("127.0.0.1", description="Address the control plane listens on.")
     port: int = Field(8080, description="Port of the control plane.")
     schemas_dir: Path | None = Field(None, description="Extra directory of <type>/v<N>.json schemas.")
     partitions: int = Field(6, ge=1, description="Partitions of every hub topic created.")
-    retention_ms: int = Field(7 * 24 * 3600 * 1000, description="retention.ms set on hub topics.")
+    retention_ms: int = Field(7 * 24 * 3600 * 1000, ge=1, description="retention.ms set on hub topics.")
+    retention_bytes: int = Field(1 << 30, ge=-1, description="retention.bytes (per partition) set on hub topics.")
+    segment_bytes: int = Field(64 << 20, ge=1 << 20, description="segment.bytes set on hub topics (Kafka deletes "
+                               "whole segments: a smaller one frees space sooner).")
     router: bool = Field(True, description="Run a router worker in the API process.")
     router_metrics_port: int | None = Field(
         None, ge=1, le=65535, description="Port where a `lgsp-hub router` worker serves /metrics (unset: none).")
-    router_group: str = Field("lgsp-router", description="Consumer group of the router workers.")
     router_batch_max: int = Field(2000, ge=1, description="Records routed per batch at most.")
     max_message_bytes: int = Field(1_000_000, ge=1024, description="Largest message accepted.")
     refresh_seconds: float = Field(2.0, gt=0, description="How often a worker reloads connectors and schemas.")
-    embedded_max_rss_mb: int = Field(
-        4096, ge=64, description="Memory the in-memory embedded broker may use before HTTP ingress refuses (503)."
+    tansu_max_rss_mb: int = Field(
+        4096, ge=64, description="Memory the hub's own tansu may use before HTTP ingress refuses (503)."
     )
     operator_token: SecretStr | None = Field(
         None, description="Bearer token for control-plane writes and personal-data reads; unset: one per run.")
@@ -56,8 +70,19 @@ class Settings(BaseSettings):
         '{"dossier.*": "full"}; unmatched types are logged in "metadata" mode (SHA-256 only).')
     log_retention_days: float = Field(
         90, ge=0, description="Message log records older than this are pruned (0: kept for good).")
-    kafka_idempotence: bool = Field(
-        False, description="Idempotent Kafka producers (enable_idempotence); for Apache Kafka, not the embedded broker.")
+    kafka_idempotence: bool | None = Field(
+        None, description="Idempotent producers (enable_idempotence); unset: on for Apache Kafka, off for tansu.")
+
+    @property
+    def idempotence(self) -> bool:
+        return self.broker == "kafka" if self.kafka_idempotence is None else self.kafka_idempotence
+
+    @property
+    def topics(self) -> Topics:
+        return Topics(self.topic_prefix)
+
+    def topic_configs(self) -> dict[str, str]:
+        return retention_configs(self.retention_ms, self.retention_bytes, self.segment_bytes)
 
 
 @cache

@@ -13,9 +13,8 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from hub.broker import HEARTBEAT_TOPIC
 from hub.credentials import AuthError, Keyring, seal
-from hub.directory import inbox_topic
+from hub.topics import BrokerLink
 from hub.personal_id import mask_text
 
 log = logging.getLogger(__name__)
@@ -24,9 +23,9 @@ log = logging.getLogger(__name__)
 class StatusBoard:
     """Follows `lgsp.heartbeats` and answers status questions about connectors."""
 
-    def __init__(self, bootstrap_servers: str, heartbeat_timeout: float,
+    def __init__(self, link: BrokerLink, heartbeat_timeout: float,
                  keyring: Callable[[], Keyring | None] = lambda: None) -> None:
-        self._bootstrap = bootstrap_servers
+        self._bootstrap, self._topics = link.bootstrap_servers, link.topics
         self.heartbeat_timeout = heartbeat_timeout
         self._keyring = keyring  # heartbeats count towards connectivity: only signed ones are believed
         self.beats: dict[str, dict[str, Any]] = {}
@@ -35,7 +34,7 @@ class StatusBoard:
         self._readers: dict[str, AIOKafkaConsumer] = {}
 
     async def start(self) -> None:
-        self._consumer = AIOKafkaConsumer(HEARTBEAT_TOPIC, bootstrap_servers=self._bootstrap, group_id=None,
+        self._consumer = AIOKafkaConsumer(self._topics.heartbeats, bootstrap_servers=self._bootstrap, group_id=None,
                                           auto_offset_reset="latest", fetch_max_wait_ms=200)
         self._offsets = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
         await self._consumer.start()
@@ -86,7 +85,7 @@ class StatusBoard:
 
     async def inbox_lag(self, connector_id: str) -> int | None:
         """Messages in the inbox not yet committed by the connector's group."""
-        topic = inbox_topic(connector_id)
+        topic = self._topics.inbox(connector_id)
         try:
             [described] = await self._offsets.describe_topics([topic])
             tps = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
@@ -100,7 +99,7 @@ class StatusBoard:
     async def _group_reader(self, connector_id: str) -> AIOKafkaConsumer:
         """A consumer in the connector's group that never subscribes: it only reads committed offsets."""
         if connector_id not in self._readers:
-            reader = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, group_id=f"lgsp.connector.{connector_id}",
+            reader = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, group_id=self._topics.connector_group(connector_id),
                                       enable_auto_commit=False)
             await reader.start()
             self._readers[connector_id] = reader

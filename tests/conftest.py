@@ -1,4 +1,4 @@
-"""Shared fixtures: a real Kafka-protocol broker (embedded tansu) and a real hub process."""
+"""Shared fixtures: the session's brokers (Apache Kafka and tansu), a fresh namespace per test, real hub processes."""
 
 from __future__ import annotations
 
@@ -9,17 +9,24 @@ import signal
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from hub.broker import EmbeddedBroker
+from hub.brokers.admin import wait_for_broker
+from hub.brokers.kafka import ApacheKafka
+from hub.brokers.process import free_port
+from hub.brokers.tansu import Tansu
 from hub.credentials import Credential
 from hub.envelope import decode
-from hub.pytest_plugin import free_port, launch, stop_process
+from hub.pytest_plugin import launch, stop_process
+from hub.settings import Settings
+from hub.topics import BrokerLink, Topics
 from tests import containers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,16 +35,70 @@ OPERATOR_TOKEN = os.environ.setdefault("LGSP_OPERATOR_TOKEN", "test-operator-tok
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 
 
-@pytest.fixture
-def broker() -> Iterator[str]:
-    """A fresh embedded broker per test: tansu starts in ~50 ms and isolates tests completely.
+BROKER_KINDS = ("kafka", "tansu")
 
-    LGSP_TEST_KAFKA=container: the session's Apache Kafka instead, emptied first (tests/containers.py)."""
+
+@dataclass(frozen=True)
+class TestBroker:
+    """One broker of the session, seen through a namespace of its own (a fresh topic prefix)."""
+
+    kind: str
+    bootstrap: str
+    topics: Topics
+
+    @property
+    def link(self) -> BrokerLink:
+        return BrokerLink(self.bootstrap, self.topics, idempotence=self.kind == "kafka")
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What a hub process on this namespace is given."""
+        return {"LGSP_BROKER": self.kind, "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+                "LGSP_TOPIC_PREFIX": self.topics.prefix}
+
+    def settings(self, **given) -> Settings:
+        return Settings(broker=self.kind, kafka_bootstrap_servers=self.bootstrap, topic_prefix=self.topics.prefix,
+                        **given)
+
+    def fresh(self) -> TestBroker:
+        return TestBroker(self.kind, self.bootstrap, Topics(f"t{uuid.uuid4().hex[:12]}"))
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster(tmp_path_factory) -> Iterator[str]:
+    """The session's Apache Kafka, run as `lgsp-hub up` runs it (LGSP_TEST_KAFKA=container: in Docker)."""
     if containers.wanted(containers.KAFKA):
-        yield containers.fresh_kafka()
+        yield containers.kafka_bootstrap()
         return
-    with EmbeddedBroker() as embedded:
-        yield embedded.bootstrap_servers
+    kafka = ApacheKafka(tmp_path_factory.mktemp("kafka"), Settings().kafka_cache_dir).start()
+    try:
+        asyncio.run(wait_for_broker(kafka.bootstrap_servers))
+        yield kafka.bootstrap_servers
+    finally:
+        kafka.stop()
+
+
+@pytest.fixture(scope="session")
+def tansu_cluster() -> Iterator[str]:
+    with Tansu() as tansu:
+        yield tansu.bootstrap_servers
+
+
+@pytest.fixture(scope="session", params=BROKER_KINDS)
+def broker_kind(request) -> str:
+    """Every test that touches a broker runs once on each kind; its id says which."""
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def session_broker(broker_kind, request) -> TestBroker:
+    return TestBroker(broker_kind, request.getfixturevalue(f"{broker_kind}_cluster"), Topics())
+
+
+@pytest.fixture
+def broker(session_broker) -> TestBroker:
+    """A fresh namespace on the session's broker of this kind."""
+    return session_broker.fresh()
 
 
 async def produce(bootstrap: str, topic: str, values: list[bytes], keys: list[bytes | None] | None = None,
@@ -91,27 +152,43 @@ async def read_ids(bootstrap: str, topic: str, expected: set, timeout: float = 1
 
 
 class HubProcess:
-    """`lgsp-hub up` as a real process on a free port, with its own store file."""
+    """`lgsp-hub up` as a real process on a free port, with its own store file.
 
-    def __init__(self, tmp: Path, **env: str) -> None:
+    `broker`: a namespace on a session broker, or a kind ("kafka", "tansu") for a broker the hub runs itself."""
+
+    def __init__(self, tmp: Path, broker: TestBroker | str, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "LGSP_PORT": str(self.port), "LGSP_DATABASE_URL": f"sqlite:///{tmp / 'hub.db'}",
-                    "LGSP_REFRESH_SECONDS": "0.5", "LGSP_STUBS": "false", **env}
-        if "KAFKA_BOOTSTRAP_SERVERS" not in env:  # the hub starts its own embedded broker
-            self.env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
-        self.env.update(containers.hub_environment(tmp, env))  # LGSP_TEST_KAFKA/LGSP_TEST_DATABASE=container
+                    "LGSP_REFRESH_SECONDS": "0.5", "LGSP_STUBS": "false", "LGSP_KAFKA_DATA_DIR": str(tmp / "kafka")}
+        self.env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+        if isinstance(broker, TestBroker):
+            self.env.update(broker.env)
+        else:
+            self.env["LGSP_BROKER"] = broker
+        self.env.update(env)
+        self.env.update(containers.hub_environment(tmp, env))  # LGSP_TEST_DATABASE=container
         self.log = tmp / f"hub-{self.port}.log"
         self.process: subprocess.Popen | None = None
+        self._link: BrokerLink | None = None
 
-    def start(self, timeout: float = 60.0) -> HubProcess:
-        containers.hub_starting(self)
-        self.process = launch(self.env, ROOT, self.log, timeout)
+    def start(self, timeout: float = 120.0, own_group: bool = False) -> HubProcess:
+        self.process = launch(self.env, ROOT, self.log, timeout, own_group)
         return self
 
     @property
+    def link(self) -> BrokerLink:
+        if self._link is None:
+            self._link = BrokerLink.from_health(httpx.get(f"{self.url}/v1/health", timeout=10).json())
+        return self._link
+
+    @property
     def bootstrap(self) -> str:
-        return httpx.get(f"{self.url}/v1/health").json()["broker"]["bootstrap_servers"]
+        return self.link.bootstrap_servers
+
+    @property
+    def topics(self) -> Topics:
+        return self.link.topics
 
     def register(self, spec: dict) -> Credential:
         """Register (or update) a connector as the operator; a fresh credential to sign its messages."""
@@ -128,7 +205,6 @@ class HubProcess:
         return httpx.post(f"{self.url}/v1/messages", content=raw, headers=headers, timeout=30)
 
     def stop(self, sig: int = signal.SIGINT) -> int:
-        containers.hub_stopped(self)
         return stop_process(self.process, sig) if self.process else 0
 
 
@@ -137,8 +213,8 @@ def pytest_sessionfinish() -> None:
 
 
 @pytest.fixture(scope="module")
-def hub_process(tmp_path_factory) -> Iterator[HubProcess]:
-    hub = HubProcess(tmp_path_factory.mktemp("hub")).start()
+def hub_process(tmp_path_factory, session_broker) -> Iterator[HubProcess]:
+    hub = HubProcess(tmp_path_factory.mktemp("hub"), session_broker.fresh()).start()
     yield hub
     hub.stop()
 

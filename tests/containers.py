@@ -1,10 +1,8 @@
 """Apache Kafka and PostgreSQL in containers for the integration and e2e tests, when asked for.
 
-- `LGSP_TEST_KAFKA=container`: the `broker` fixture and every `HubProcess` use one Apache Kafka (image
-  apache/kafka, KRaft, one node) started with testcontainers for the whole session, instead of an
-  embedded tansu broker per test or per hub. The cluster is emptied (every topic deleted, and with them
-  the consumer groups' offsets) before each test that asks for `broker`, and before a hub starts when no
-  other test hub is running, so tests see the fresh broker they expect.
+- `LGSP_TEST_KAFKA=container`: the session's Apache Kafka (`kafka_cluster`, which every `[kafka]` test
+  uses through a namespace of its own) is the official image (apache/kafka, KRaft, one node) started with
+  testcontainers, instead of the one the project runs from Maven Central's jars.
 - `LGSP_TEST_DATABASE=container`: every `HubProcess` stores in one PostgreSQL (image postgres) started
   for the session, a database per hub directory (a hub restarted on the same directory finds its store).
 
@@ -14,12 +12,10 @@ the container are skipped with the reason.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import hashlib
 import os
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -35,10 +31,6 @@ _started: dict[str, object] = {}
 
 def wanted(variable: str) -> bool:
     return os.environ.get(variable, "").strip().lower() == "container"
-
-
-# For tests about the embedded broker itself, which LGSP_TEST_KAFKA=container replaces.
-embedded_broker_only = pytest.mark.skipif(wanted(KAFKA), reason="about the embedded broker; LGSP_TEST_KAFKA=container")
 
 
 def docker_address() -> str:
@@ -124,60 +116,11 @@ def postgres_url(scratch: Path) -> str:
     return server.get_connection_url().rsplit("/", 1)[0] + f"/{name}"
 
 
-def fresh_kafka() -> str:
-    """The session's Apache Kafka, emptied: what the `broker` fixture yields under LGSP_TEST_KAFKA=container."""
-    bootstrap = kafka_bootstrap()
-    empty_cluster(bootstrap)
-    return bootstrap
-
-
 def hub_environment(scratch: Path, given: dict[str, str]) -> dict[str, str]:
     """What a test hub in `scratch` gets from the containers asked for (settings the test gave win)."""
-    env = {}
-    if wanted(KAFKA) and "KAFKA_BOOTSTRAP_SERVERS" not in given:
-        env["KAFKA_BOOTSTRAP_SERVERS"] = env[_ON_SESSION_KAFKA] = kafka_bootstrap()
     if wanted(DATABASE) and "LGSP_DATABASE_URL" not in given:
-        env["LGSP_DATABASE_URL"] = postgres_url(scratch)
-    return env
-
-
-_ON_SESSION_KAFKA = "TEST_SESSION_KAFKA"  # marks a hub on the session's Kafka; the hub ignores it
-_running_hubs: set[int] = set()
-
-
-def hub_starting(hub) -> None:
-    """The first hub of a quiet moment finds the session's Kafka empty, as it would find a new embedded broker."""
-    bootstrap = hub.env.get(_ON_SESSION_KAFKA)
-    if bootstrap is None:
-        return
-    if not _running_hubs:
-        empty_cluster(bootstrap)
-    _running_hubs.add(id(hub))
-
-
-def hub_stopped(hub) -> None:
-    _running_hubs.discard(id(hub))
-
-
-def empty_cluster(bootstrap: str, timeout: float = 60.0) -> None:
-    """Delete every topic but Kafka's own and wait until they are gone (their groups' offsets go with them)."""
-    asyncio.run(_empty(bootstrap, timeout))
-
-
-async def _empty(bootstrap: str, timeout: float) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        deadline = time.monotonic() + timeout
-        while topics := [t for t in await admin.list_topics() if not t.startswith("__")]:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"topics still there after {timeout:g} s: {topics}")
-            await admin.delete_topics(topics)
-            await asyncio.sleep(0.5)
-    finally:
-        await admin.close()
+        return {"LGSP_DATABASE_URL": postgres_url(scratch)}
+    return {}
 
 
 def stop_all() -> None:

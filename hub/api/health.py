@@ -23,7 +23,7 @@ async def health(hub: HubDep) -> JsonResponse:
     body = {
         "status": "ok" if healthy else "degraded",
         "checks": checks,
-        "broker": {"bootstrap_servers": hub.bootstrap_servers, "embedded": hub.broker is not None,
+        "broker": {**hub.broker_info.as_dict(), "topic_prefix": hub.topics.prefix,
                    "memory_exhausted": hub.broker_memory_exhausted()},
         "router": _router_stats(hub),
     }

@@ -36,7 +36,7 @@ _STATUS = {"auth": 403, "decode": 400, "envelope": 422, "schema": 422, "routing"
 async def publish(request: Request, hub: HubDep) -> JsonResponse:
     raw = await request.body()  # hub.api.limits already answered 413 to a body over LGSP_MAX_MESSAGE_BYTES
     if hub.broker_memory_exhausted():
-        raise ApiError(503, "the embedded broker reached LGSP_EMBEDDED_MAX_RSS_MB; restart the hub or use Kafka")
+        raise ApiError(503, "the hub's tansu broker reached LGSP_TANSU_MAX_RSS_MB; restart the hub or use Apache Kafka")
     seal = (request.headers.get(HTTP_CREDENTIAL_HEADER), request.headers.get(HTTP_SIGNATURE_HEADER))
     catalog = hub.catalog
     outcome = route(raw, catalog.schemas, catalog.directory, hub.settings.max_message_bytes, catalog.keyring,

@@ -7,7 +7,8 @@
     async def parcel(message: Message) -> None:
         await dat_dai.reply(message, "land.parcel.reply", {...})
 
-A connector reads its inbox `lgsp.out.<id>` in consumer group `lgsp.connector.<id>`, hands each new
+A connector reads its inbox `<prefix>.out.<id>` in consumer group `<prefix>.connector.<id>` (the hub tells the
+prefix), passes every fetch through a gap guard (hub/brokers/gaps.py), hands each new
 message (duplicates dropped by id) to its handler, retries a failing handler, dead-letters a message
 it gives up on, and commits only what its handlers finished.
 """
@@ -28,14 +29,12 @@ from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential
 
 from hub import metrics
-from hub.broker import CONTROL_TOPIC, DLQ_TOPIC, HEARTBEAT_TOPIC, INGRESS_TOPIC
-from hub.directory import inbox_topic
+from hub.brokers.gaps import ForgetOnRebalance, GapGuard
 from hub.credentials import Credential
 from hub.dlq import dead_letter_headers
 from hub.envelope import Envelope, decode, encode
 from hub.routing import Rejection
 from hub.schemas import FieldError
-from hub.settings import settings
 from hub.sdk.dedup import SeenIds
 from hub.sdk.registrar import Registrar
 
@@ -126,17 +125,20 @@ class Connector:
     async def start(self, registrar: Registrar) -> None:
         """Register with the hub (idempotent), then start reading the inbox and heartbeating."""
         self._credential = await registrar.register(self.spec())
-        self._bootstrap = await registrar.bootstrap_servers()
-        self._producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, enable_idempotence=settings().kafka_idempotence,
+        link = await registrar.broker()
+        self.topics, self._bootstrap = link.topics, link.bootstrap_servers
+        self._producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, enable_idempotence=link.idempotence,
                                           acks="all", linger_ms=1)
-        self._control = AIOKafkaConsumer(CONTROL_TOPIC, bootstrap_servers=self._bootstrap, group_id=None,
+        self._control = AIOKafkaConsumer(self.topics.control, bootstrap_servers=self._bootstrap, group_id=None,
                                          auto_offset_reset="earliest", fetch_max_wait_ms=200)
         self._clients = [self._producer, self._control]
         loops = [self._follow_control, self._heartbeat]
         if self._routes or self.expects:  # a connector that only publishes has no inbox to read
-            self._inbox = AIOKafkaConsumer(inbox_topic(self.id), bootstrap_servers=self._bootstrap,
-                                           group_id=f"lgsp.connector.{self.id}", enable_auto_commit=False,
+            self._inbox = AIOKafkaConsumer(bootstrap_servers=self._bootstrap,
+                                           group_id=self.topics.connector_group(self.id), enable_auto_commit=False,
                                            auto_offset_reset="earliest", fetch_max_wait_ms=50)
+            self._gaps = GapGuard(f"connector {self.id}", self._inbox.seek)
+            self._inbox.subscribe([self.topics.inbox(self.id)], listener=ForgetOnRebalance(self._gaps))
             self._clients.append(self._inbox)
             loops.insert(0, self._read_inbox)
         for client in self._clients:
@@ -175,7 +177,7 @@ class Connector:
     async def send(self, envelope: Envelope, wait: bool = True) -> None:
         """Sign and produce to the ingress; without `wait` the ack is awaited before the next inbox commit."""
         raw = encode(envelope)
-        ack = await self._producer.send(INGRESS_TOPIC, raw, key=envelope.key.encode() if envelope.key else None,
+        ack = await self._producer.send(self.topics.ingress, raw, key=envelope.key.encode() if envelope.key else None,
                                         headers=self._credential.headers(raw))
         self.counters.published += 1
         if wait:
@@ -211,7 +213,7 @@ class Connector:
         try:
             while not self._stopping.is_set():
                 self._apply_pause()
-                batches = await self._inbox.getmany(timeout_ms=100, max_records=500)
+                batches = self._gaps.check(await self._inbox.getmany(timeout_ms=100, max_records=500))
                 if batches and (self.paused or not self.reachable):
                     self._put_back(batches)  # paused while fetching: these wait in the inbox too
                     continue
@@ -236,6 +238,7 @@ class Connector:
     def _put_back(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         for tp, records in batches.items():
             self._inbox.seek(tp, records[0].offset)
+        self._gaps.forget(batches)
         self._apply_pause()
 
     def _resume_drained(self, workers: dict[TopicPartition, asyncio.Queue]) -> None:
@@ -317,7 +320,7 @@ class Connector:
         metrics.HANDLED.labels(self.id, "dead_lettered").inc()
         rejection = Rejection("handler", f"{self.id}: {reason}", (FieldError("connector", "handled", reason),))
         headers = dead_letter_headers(rejection, record.topic, record.partition, record.offset)
-        await self._producer.send_and_wait(DLQ_TOPIC, record.value, key=record.key, headers=headers)
+        await self._producer.send_and_wait(self.topics.dlq, record.value, key=record.key, headers=headers)
 
     async def _follow_control(self) -> None:
         while True:
@@ -335,6 +338,6 @@ class Connector:
                                  "published": c.published, "last_error": c.last_error})
             with contextlib.suppress(Exception):
                 if self.reachable:  # signed: the hub believes only heartbeats from the connector itself
-                    await self._producer.send_and_wait(HEARTBEAT_TOPIC, beat, key=self.id.encode(),
+                    await self._producer.send_and_wait(self.topics.heartbeats, beat, key=self.id.encode(),
                                                        headers=self._credential.headers(beat))
             await asyncio.sleep(self.heartbeat_seconds)

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 import httpx
 
 from hub.credentials import Credential
+from hub.topics import BrokerLink
 
 
 class RegistrationError(RuntimeError):
@@ -15,7 +16,7 @@ class RegistrationError(RuntimeError):
 
 
 class Registrar(Protocol):
-    async def bootstrap_servers(self) -> str: ...
+    async def broker(self) -> BrokerLink: ...
 
     async def register(self, spec: dict[str, Any]) -> Credential: ...
 
@@ -35,9 +36,9 @@ class HttpRegistrar:
         given = credential or os.environ.get("LGSP_CONNECTOR_CREDENTIAL")
         self._credential = Credential.parse(given) if isinstance(given, str) else given
 
-    async def bootstrap_servers(self) -> str:
+    async def broker(self) -> BrokerLink:
         async with httpx.AsyncClient(timeout=10) as client:
-            return (await client.get(f"{self._url}/v1/health")).json()["broker"]["bootstrap_servers"]
+            return BrokerLink.from_health((await client.get(f"{self._url}/v1/health")).json())
 
     async def register(self, spec: dict[str, Any]) -> Credential:
         connector_id = spec["id"]
@@ -63,8 +64,8 @@ class LocalRegistrar:
     def __init__(self, hub: Any) -> None:
         self._hub = hub
 
-    async def bootstrap_servers(self) -> str:
-        return self._hub.bootstrap_servers
+    async def broker(self) -> BrokerLink:
+        return self._hub.link
 
     async def register(self, spec: dict[str, Any]) -> Credential:
         from hub.registry import RegistryError, issue_credential, register

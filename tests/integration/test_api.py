@@ -47,9 +47,13 @@ def error_of(response: httpx.Response) -> dict:
     return body["error"]
 
 
-def test_health_is_green(api):
+def test_health_is_green_and_names_the_broker(api, broker_kind):
     body = api.get("/v1/health").json()
     assert body["status"] == "ok" and body["checks"] == {"broker": True, "router": True, "store": True}
+    broker = body["broker"]
+    assert (broker["kind"], broker["delivery"], broker["idempotence"]) == (broker_kind, "at-least-once",
+                                                                          broker_kind == "kafka")
+    assert broker["topic_prefix"].startswith("t") and not broker["managed"]  # the session's, in a namespace
 
 
 def test_openapi_docs_are_served(api):
@@ -63,7 +67,7 @@ async def test_posted_message_reaches_the_target_inbox(post, hub_process):
     response = post(encode(envelope))
     assert response.status_code == 202, response.text
     assert response.json() == {"id": str(envelope.id), "status": "accepted", "targets": ["lgsp-kpi", "ndxp"]}
-    records = await consume(hub_process.bootstrap, "lgsp.out.ndxp", 1)
+    records = await consume(hub_process.bootstrap, hub_process.topics.inbox("ndxp"), 1)
     assert envelope.id in {decode(r.value).id for r in records}
 
 

@@ -22,7 +22,6 @@ from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.meta import ComponentInfo
 
 from hub.api import create_app
-from hub.broker import INGRESS_TOPIC
 from hub.envelope import encode
 from hub.settings import Settings
 from hub.testing import dossier_submitted
@@ -146,14 +145,14 @@ def test_a_deeply_nested_payload_is_refused_and_does_not_stop_the_router(hub_url
     assert error["details"]["errors"][0]["rule"] == "maxDepth"
     marker = str(uuid.uuid4())
     envelope["id"] = marker
-    asyncio.run(produce(hub_process.bootstrap, INGRESS_TOPIC,
+    asyncio.run(produce(hub_process.bootstrap, hub_process.topics.ingress,
                         [orjson.dumps(envelope).replace(b'"\\u0000deep\\u0000"', b"[" * 300 + b"]" * 300)],
                         signer=mot_cua_key))
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         letters = httpx.get(f"{hub_url}/v1/dlq", params={"stage": "schema", "limit": 500},
                             headers=OPERATOR).json()["items"]
-        if any(marker in letter.get("original", "") and letter["ingress"]["topic"] == INGRESS_TOPIC
+        if any(marker in letter.get("original", "") and letter["ingress"]["topic"] == hub_process.topics.ingress
                for letter in letters):
             break
         time.sleep(0.2)

@@ -32,8 +32,8 @@ def search(hub: HubProcess, **criteria: str) -> httpx.Response:
     return httpx.get(f"{hub.url}/v1/messages", params=criteria, headers=OPERATOR, timeout=10)
 
 
-async def test_decisions_are_logged_searchable_and_tamper_evident(tmp_path):
-    hub = HubProcess(tmp_path, LGSP_LOG_PAYLOAD='{"dossier.*": "full"}').start()
+async def test_decisions_are_logged_searchable_and_tamper_evident(tmp_path, broker):
+    hub = HubProcess(tmp_path, broker, LGSP_LOG_PAYLOAD='{"dossier.*": "full"}').start()
     try:
         signer = hub.register(MOT_CUA)
         hub.register(NDXP)

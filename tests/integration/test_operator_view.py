@@ -19,8 +19,9 @@ MOT_CUA = {"id": "mot-cua", "name": "Một cửa điện tử", "agency": "000.0
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory):
-    process = HubProcess(tmp_path_factory.mktemp("operator"), LGSP_HEARTBEAT_TIMEOUT_SECONDS="3").start()
+def hub(tmp_path_factory, session_broker):
+    process = HubProcess(tmp_path_factory.mktemp("operator"), session_broker.fresh(),
+                         LGSP_HEARTBEAT_TIMEOUT_SECONDS="3").start()
     process.mot_cua_key = process.register(MOT_CUA)
     yield process
     process.stop()

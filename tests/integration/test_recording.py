@@ -28,8 +28,8 @@ def verify_request(n: int, **payload: str) -> bytes:
 
 
 @pytest.fixture
-def hub(tmp_path):
-    process = HubProcess(tmp_path).start()
+def hub(tmp_path, broker):
+    process = HubProcess(tmp_path, broker).start()
     yield process
     process.stop()
 
@@ -75,7 +75,7 @@ async def test_unknown_outcomes_are_sent_and_left_unchecked(hub):
     sent = [FixtureMessage(0, verify_request(n)) for n in range(SENT)]
     assert not any(m.outcome.known for m in sent) and all(m.to_json()["outcome"] is None for m in sent)
     link = HubLink(hub.url)
-    result = await replay(Fixture(sent, [MOT_CUA, POPULATION]), await link.bootstrap_servers(), link.register,
+    result = await replay(Fixture(sent, [MOT_CUA, POPULATION]), await link.broker(), link.register,
                           timeout=30)
     assert result.summary()["unchecked"] == SENT and not result.mismatched
     assert [r.actual.delivered for r in result.replayed] == [("csdl-dan-cu",)] * SENT  # still sent and routed

@@ -1,4 +1,4 @@
-"""The router against a real Kafka-protocol broker (embedded tansu)."""
+"""The router against each real broker (Apache Kafka and tansu), in a namespace of its own."""
 
 from __future__ import annotations
 
@@ -7,14 +7,12 @@ import contextlib
 
 import orjson
 from hub import metrics
-from hub.broker import DLQ_TOPIC, INGRESS_TOPIC
 from hub.catalog import Catalog
 from hub.credentials import issue
 from hub.dlq import dead_letter
 from hub.envelope import decode, encode
 from hub.router import Router
 from hub.schemas import SchemaRegistry, bundled_schemas_dir
-from hub.settings import Settings
 from hub.store import Store
 from hub.testing import dossier_submitted
 from tests.conftest import consume, produce
@@ -28,14 +26,14 @@ MOT_CUA_KEY, MOT_CUA_ROW = issue("mot-cua", "hmac-sha256")  # every message belo
 
 
 @contextlib.asynccontextmanager
-async def running_router(bootstrap: str, tmp_path, **overrides):
+async def running_router(broker, tmp_path, **overrides):
     store = Store(f"sqlite:///{tmp_path / 'hub.db'}")
     for spec in CONNECTORS:
         store.put_connector(spec["id"], spec)
     store.add_credential(MOT_CUA_ROW, None)
     catalog = Catalog(store, SchemaRegistry.from_dirs(bundled_schemas_dir()))
     catalog.reload()
-    router = Router(bootstrap, catalog, Settings(**{"partitions": 3, **overrides}))
+    router = Router(broker.link, catalog, broker.settings(**{"partitions": 3, **overrides}))
     await router.start()
     task = asyncio.create_task(router.run())
     try:
@@ -48,15 +46,15 @@ async def running_router(bootstrap: str, tmp_path, **overrides):
 
 async def test_valid_messages_reach_every_subscriber_in_key_order(broker, tmp_path):
     envelopes = [dossier_submitted(counter=i % 5) for i in range(40)]
-    gaps = metrics.INGRESS_GAPS._value.get()
+    gaps = metrics.OFFSET_GAPS.labels("router", "accepted")._value.get()
     async with running_router(broker, tmp_path):
-        await produce(broker, INGRESS_TOPIC, [encode(e) for e in envelopes], [e.key.encode() for e in envelopes],
-                      signer=MOT_CUA_KEY)
-        ndxp = await consume(broker, "lgsp.out.ndxp", 40)
-        report = await consume(broker, "lgsp.out.bao-cao", 40)
+        await produce(broker.bootstrap, broker.topics.ingress, [encode(e) for e in envelopes],
+                      [e.key.encode() for e in envelopes], signer=MOT_CUA_KEY)
+        ndxp = await consume(broker.bootstrap, broker.topics.inbox("ndxp"), 40)
+        report = await consume(broker.bootstrap, broker.topics.inbox("bao-cao"), 40)
     assert sorted(decode(r.value).id for r in ndxp) == sorted(e.id for e in envelopes)
     assert len(report) == 40
-    assert metrics.INGRESS_GAPS._value.get() == gaps  # every offset read in turn
+    assert metrics.OFFSET_GAPS.labels("router", "accepted")._value.get() == gaps  # every offset read in turn
     # Messages with one key (one dossier) stay in order on one partition.
     by_key: dict[bytes, list] = {}
     for record in ndxp:
@@ -74,8 +72,9 @@ async def test_rejected_messages_keep_original_bytes_and_reason(broker, tmp_path
     bad_payload["payload"]["ChuHoSo"]["SoDinhDanh"] = "999190001234"
     bad_payload = orjson.dumps(bad_payload)
     async with running_router(broker, tmp_path):
-        await produce(broker, INGRESS_TOPIC, [bad_json, unknown_target, bad_payload], signer=MOT_CUA_KEY)
-        letters = [dead_letter(r) for r in await consume(broker, DLQ_TOPIC, 3)]
+        await produce(broker.bootstrap, broker.topics.ingress, [bad_json, unknown_target, bad_payload],
+                      signer=MOT_CUA_KEY)
+        letters = [dead_letter(r) for r in await consume(broker.bootstrap, broker.topics.dlq, 3)]
     by_stage = {letter["stage"]: letter for letter in letters}
     assert set(by_stage) == {"decode", "routing", "schema"}
     assert by_stage["decode"]["original"] == bad_json.decode()
@@ -83,15 +82,15 @@ async def test_rejected_messages_keep_original_bytes_and_reason(broker, tmp_path
     assert "so-tai-chinh" in by_stage["routing"]["reason"]
     assert by_stage["schema"]["errors"][0]["field"] == "payload.ChuHoSo.SoDinhDanh"
     assert by_stage["schema"]["original"].encode() == bad_payload
-    assert all(letter["ingress"]["topic"] == INGRESS_TOPIC for letter in letters)
+    assert all(letter["ingress"]["topic"] == broker.topics.ingress for letter in letters)
 
 
 async def test_oversized_message_goes_to_dlq(broker, tmp_path):
     big = orjson.loads(encode(dossier_submitted()))
     big["payload"]["TenTTHC"] = "x" * 5000
     async with running_router(broker, tmp_path, max_message_bytes=4096):
-        await produce(broker, INGRESS_TOPIC, [orjson.dumps(big)], signer=MOT_CUA_KEY)
-        [record] = await consume(broker, DLQ_TOPIC, 1)
+        await produce(broker.bootstrap, broker.topics.ingress, [orjson.dumps(big)], signer=MOT_CUA_KEY)
+        [record] = await consume(broker.bootstrap, broker.topics.dlq, 1)
     letter = dead_letter(record)
     assert (letter["stage"], letter["errors"][0]["rule"]) == ("decode", "maxBytes")
     assert letter["size_bytes"] > 4096
@@ -101,18 +100,19 @@ async def test_offsets_are_committed_after_routing(broker, tmp_path):
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     async with running_router(broker, tmp_path) as router:
-        await produce(broker, INGRESS_TOPIC, [encode(dossier_submitted(counter=i)) for i in range(10)],
+        await produce(broker.bootstrap, broker.topics.ingress, [encode(dossier_submitted(counter=i)) for i in range(10)],
                       signer=MOT_CUA_KEY)
-        await consume(broker, "lgsp.out.ndxp", 10)
+        await consume(broker.bootstrap, broker.topics.inbox("ndxp"), 10)
         for _ in range(50):
             if router.stats.routed == 10:
                 break
             await asyncio.sleep(0.1)
     assert router.stats.routed == 10 and router.stats.deliveries == 20
-    probe = AIOKafkaConsumer(bootstrap_servers=broker, group_id="lgsp-router", enable_auto_commit=False)
+    probe = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap, group_id=broker.topics.router_group,
+                             enable_auto_commit=False)
     await probe.start()
     try:
-        committed = [await probe.committed(TopicPartition(INGRESS_TOPIC, p)) or 0 for p in range(3)]
+        committed = [await probe.committed(TopicPartition(broker.topics.ingress, p)) or 0 for p in range(3)]
     finally:
         await probe.stop()
     assert sum(committed) == 10

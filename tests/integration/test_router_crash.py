@@ -1,4 +1,4 @@
-"""At-least-once: a router killed with SIGKILL mid-stream loses nothing once restarted."""
+"""At-least-once: a router killed with SIGKILL mid-stream loses nothing once restarted, on each broker."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 
-from hub.broker import INGRESS_TOPIC
 from hub.credentials import issue
 from hub.envelope import encode
 from hub.store import Store
@@ -18,15 +17,15 @@ from tests.conftest import ROOT, consume, produce, read_ids
 N = 3000
 
 
-def start_router(bootstrap: str, db_url: str, log) -> subprocess.Popen:
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "LGSP_DATABASE_URL": db_url,
+def start_router(broker, db_url: str, log) -> subprocess.Popen:
+    env = {**os.environ, **broker.env, "LGSP_DATABASE_URL": db_url,
            "LGSP_ROUTER_BATCH_MAX": "200", "LGSP_PARTITIONS": "3"}
     return subprocess.Popen([sys.executable, "-m", "hub", "router"], env=env, cwd=ROOT, stdout=log,
                             stderr=subprocess.STDOUT)
 
 
-async def count_delivered(bootstrap: str) -> int:
-    return len(await consume(bootstrap, "lgsp.out.ndxp", N * 2, timeout=1.0))
+async def count_delivered(broker) -> int:
+    return len(await consume(broker.bootstrap, broker.topics.inbox("ndxp"), N * 2, timeout=1.0))
 
 
 async def test_sigkill_mid_stream_loses_nothing(broker, tmp_path):
@@ -41,7 +40,8 @@ async def test_sigkill_mid_stream_loses_nothing(broker, tmp_path):
     envelopes = [dossier_submitted(counter=i) for i in range(N)]
 
     async def send(chunk) -> None:
-        await produce(broker, INGRESS_TOPIC, [encode(e) for e in chunk], [e.key.encode() for e in chunk], signer=key)
+        await produce(broker.bootstrap, broker.topics.ingress, [encode(e) for e in chunk],
+                      [e.key.encode() for e in chunk], signer=key)
 
     async def stream() -> None:  # a steady flow of ~8 s, so the kill lands in the middle of it
         for start in range(1, N, 50):
@@ -51,7 +51,7 @@ async def test_sigkill_mid_stream_loses_nothing(broker, tmp_path):
     with open(tmp_path / "router.log", "ab") as log:
         first = start_router(broker, db_url, log)
         await send(envelopes[:1])  # the stream starts once the router has joined its group
-        assert len(await consume(broker, "lgsp.out.ndxp", 1, timeout=60)) == 1
+        assert len(await consume(broker.bootstrap, broker.topics.inbox("ndxp"), 1, timeout=60)) == 1
         streaming = asyncio.create_task(stream())
         try:
             for _ in range(600):
@@ -64,7 +64,7 @@ async def test_sigkill_mid_stream_loses_nothing(broker, tmp_path):
             first.wait()
             second = start_router(broker, db_url, log)
             await streaming
-            ids = await read_ids(broker, "lgsp.out.ndxp", {e.id for e in envelopes}, timeout=120)
+            ids = await read_ids(broker.bootstrap, broker.topics.inbox("ndxp"), {e.id for e in envelopes}, timeout=120)
         finally:
             for process in (first, locals().get("second")):
                 if process and process.poll() is None:

@@ -10,7 +10,8 @@ import time
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from hub.pytest_plugin import free_port, stop_process
+from hub.brokers.process import free_port
+from hub.pytest_plugin import stop_process
 from hub.store import Store
 from tests.conftest import ROOT
 
@@ -19,7 +20,7 @@ def test_a_router_worker_serves_its_metrics(broker, tmp_path):
     db_url = f"sqlite:///{tmp_path / 'hub.db'}"
     Store(db_url).close()
     port = free_port()
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": broker, "LGSP_DATABASE_URL": db_url,
+    env = {**os.environ, **broker.env, "LGSP_DATABASE_URL": db_url,
            "LGSP_ROUTER_METRICS_PORT": str(port)}
     with open(tmp_path / "router.log", "wb") as log:
         worker = subprocess.Popen([sys.executable, "-m", "hub", "router"], env=env, cwd=ROOT, stdout=log,

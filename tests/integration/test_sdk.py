@@ -1,4 +1,4 @@
-"""The connector SDK against a real hub process over real HTTP and the embedded broker."""
+"""The connector SDK against a real hub process over real HTTP, on each broker."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
-from hub.broker import INGRESS_TOPIC
 from hub.envelope import encode
 from hub.sdk import Connector, HttpRegistrar, Message, RegistrationError, RequestTimeout
 from hub.testing import dossier_submitted
@@ -17,8 +16,9 @@ from tests.conftest import OPERATOR, HubProcess, produce
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory):
-    process = HubProcess(tmp_path_factory.mktemp("sdk"), LGSP_HEARTBEAT_TIMEOUT_SECONDS="3").start()
+def hub(tmp_path_factory, session_broker):
+    process = HubProcess(tmp_path_factory.mktemp("sdk"), session_broker.fresh(),
+                         LGSP_HEARTBEAT_TIMEOUT_SECONDS="3").start()
     yield process
     process.stop()
 
@@ -61,7 +61,7 @@ async def test_typed_handler_dedup_and_registration_is_idempotent(hub):
         sent = await source.publish("dossier.submitted", dossier_submitted().payload, target="typed-inbox",
                                     key="k1")
         # The same envelope again, as a producer retry would deliver it: handled once.
-        await produce(hub.bootstrap, INGRESS_TOPIC, [encode(sent)], signer=source._credential)
+        await produce(hub.bootstrap, hub.topics.ingress, [encode(sent)], signer=source._credential)
         await eventually(lambda: inbox.counters.duplicates == 1, what="the duplicate to be dropped")
         assert [d.MaHoSo for d in received] == [sent.payload["MaHoSo"]]
         assert isinstance(received[0], Dossier)

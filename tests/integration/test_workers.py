@@ -1,10 +1,10 @@
 """Several router workers: `lgsp-hub router` processes share the ingress partitions, and losing one loses nothing.
 
-The API runs without its own router (LGSP_ROUTER=false) on an embedded broker; two, then three router
-workers join consumer group `lgsp-router` with the API's store. Which worker routed a message is read from
+The API runs without its own router (LGSP_ROUTER=false) on each broker; two, then three router
+workers join the namespace's router group with the API's store. Which worker routed a message is read from
 the message log: each worker writes its decisions to its own chain, named after its host and process id
 (hub.audit.worker_id). No assertion here depends on timing; every wait is bounded by a generous timeout
-(a group rebalance on the embedded broker takes several seconds).
+(a group rebalance takes several seconds).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from pathlib import Path
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
 
-from hub.broker import DLQ_TOPIC, INGRESS_TOPIC
 from hub.envelope import encode
 from hub.store import message_log
 from hub.testing import dossier_submitted
@@ -29,7 +28,6 @@ from tests.conftest import ROOT, HubProcess, consume, read_ids
 
 SENDER = {"id": "mot-cua", "name": "Một cửa điện tử", "agency": "000.00.01.H22", "produces": ["dossier.submitted"]}
 RECEIVER = {"id": "ndxp", "name": "NDXP", "agency": "NDXP", "level": "national", "consumes": ["dossier.submitted"]}
-INBOX = "lgsp.out.ndxp"
 CHUNK, PAUSE = 25, 0.1  # a steady flow of ~250 messages a second
 AFTER = 1000  # messages sent once a phase's condition held: the stream goes on across the kill
 CAP = 20_000  # messages at most, should a worker never get its share
@@ -60,21 +58,21 @@ def logged_deliveries(url: str) -> set[str]:
 class Stream:
     """Signed dossier.submitted messages sent in small chunks, in order, until told how many more."""
 
-    def __init__(self, bootstrap: str, signer) -> None:
-        self.bootstrap, self.signer = bootstrap, signer
+    def __init__(self, broker, signer) -> None:
+        self.broker, self.signer = broker, signer
         self.envelopes = [dossier_submitted(counter=i) for i in range(CAP)]
         self.raws = [encode(e) for e in self.envelopes]
         self.sent = 0
         self._limit = CAP
 
     async def run(self) -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, enable_idempotence=False, acks="all",
+        producer = AIOKafkaProducer(bootstrap_servers=self.broker.bootstrap, enable_idempotence=False, acks="all",
                                     linger_ms=5)
         await producer.start()
         try:
             while self.sent < self._limit:
                 end = min(self.sent + CHUNK, self._limit)
-                acks = [await producer.send(INGRESS_TOPIC, raw, key=envelope.key.encode(),
+                acks = [await producer.send(self.broker.topics.ingress, raw, key=envelope.key.encode(),
                                             headers=self.signer.headers(raw))
                         for envelope, raw in zip(self.envelopes[self.sent:end], self.raws[self.sent:end])]
                 await asyncio.gather(*acks)
@@ -96,7 +94,7 @@ async def until(condition, what, timeout: float = TIMEOUT) -> None:
 
 
 async def test_workers_share_the_partitions_and_losing_one_loses_nothing(broker, tmp_path: Path):
-    hub = HubProcess(tmp_path, KAFKA_BOOTSTRAP_SERVERS=broker, LGSP_ROUTER="false", LGSP_PARTITIONS="6").start()
+    hub = HubProcess(tmp_path, broker, LGSP_ROUTER="false", LGSP_PARTITIONS="6").start()
     workers: list[subprocess.Popen] = []
     log = open(tmp_path / "routers.log", "ab")  # noqa: SIM115 - closed in finally
 
@@ -137,8 +135,8 @@ async def test_workers_share_the_partitions_and_losing_one_loses_nothing(broker,
         await asyncio.wait_for(streaming, TIMEOUT)
 
         sent = {e.id for e in stream.envelopes[:stream.sent]}
-        delivered = await read_ids(broker, INBOX, sent)
-        dead = await consume(broker, DLQ_TOPIC, 1, timeout=3.0)
+        delivered = await read_ids(broker.bootstrap, broker.topics.inbox("ndxp"), sent)
+        dead = await consume(broker.bootstrap, broker.topics.dlq, 1, timeout=3.0)
         routed = await asyncio.to_thread(routed_by_chain, engine)
     finally:
         if streaming and not streaming.done():

@@ -8,11 +8,13 @@ import orjson
 import pytest
 
 from hub import registry
-from hub.broker import CONTROL_TOPIC
 from hub.catalog import Catalog
 from hub.scenario import load_scenario
 from hub.schemas import SchemaRegistry, bundled_schemas_dir
 from hub.store import Store
+from hub.topics import Topics
+
+CONTROL_TOPIC = Topics().control
 
 LAND = {"id": "dat-dai", "name": "CSDL đất đai", "agency": "000.01.04.H22", "systems": ["dat-dai"],
         "produces": ["dossier.status_changed"], "consumes": ["dossier.submitted"]}
@@ -22,13 +24,14 @@ class Hub(SimpleNamespace):
     """What registration uses of the hub: the store, the catalog, the scenario, topics and the control topic."""
 
     def __init__(self, store: Store) -> None:
-        super().__init__(store=store, scenario=load_scenario("binh-dinh-2023"), topics=[], announced=[],
+        super().__init__(store=store, scenario=load_scenario("binh-dinh-2023"), topics=Topics(), created=[],
+                         announced=[],
                          catalog=Catalog(store, SchemaRegistry.from_dirs(bundled_schemas_dir())))
         self.admin = SimpleNamespace(ensure=self._ensure)
         self.producer = SimpleNamespace(send_and_wait=self._send)
 
     async def _ensure(self, topics: list[str]) -> None:
-        self.topics += topics
+        self.created += topics
 
     async def _send(self, topic: str, value: bytes, key: bytes) -> None:
         self.announced.append((topic, orjson.loads(value)))

@@ -20,8 +20,8 @@ def audit(db_url: str) -> subprocess.CompletedProcess:
                           text=True, timeout=60, env={**os.environ, "LGSP_DATABASE_URL": db_url})
 
 
-def test_the_hub_runs_on_postgresql(tmp_path, postgres_url):
-    hub = HubProcess(tmp_path, LGSP_DATABASE_URL=postgres_url).start()
+def test_the_hub_runs_on_postgresql(tmp_path, postgres_url, broker):
+    hub = HubProcess(tmp_path, broker, LGSP_DATABASE_URL=postgres_url).start()
     try:
         health = httpx.get(f"{hub.url}/v1/health", timeout=10).json()
         assert health["checks"]["store"] is True

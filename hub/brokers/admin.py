@@ -1,0 +1,59 @@
+"""Topic administration on any cluster: hub topics created once, with time and size retention."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from hub.settings import Settings
+
+
+class TopicAdmin:
+    """Creates hub topics idempotently, remembering which exist."""
+
+    def __init__(self, bootstrap_servers: str, settings: Settings) -> None:
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+        self._partitions = settings.partitions
+        self._configs = settings.topic_configs()
+        self._known: set[str] = set()
+
+    async def start(self) -> None:
+        await self._admin.start()
+        self._known.update(await self._admin.list_topics())
+
+    async def close(self) -> None:
+        await self._admin.close()
+
+    async def ensure(self, topics: Iterable[str]) -> None:
+        missing = [t for t in dict.fromkeys(topics) if t not in self._known]
+        if not missing:
+            return
+        new = [NewTopic(t, self._partitions, 1, topic_configs=self._configs) for t in missing]
+        try:
+            await self._admin.create_topics(new)
+        except TopicAlreadyExistsError:
+            pass  # another worker created it first
+        self._known.update(missing)
+
+    async def list(self) -> list[str]:
+        return await self._admin.list_topics()
+
+
+async def wait_for_broker(bootstrap_servers: str, timeout: float = 30.0) -> None:
+    """Wait until a Kafka broker answers metadata requests."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=2000)
+        try:
+            await admin.start()
+            await admin.list_topics()
+            return
+        except Exception:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+        finally:
+            await admin.close()

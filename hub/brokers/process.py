@@ -1,0 +1,71 @@
+"""Child processes of the hub: a free port, started in a process group of their own, stopped in bounded time."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM if the hub dies, even by SIGKILL."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def spawn(argv: Sequence[str], log: Path | None = None, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start a broker process in a session of its own: a terminal's Ctrl-C reaches the hub, which then stops it
+    after its clients have closed. Call from the main thread: the kernel ties the death signal to the thread."""
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - the child holds it
+    try:
+        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                start_new_session=True, preexec_fn=_die_with_parent)
+    finally:
+        if log:
+            out.close()
+
+
+def terminate(process: subprocess.Popen | None, timeout: float) -> None:
+    """SIGTERM, then SIGKILL once `timeout` seconds have passed; returns when the process is gone."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of a process (Linux /proc), 0 when unknown."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0

