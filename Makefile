@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: up test bench bench-scale clean chromium postgres
+.PHONY: up test bench bench-scale clean chromium postgres java
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,8 +13,14 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $@
 
-up: $(VENV)/.installed
+up: $(VENV)/.installed java
 	$(BIN)/lgsp-hub up
+
+# Apache Kafka runs on Java 17+ and its jars are fetched by Maven: Debian's packages, installed when missing
+# (LGSP_BROKER=tansu needs neither).
+java:
+	@[ "$$LGSP_BROKER" = tansu ] || { command -v java >/dev/null && command -v mvn >/dev/null; } || \
+	  (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless maven >/dev/null)
 
 # The dashboard's browser test drives Debian's Chromium (Playwright's own browser download is not used).
 chromium:
@@ -27,16 +33,17 @@ LGSP_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:$(PG_PORT)/lgs
 postgres:
 	@LGSP_PG_PORT=$(PG_PORT) bash scripts/test-postgres.sh >/dev/null
 
-test: $(VENV)/.installed chromium postgres
+# Every behaviour test runs on Apache Kafka and on tansu (test ids [kafka] and [tansu]).
+test: $(VENV)/.installed java chromium postgres
 	LGSP_TEST_POSTGRES_URL=$(LGSP_TEST_POSTGRES_URL) $(BIN)/python -m pytest
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed java
 	$(BIN)/python bench/route.py
 
 # Router workers 1/2/4, latency under load, memory over a 1M backlog (~7 min; see docs/performance.md).
-bench-scale: $(VENV)/.installed
+bench-scale: $(VENV)/.installed java
 	$(BIN)/python bench/scale.py
 
 clean:
 	bash scripts/test-postgres.sh stop
-	rm -rf $(VENV) lgsp-hub.db .pg
+	rm -rf $(VENV) lgsp-hub.db .pg .lgsp

@@ -1,21 +1,31 @@
-"""Router throughput: raw aiokafka relay ceiling vs the hub end to end vs validation alone.
+"""Router throughput on Apache Kafka and on tansu: raw aiokafka relay vs the hub end to end vs validation alone.
 
-Run with `make bench`, i.e. `.venv/bin/python bench/route.py [--messages N] [--partitions P] [--profile]`.
+Run with `make bench`, i.e. `.venv/bin/python bench/route.py [--brokers kafka,tansu] [--messages N]
+[--partitions P] [--profile]`.
 
-(a) relay    a consumer-group relay source → out on the embedded broker (getmany, produce every record
-             without awaiting each send, gather the acks, commit): the ceiling of aiokafka + tansu.
-(b) hub      the real hub.router.Router over `lgsp.ingress` → `lgsp.out.ndxp`, validation on; a separate
-             process consumes the inbox so it does not share the router's core. Clock: first ingress batch
-             handed to the router → Nth record consumed (CLOCK_MONOTONIC is system-wide on Linux).
-             Four runs, each on a fresh broker: `bare` (no signatures, no message log), `log` (the message
-             log alone), then signed messages verified with an `hmac-sha256` and with an `ed25519`
-             credential, message log on.
+For each broker of `--brokers` (default both, Apache Kafka first):
+
+(a) relay    a consumer-group relay source → out (getmany, produce every record without awaiting each send,
+             gather the acks, commit): the ceiling of aiokafka + that broker.
+(b) hub      the real hub.router.Router over `<prefix>.ingress` → `<prefix>.out.ndxp`, validation on; a
+             separate process consumes the inbox so it does not share the router's core. Clock: first
+             ingress batch handed to the router → Nth record consumed (CLOCK_MONOTONIC is system-wide on
+             Linux). Four runs: `bare` (no signatures, no message log), `log` (the message log alone), then
+             signed messages verified with an `hmac-sha256` and with an `ed25519` credential, message log on.
+
+The ratios compare each (b) with (a) on the same broker. Producers are configured as the hub configures
+them for that broker: idempotent on Apache Kafka (`enable_idempotence=True`, the hub's default there),
+not on tansu. Apache Kafka (the version hub/brokers/pom.xml pins, one KRaft node on a temporary folder) is
+started once and every measurement takes a fresh topic prefix on it; tansu keeps everything in memory, so
+every tansu measurement gets a fresh tansu.
+
 (c) validate hub.routing.route() in a loop on one core, its split by stage, signature checks, and
              jsonschema-rs vs fastjsonschema on the payload schema with the custom `x-*` keywords stripped.
+             No broker involved: measured once, first, while no broker runs.
 
 Both (a) and (b) start their clocks at the first record, not at start(): group joins on tansu take seconds.
-Results go to bench/results/route.json; --profile writes a pyinstrument profile of the router side of (b)
-to bench/results/route-profile.txt.
+Results go to bench/results/route.json; --profile writes a pyinstrument profile of the router side of the
+Ed25519 run of (b) to bench/results/route-profile-<broker>.txt (a profiled run's (b) is slower).
 """
 
 from __future__ import annotations
@@ -26,9 +36,14 @@ import json
 import multiprocessing as mp
 import os
 import platform
+import signal
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -37,14 +52,15 @@ import fastjsonschema
 import jsonschema_rs
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from hub import personal_id
 from hub.audit import MessageLog
-from hub.broker import INGRESS_TOPIC, EmbeddedBroker
+from hub.brokers.admin import TopicAdmin, wait_for_broker
+from hub.brokers.kafka import ApacheKafka
+from hub.brokers.tansu import Tansu
 from hub.catalog import Catalog
 from hub.credentials import CREDENTIAL_HEADER, SIGNATURE_HEADER, Credential, Keyring, issue
-from hub.directory import ConnectorSpec, Directory, inbox_topic
+from hub.directory import ConnectorSpec, Directory
 from hub.envelope import Envelope, encode
 from hub.router import Router
 from hub.routing import Delivery, resolve, route
@@ -52,23 +68,141 @@ from hub.schemas import SchemaRegistry, bundled_schemas_dir
 from hub.settings import Settings
 from hub.store import Store
 from hub.testing import dossier_submitted
+from hub.topics import BrokerLink, Topics
 
 RESULTS = Path(__file__).resolve().parent / "results"
+BROKERS = ("kafka", "tansu")
 CONNECTORS = [
     {"id": "mot-cua", "name": "Một cửa điện tử", "agency": "000.00.01.H22", "produces": ["dossier.submitted"]},
     {"id": "ndxp", "name": "NDXP", "agency": "national", "level": "national", "consumes": ["dossier.submitted"]},
 ]
 CONSUMER = dict(enable_auto_commit=False, auto_offset_reset="earliest",
                 fetch_max_wait_ms=50, max_partition_fetch_bytes=8 << 20)  # as in hub/router.py
-PRODUCER = dict(acks="all", enable_idempotence=False, linger_ms=2, max_batch_size=1 << 20,
-                max_request_size=16 << 20)  # as in hub/router.py
+PRODUCER = dict(acks="all", linger_ms=2, max_batch_size=1 << 20, max_request_size=16 << 20)  # as in hub/router.py
 CUSTOM_KEYWORDS = ("x-personal-id", "x-birth-year-matches")  # hub/schema_rules.py; fastjsonschema can't run them
-TIMEOUT = 120.0  # seconds any one broker measurement may take
+TIMEOUT = 180.0  # seconds any one broker measurement may take
 MODES = ("bare", "log", "hmac-sha256", "ed25519")  # (b) neither signatures nor log; the log alone; both
 ALGORITHMS = MODES[2:]
 Message = tuple[bytes, bytes, list[tuple[str, bytes]]]  # key, value, headers
 
 
+def producer_config(kind: str) -> dict[str, Any]:
+    """The hub's producer settings on a broker of `kind`: idempotent on Apache Kafka, as Settings.idempotence."""
+    return {**PRODUCER, "enable_idempotence": Settings(broker=kind, kafka_idempotence=None).idempotence}
+
+
+def parse_brokers(text: str) -> list[str]:
+    kinds = [k.strip() for k in text.split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in BROKERS]
+    if unknown or not kinds:
+        raise argparse.ArgumentTypeError(f"brokers are a comma-separated subset of {','.join(BROKERS)}")
+    return list(dict.fromkeys(kinds))
+
+
+def machine() -> dict[str, Any]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal:"))
+    return {"cores": os.cpu_count(), "usable_cores": len(os.sched_getaffinity(0)), "cpu": cpu,
+            "ram_gb": round(mem_kb / 1024 / 1024, 1), "python": platform.python_version(),
+            "platform": platform.platform(), "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM as Ctrl-C: the `finally` blocks run and stop the brokers and child processes."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
+# -- brokers ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Place:
+    """Where one measurement runs: a broker and a namespace of topics on it that nothing else uses."""
+
+    kind: str
+    bootstrap: str
+    topics: Topics
+    broker_pid: int | None
+
+    @property
+    def idempotence(self) -> bool:
+        return self.kind == "kafka"
+
+    @property
+    def link(self) -> BrokerLink:
+        return BrokerLink(self.bootstrap, self.topics, self.idempotence)
+
+    @property
+    def producer(self) -> dict[str, Any]:
+        return producer_config(self.kind)
+
+    def settings(self, **given: Any) -> Settings:
+        return Settings(broker=self.kind, kafka_bootstrap_servers=self.bootstrap, topic_prefix=self.topics.prefix,
+                        **given)
+
+
+class Site:
+    """One kind of broker for a bench run. Apache Kafka: started once (on a temporary folder, jars from the
+    Maven cache), each place a fresh topic prefix on it. tansu: each place a fresh tansu (it never frees memory,
+    and a measurement of it should not pay for the ones before)."""
+
+    def __init__(self, kind: str, heap_mb: int = 768) -> None:
+        self.kind, self.heap_mb = kind, heap_mb
+        self.version: str | None = None
+        self._kafka: ApacheKafka | None = None
+        self._scratch: tempfile.TemporaryDirectory | None = None
+        self.pids: list[int] = []  # every broker process this site started
+
+    async def __aenter__(self) -> Site:
+        if self.kind == "kafka":
+            self._scratch = tempfile.TemporaryDirectory(prefix="lgsp-bench-kafka-")
+            self._kafka = ApacheKafka(Path(self._scratch.name), Settings().kafka_cache_dir, heap_mb=self.heap_mb)
+            self.version = self._kafka.version
+            try:
+                self._kafka.start()  # blocks the loop for a few seconds; nothing else runs yet
+                self.pids.append(self._kafka.pid)
+                await wait_for_broker(self._kafka.bootstrap_servers)
+            except BaseException:
+                await self.__aexit__()
+                raise
+        else:
+            self.version = Tansu.version
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._kafka is not None:
+            self._kafka.stop()
+            self._kafka = None
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
+
+    @property
+    def name(self) -> str:
+        return f"Apache Kafka {self.version}" if self.kind == "kafka" else "tansu"
+
+    @asynccontextmanager
+    async def place(self, label: str) -> AsyncIterator[Place]:
+        prefix = f"b{uuid.uuid4().hex[:8]}-{label}"[:40]
+        if self._kafka is not None:
+            yield Place("kafka", self._kafka.bootstrap_servers, Topics(prefix), self._kafka.pid)
+            return
+        with Tansu() as tansu:
+            self.pids.append(tansu.pid)
+            yield Place("tansu", tansu.bootstrap_servers, Topics(prefix), tansu.pid)
+
+
+async def create_topics(place: Place, topics: list[str], partitions: int) -> None:
+    """As the hub creates its topics (hub.brokers.admin.TopicAdmin: with its retention settings)."""
+    admin = TopicAdmin(place.bootstrap, place.settings(partitions=partitions))
+    await admin.start()
+    try:
+        await admin.ensure(topics)
+    finally:
+        await admin.close()
+
+
+# -- messages -----------------------------------------------------------------------------------------------
 def make_messages(n: int) -> list[Message]:
     """(key, value) of n dossier.submitted envelopes to subscribers (no target), each with its own
     personal ID so that no cache in the validation path can flatter the figures."""
@@ -90,18 +224,8 @@ def rate(count: int, seconds: float) -> dict[str, float]:
             "seconds": round(seconds, 3)}
 
 
-# -- broker helpers -----------------------------------------------------------------------------------------
-async def create_topics(bootstrap: str, topics: list[str], partitions: int) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(t, partitions, 1) for t in topics])
-    finally:
-        await admin.close()
-
-
-async def preload(bootstrap: str, topic: str, messages: list[Message]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **PRODUCER)
+async def preload(place: Place, topic: str, messages: list[Message]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=place.bootstrap, **place.producer)
     await producer.start()
     try:
         await asyncio.gather(*[await producer.send(topic, value, key=key, headers=headers)
@@ -111,28 +235,31 @@ async def preload(bootstrap: str, topic: str, messages: list[Message]) -> None:
 
 
 # -- (a) raw relay ceiling ----------------------------------------------------------------------------------
-async def relay_ceiling(bootstrap: str, messages: list[Message], partitions: int, batch_max: int) -> dict:
-    source, out, n = "bench.relay.source", "bench.relay.out", len(messages)
-    await create_topics(bootstrap, [source, out], partitions)
-    await preload(bootstrap, source, messages)
-    consumer = AIOKafkaConsumer(source, bootstrap_servers=bootstrap, group_id="bench-relay", **CONSUMER)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **PRODUCER)
+async def relay_ceiling(place: Place, messages: list[Message], partitions: int, batch_max: int) -> dict:
+    source, out, n = f"{place.topics.prefix}.relay.source", f"{place.topics.prefix}.relay.out", len(messages)
+    await create_topics(place, [source, out], partitions)
+    await preload(place, source, messages)
+    consumer = AIOKafkaConsumer(source, bootstrap_servers=place.bootstrap, group_id=f"{place.topics.prefix}-relay",
+                                **CONSUMER)
+    producer = AIOKafkaProducer(bootstrap_servers=place.bootstrap, **place.producer)
     await producer.start()
-    await consumer.start()
-    relayed, first = 0, None
     try:
-        while relayed < n:
-            batches = await consumer.getmany(timeout_ms=200, max_records=batch_max)
-            records = [record for part in batches.values() for record in part]
-            if not records:
-                continue
-            first = first or time.monotonic()
-            await asyncio.gather(*[await producer.send(out, r.value, key=r.key) for r in records])
-            last = time.monotonic()
-            await consumer.commit()
-            relayed += len(records)
+        await consumer.start()
+        relayed, first, last = 0, None, None
+        try:
+            while relayed < n:
+                batches = await consumer.getmany(timeout_ms=200, max_records=batch_max)
+                records = [record for part in batches.values() for record in part]
+                if not records:
+                    continue
+                first = first or time.monotonic()
+                await asyncio.gather(*[await producer.send(out, r.value, key=r.key) for r in records])
+                last = time.monotonic()
+                await consumer.commit()
+                relayed += len(records)
+        finally:
+            await consumer.stop()
     finally:
-        await consumer.stop()
         await producer.stop()
     return {"relayed": relayed, **rate(relayed, last - first)}
 
@@ -171,55 +298,61 @@ class TimedRouter(Router):
         self.last_batch_at = time.monotonic()
 
 
-async def hub_end_to_end(bootstrap: str, messages: list[Message], partitions: int,
+async def hub_end_to_end(place: Place, messages: list[Message], partitions: int,
                          profile: Path | None, mode: str) -> dict:
     """The router on `messages`: `bare` without signatures or message log, else signed with `mode`."""
-    n, inbox = len(messages), inbox_topic("ndxp")
+    n, topics = len(messages), place.topics
+    inbox = topics.inbox("ndxp")
     credential = None
     if mode not in ("bare", "log"):
         credential, row = issue("mot-cua", mode)
         messages = signed(messages, credential)
-    await create_topics(bootstrap, [INGRESS_TOPIC, inbox], partitions)
-    await preload(bootstrap, INGRESS_TOPIC, messages)
+    await create_topics(place, [topics.ingress, topics.dlq, inbox], partitions)
+    await preload(place, topics.ingress, messages)
     ctx = mp.get_context("spawn")
     ready, done = ctx.Event(), ctx.Queue()
-    counter = ctx.Process(target=count_inbox, args=(bootstrap, inbox, n, ready, done), daemon=True)
+    counter = ctx.Process(target=count_inbox, args=(place.bootstrap, inbox, n, ready, done), daemon=True)
     counter.start()
-    await asyncio.to_thread(ready.wait, 30)
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(database_url=f"sqlite:///{tmp}/bench.db", partitions=partitions,
-                            require_signatures=credential is not None)
-        store = Store(settings.database_url)
-        for spec in CONNECTORS:
-            store.put_connector(spec["id"], spec)
-        if credential is not None:
-            store.add_credential(row, None)
-        catalog = Catalog(store, SchemaRegistry.from_dirs(bundled_schemas_dir()), settings.require_signatures)
-        catalog.reload()
-        message_log = MessageLog(store, "bench", settings=settings) if mode != "bare" else None
-        if message_log:
-            await message_log.start()
-        router = TimedRouter(bootstrap, catalog, settings, message_log)
-        if profile:
-            from pyinstrument import Profiler
-            router.profiler = Profiler(async_mode="disabled")
-        await router.start()
-        running = asyncio.create_task(router.run())
-        try:
-            last = await asyncio.to_thread(done.get, True, TIMEOUT)
-        finally:
-            if router.profiler and router.profiler.is_running:
-                router.profiler.stop()
-            await router.stop()
-            await running
-            routed_at = time.perf_counter()
+    try:
+        if not await asyncio.to_thread(ready.wait, 60):
+            raise TimeoutError("the inbox counter did not start")
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = place.settings(database_url=f"sqlite:///{tmp}/bench.db", partitions=partitions,
+                                      require_signatures=credential is not None)
+            store = Store(settings.database_url)
+            for spec in CONNECTORS:
+                store.put_connector(spec["id"], spec)
+            if credential is not None:
+                store.add_credential(row, None)
+            catalog = Catalog(store, SchemaRegistry.from_dirs(bundled_schemas_dir()), settings.require_signatures)
+            catalog.reload()
+            message_log = MessageLog(store, "bench", settings=settings) if mode != "bare" else None
             if message_log:
-                await message_log.stop()  # what the log still had to write when routing ended
-            catch_up = time.perf_counter() - routed_at
-            store.close()
-            counter.join(5)
+                await message_log.start()
+            router = TimedRouter(place.link, catalog, settings, message_log)
+            if profile:
+                from pyinstrument import Profiler
+                router.profiler = Profiler(async_mode="disabled")
+            await router.start()
+            running = asyncio.create_task(router.run())
+            try:
+                last = await asyncio.to_thread(done.get, True, TIMEOUT)
+            finally:
+                if router.profiler and router.profiler.is_running:
+                    router.profiler.stop()
+                await router.stop()
+                await running
+                routed_at = time.perf_counter()
+                if message_log:
+                    await message_log.stop()  # what the log still had to write when routing ended
+                catch_up = time.perf_counter() - routed_at
+                store.close()
+    finally:
+        counter.join(5)
+        if counter.is_alive():
+            counter.kill()
     if profile:
-        write_profile(router.profiler, profile)
+        write_profile(router.profiler, profile, place.kind)
     stats = router.stats
     return {"routed": stats.routed, "rejected": stats.rejected, "batches": stats.batches,
             "router_batch_max": settings.router_batch_max, **rate(n, last - router.first_batch_at),
@@ -228,12 +361,12 @@ async def hub_end_to_end(bootstrap: str, messages: list[Message], partitions: in
                             "catch_up_seconds": round(catch_up, 3)}}
 
 
-def write_profile(profiler: Any, path: Path) -> None:
+def write_profile(profiler: Any, path: Path, kind: str) -> None:
     """The call tree with library frames shown (aiokafka's share is the point), pruned below 0.5 %."""
     from pyinstrument.renderers import ConsoleRenderer
 
     renderer = ConsoleRenderer(unicode=True, show_all=True, processor_options={"filter_threshold": 0.005})
-    header = "# router side of (b), first batch → Nth record consumed\n"
+    header = f"# router side of (b) on {kind}, Ed25519 + message log, first batch → Nth record consumed\n"
     path.write_text(header + renderer.render(profiler.last_session))
 
 
@@ -302,11 +435,13 @@ def validation(messages: list[Message]) -> dict:
 
 # -- report -------------------------------------------------------------------------------------------------
 def print_table(results: dict) -> None:
-    v, hub = results["validation"], results["hub"]
-    rows = [("(a) raw relay ceiling", results["relay"])]
-    for mode in MODES:
-        rows += [(f"(b) hub end to end, {mode}", hub[mode]),
-                 ("    router side only (first batch → last commit)", hub[mode]["router_side"])]
+    v = results["validation"]
+    rows = []
+    for kind, b in results["brokers"].items():
+        rows.append((f"[{b['broker']}] (a) raw relay ceiling", b["relay"]))
+        for mode in MODES:
+            rows += [(f"[{kind}] (b) hub end to end, {mode}", b["hub"][mode]),
+                     ("    router side only (first batch → last commit)", b["hub"][mode]["router_side"])]
     rows += [
         ("(c) route() one core, unsigned", v["route"]),
         *[(f"    route() with {algorithm} verification", v[f"route+{algorithm}"]) for algorithm in ALGORITHMS],
@@ -316,59 +451,86 @@ def print_table(results: dict) -> None:
         ("    payload, x-* stripped: jsonschema-rs", v["payload_schema_without_custom_keywords"]["jsonschema_rs"]),
         ("    payload, x-* stripped: fastjsonschema", v["payload_schema_without_custom_keywords"]["fastjsonschema"]),
     ]
-    print(f"\n{'measurement':<52} {'msg/s':>10} {'µs/msg':>8}")
+    print(f"\n{'measurement':<56} {'msg/s':>10} {'µs/msg':>8}")
     for name, r in rows:
-        print(f"{name:<52} {r['msg_per_s']:>10,} {r['us_per_msg']:>8}")
+        print(f"{name:<56} {r['msg_per_s']:>10,} {r['us_per_msg']:>8}")
     print()
-    for mode, ratios in results["ratios"].items():
-        print(f"(b) {mode:<12} / (a) relay = {ratios['to_relay']:.2f}   / (b) bare = {ratios['to_bare']:.2f}")
+    for kind, b in results["brokers"].items():
+        for mode, ratios in b["ratios"].items():
+            print(f"[{kind}] (b) {mode:<12} / (a) relay = {ratios['to_relay']:.2f}   / (b) bare = {ratios['to_bare']:.2f}")
+        for mode in MODES[1:]:
+            log = b["hub"][mode]["message_log"]
+            print(f"[{kind}] message log ({mode}): {log['written']:,} decisions written; "
+                  f"{log['catch_up_seconds']} s still to write when routing ended")
+    if "kafka_to_tansu" in results:
+        print("Apache Kafka / tansu: " + ", ".join(f"{k} {r:.2f}" for k, r in results["kafka_to_tansu"].items()))
     print(f"{results['messages']:,} messages × {results['message_bytes']} B, {results['partitions']} partitions")
-    for mode in MODES[1:]:
-        log = hub[mode]["message_log"]
-        print(f"message log ({mode}): {log['written']:,} decisions chained and written; "
-              f"{log['catch_up_seconds']} s still to write when routing ended")
 
 
-async def broker_measurements(args: argparse.Namespace, messages: list[Message]) -> tuple[dict, dict]:
-    """Each measurement on a fresh broker: tansu keeps everything in memory."""
-    with EmbeddedBroker() as broker:
-        relay = await asyncio.wait_for(relay_ceiling(broker.bootstrap_servers, messages, args.partitions,
-                                                     Settings().router_batch_max), TIMEOUT)
-    hub = {}
-    for mode in MODES:
-        profile = RESULTS / "route-profile.txt" if args.profile and mode == "ed25519" else None
-        with EmbeddedBroker() as broker:
-            hub[mode] = await asyncio.wait_for(
-                hub_end_to_end(broker.bootstrap_servers, messages, args.partitions, profile, mode), TIMEOUT + 30)
-    return relay, hub
+async def broker_measurements(kind: str, args: argparse.Namespace, messages: list[Message]) -> dict:
+    async with Site(kind) as site:
+        async with site.place("relay") as place:
+            relay = await asyncio.wait_for(
+                relay_ceiling(place, messages, args.partitions, Settings().router_batch_max), TIMEOUT)
+        print(f"  [{kind}] relay: {relay['msg_per_s']:,} msg/s", flush=True)
+        hub = {}
+        for mode in MODES:
+            profile = RESULTS / f"route-profile-{kind}.txt" if args.profile and mode == "ed25519" else None
+            async with site.place(mode) as place:
+                hub[mode] = await asyncio.wait_for(
+                    hub_end_to_end(place, messages, args.partitions, profile, mode), TIMEOUT + 30)
+            print(f"  [{kind}] hub {mode}: {hub[mode]['msg_per_s']:,} msg/s", flush=True)
+        name = site.name
+    ratios = {mode: {"to_relay": round(hub[mode]["msg_per_s"] / relay["msg_per_s"], 3),
+                     "to_bare": round(hub[mode]["msg_per_s"] / hub["bare"]["msg_per_s"], 3)} for mode in MODES}
+    return {"broker": name, "idempotent_producers": producer_config(kind)["enable_idempotence"],
+            "fresh": "one broker, a fresh topic prefix per measurement" if kind == "kafka"
+            else "a fresh broker per measurement",
+            "relay": relay, "hub": hub, "ratios": ratios}
+
+
+async def measure(args: argparse.Namespace, messages: list[Message]) -> dict:
+    return {kind: await broker_measurements(kind, args, messages) for kind in args.brokers}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--brokers", type=parse_brokers, default=list(BROKERS),
+                        help="brokers to measure on, comma-separated (default: kafka,tansu)")
     parser.add_argument("--messages", type=int, default=100_000, help="messages per measurement")
     parser.add_argument("--partitions", type=int, default=6, help="partitions of the source/ingress topics")
     parser.add_argument("--profile", action="store_true", help="profile the router side of (b) with pyinstrument")
+    parser.add_argument("--out", type=Path, default=RESULTS / "route.json", help="where the results go")
     args = parser.parse_args()
+    stop_on_sigterm()
     RESULTS.mkdir(exist_ok=True)
 
+    facts = machine()
+    started = datetime.now(timezone.utc)
     messages = make_messages(args.messages)
-    validated = validation(messages)  # first, while the broker is not running and the machine is quiet
-    relay, hub = asyncio.run(broker_measurements(args, messages))
-    ratios = {mode: {"to_relay": round(hub[mode]["msg_per_s"] / relay["msg_per_s"], 3),
-                     "to_bare": round(hub[mode]["msg_per_s"] / hub["bare"]["msg_per_s"], 3)} for mode in MODES}
+    validated = validation(messages)  # first, while no broker is running and the machine is quiet
+    brokers = asyncio.run(measure(args, messages))
     results = {
-        "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "timestamp": started.isoformat(timespec="seconds"),
         "command": " ".join([".venv/bin/python", *sys.argv]),
-        "machine": {"nproc": len(os.sched_getaffinity(0)), "python": platform.python_version(),
-                    "platform": platform.platform()},
+        "machine": facts,
         "messages": args.messages, "partitions": args.partitions, "message_bytes": len(messages[0][1]),
         "profiled": args.profile,  # the profiler slows the router: (b) of a --profile run is not comparable
-        "relay": relay, "hub": hub, "validation": validated, "ratios": ratios,
+        "wall_seconds": round((datetime.now(timezone.utc) - started).total_seconds()),
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        "brokers": brokers, "validation": validated,
     }
-    (RESULTS / "route.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    if "kafka" in brokers and "tansu" in brokers:
+        k, t = brokers["kafka"], brokers["tansu"]
+        results["kafka_to_tansu"] = {"relay": round(k["relay"]["msg_per_s"] / t["relay"]["msg_per_s"], 3),
+                                     **{mode: round(k["hub"][mode]["msg_per_s"] / t["hub"][mode]["msg_per_s"], 3)
+                                        for mode in MODES}}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print_table(results)
+    print(f"\nwritten to {args.out}")
     if args.profile:
-        print(f"profile: {RESULTS / 'route-profile.txt'}")
+        print("profiles: " + ", ".join(str(RESULTS / f"route-profile-{k}.txt") for k in args.brokers))
 
 
 if __name__ == "__main__":

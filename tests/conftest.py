@@ -39,7 +39,7 @@ BROKER_KINDS = ("kafka", "tansu")
 
 
 @dataclass(frozen=True)
-class TestBroker:
+class BrokerUnderTest:
     """One broker of the session, seen through a namespace of its own (a fresh topic prefix)."""
 
     kind: str
@@ -60,8 +60,8 @@ class TestBroker:
         return Settings(broker=self.kind, kafka_bootstrap_servers=self.bootstrap, topic_prefix=self.topics.prefix,
                         **given)
 
-    def fresh(self) -> TestBroker:
-        return TestBroker(self.kind, self.bootstrap, Topics(f"t{uuid.uuid4().hex[:12]}"))
+    def fresh(self) -> BrokerUnderTest:
+        return BrokerUnderTest(self.kind, self.bootstrap, Topics(f"t{uuid.uuid4().hex[:12]}"))
 
 
 @pytest.fixture(scope="session")
@@ -91,12 +91,12 @@ def broker_kind(request) -> str:
 
 
 @pytest.fixture(scope="session")
-def session_broker(broker_kind, request) -> TestBroker:
-    return TestBroker(broker_kind, request.getfixturevalue(f"{broker_kind}_cluster"), Topics())
+def session_broker(broker_kind, request) -> BrokerUnderTest:
+    return BrokerUnderTest(broker_kind, request.getfixturevalue(f"{broker_kind}_cluster"), Topics())
 
 
 @pytest.fixture
-def broker(session_broker) -> TestBroker:
+def broker(session_broker) -> BrokerUnderTest:
     """A fresh namespace on the session's broker of this kind."""
     return session_broker.fresh()
 
@@ -156,16 +156,16 @@ class HubProcess:
 
     `broker`: a namespace on a session broker, or a kind ("kafka", "tansu") for a broker the hub runs itself."""
 
-    def __init__(self, tmp: Path, broker: TestBroker | str, **env: str) -> None:
+    def __init__(self, tmp: Path, broker: BrokerUnderTest | str, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "LGSP_PORT": str(self.port), "LGSP_DATABASE_URL": f"sqlite:///{tmp / 'hub.db'}",
                     "LGSP_REFRESH_SECONDS": "0.5", "LGSP_STUBS": "false", "LGSP_KAFKA_DATA_DIR": str(tmp / "kafka")}
         self.env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
-        if isinstance(broker, TestBroker):
-            self.env.update(broker.env)
-        else:
+        if isinstance(broker, str):  # (not isinstance BrokerUnderTest: pytest may import this module twice)
             self.env["LGSP_BROKER"] = broker
+        else:
+            self.env.update(broker.env)
         self.env.update(env)
         self.env.update(containers.hub_environment(tmp, env))  # LGSP_TEST_DATABASE=container
         self.log = tmp / f"hub-{self.port}.log"

@@ -22,8 +22,8 @@ import pytest
 
 KAFKA = "LGSP_TEST_KAFKA"
 DATABASE = "LGSP_TEST_DATABASE"
-# Kafka 3.9: the last line before 4.0 dropped the old protocol versions some clients still send.
-KAFKA_IMAGE = "apache/kafka:3.9.1"
+# The version hub/brokers/pom.xml pins for the broker the project runs itself.
+KAFKA_IMAGE = "apache/kafka:4.1.1"
 POSTGRES_IMAGE = "postgres:17"
 
 _started: dict[str, object] = {}

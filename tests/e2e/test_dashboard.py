@@ -19,8 +19,8 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
 
 
 @pytest.fixture(scope="module")
-def province_hub(tmp_path_factory):
-    hub = HubProcess(tmp_path_factory.mktemp("dashboard"), LGSP_STUBS="true", LGSP_SPEED="7200",
+def province_hub(tmp_path_factory, session_broker):
+    hub = HubProcess(tmp_path_factory.mktemp("dashboard"), session_broker.fresh(), LGSP_STUBS="true", LGSP_SPEED="7200",
                      LGSP_VOLUME="0.3").start(timeout=120)
     yield hub
     hub.stop()

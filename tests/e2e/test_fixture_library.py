@@ -1,8 +1,9 @@
 """The fixture library (tests/fixtures/*.jsonl): each file replays with the outcomes it was recorded with.
 
 The fixtures are recorded from a real hub by tests/fixtures/make_fixtures.py; `lgsp-hub replay --embedded
---check` sends every message again to a fresh hub and compares what became of it, so a change to the
-schemas, the routing rules or the registrations that alters an outcome fails here with a diff.
+--check` sends every message again to a fresh hub, on a broker of its own of each kind, and compares what
+became of it, so a change to the schemas, the routing rules or the registrations that alters an outcome
+fails here with a diff.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ LIBRARY = sorted(FIXTURES.glob("*.jsonl"))
 
 
 def lgsp_hub(*args: str, timeout: float = 240, **env: str) -> subprocess.CompletedProcess:
-    """`lgsp-hub …` as a user runs it. The embedded replay must not reach an outside Kafka cluster."""
+    """`lgsp-hub …` as a user runs it (LGSP_BROKER in `env`). The embedded replay must not reach an outside
+    Kafka cluster."""
     environment = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "LGSP_SCHEMAS_DIR")}
     return subprocess.run([sys.executable, "-m", "hub", *args], cwd=ROOT, env={**environment, **env},
                           capture_output=True, text=True, timeout=timeout)
@@ -34,8 +36,8 @@ def rejections(fixtures: list[Fixture]) -> list[dict]:
 
 
 @pytest.mark.parametrize("path", LIBRARY, ids=[p.stem for p in LIBRARY])
-def test_fixture_replays_with_its_recorded_outcomes(path: Path):
-    done = lgsp_hub("replay", str(path), "--embedded", "--check")
+def test_fixture_replays_with_its_recorded_outcomes(path: Path, broker_kind):
+    done = lgsp_hub("replay", str(path), "--embedded", "--check", LGSP_BROKER=broker_kind)
     assert done.returncode == 0, f"{path.name} no longer replays as recorded:\n{done.stdout}\n{done.stderr}"
     assert "mismatched 0" in done.stdout
 
@@ -90,7 +92,7 @@ def test_library_covers_the_required_cases():
     assert all("ndxp" in m.outcome.delivered for m in outage.messages if m.envelope["source"] == "mot-cua")
 
 
-def test_a_tightened_schema_fails_the_replay_and_names_the_field(tmp_path):
+def test_a_tightened_schema_fails_the_replay_and_names_the_field(tmp_path, broker_kind):
     """Done when: GhiChu of dossier.status_changed made required → the lifecycle no longer replays."""
     fixture = FIXTURES / "dossier-lifecycle.jsonl"
     schema = json.loads((ROOT / "schemas" / "dossier.status_changed" / "v1.json").read_text(encoding="utf-8"))
@@ -102,7 +104,8 @@ def test_a_tightened_schema_fails_the_replay_and_names_the_field(tmp_path):
                if m.envelope["type"] == "dossier.status_changed" and "GhiChu" not in m.envelope["payload"]]
     assert lacking, "the fixture must hold status changes without GhiChu"
 
-    done = lgsp_hub("replay", str(fixture), "--embedded", "--check", LGSP_SCHEMAS_DIR=str(tmp_path))
+    done = lgsp_hub("replay", str(fixture), "--embedded", "--check", LGSP_SCHEMAS_DIR=str(tmp_path),
+                    LGSP_BROKER=broker_kind)
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"mismatched {len(lacking)}" in done.stdout
     assert "payload.GhiChu" in done.stderr and "required" in done.stderr
@@ -110,9 +113,9 @@ def test_a_tightened_schema_fails_the_replay_and_names_the_field(tmp_path):
     assert done.stderr.count("actual:   rejected at schema") == len(lacking)
 
 
-def test_a_recorded_province_replays(tmp_path):
-    """Done when: a short run of the Bình Định province, recorded, replays on the embedded broker."""
-    hub = HubProcess(tmp_path, LGSP_STUBS="true", LGSP_SPEED="7200", LGSP_VOLUME="0.3").start()
+def test_a_recorded_province_replays(tmp_path, broker):
+    """Done when: a short run of the Bình Định province, recorded, replays on a broker of its own."""
+    hub = HubProcess(tmp_path, broker, LGSP_STUBS="true", LGSP_SPEED="7200", LGSP_VOLUME="0.3").start()
     out = tmp_path / "binh-dinh.jsonl"
     try:
         recorded = lgsp_hub("record", "--out", str(out), "--hub", hub.url, "--duration", "6")
@@ -127,6 +130,6 @@ def test_a_recorded_province_replays(tmp_path):
     # some runs: an open defect, docs/fixtures.md "Limits"); the replay leaves them unchecked.
     unseen = sum(1 for m in fixture.messages if not m.outcome.known)
 
-    done = lgsp_hub("replay", str(out), "--embedded", "--check")
+    done = lgsp_hub("replay", str(out), "--embedded", "--check", LGSP_BROKER=broker.kind)
     assert done.returncode == 0, f"{len(fixture.messages)} messages:\n{done.stdout}\n{done.stderr[-5000:]}"
     assert f"sent {len(fixture.messages)} " in done.stdout and f"mismatched 0  unchecked {unseen} " in done.stdout

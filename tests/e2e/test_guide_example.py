@@ -12,8 +12,8 @@ from tests.conftest import ROOT, HubProcess
 from tests.integration.test_sdk import eventually
 
 
-async def test_land_registry_example_answers_lookups(tmp_path):
-    hub = HubProcess(tmp_path).start()
+async def test_land_registry_example_answers_lookups(tmp_path, broker):
+    hub = HubProcess(tmp_path, broker).start()
     runner = subprocess.Popen([sys.executable, "-m", "hub", "connector", "run", "examples.land_registry:land",
                                "--hub", hub.url], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     asker = Connector("so-xay-dung", name="Sở Xây dựng", agency="000.00.12.H22",

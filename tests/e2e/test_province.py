@@ -1,4 +1,4 @@
-"""A simulated week of the Bình Định scenario through the whole hub, on the embedded broker."""
+"""A simulated week of the Bình Định scenario through the whole hub, on each broker."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from hub.dossier_rules import is_late
 from hub.runtime import Hub
 from hub.scenario import Outage, load_scenario
 from hub.sdk import LocalRegistrar
-from hub.settings import Settings
 from hub.traffic import expected_late_share
 
 SPEED = 3 * 86_400  # three simulated days per real second
@@ -25,10 +24,10 @@ async def wait_for(condition, timeout: float, what: str) -> None:
         await asyncio.sleep(0.2)
 
 
-async def test_a_week_of_binh_dinh(tmp_path):
+async def test_a_week_of_binh_dinh(tmp_path, broker):
     scenario = load_scenario("binh-dinh-2023")
     scenario = scenario.model_copy(update={"outages": [OUTAGE]})
-    hub = Hub(Settings(database_url=f"sqlite:///{tmp_path / 'hub.db'}", stubs=False, refresh_seconds=0.5))
+    hub = Hub(broker.settings(database_url=f"sqlite:///{tmp_path / 'hub.db'}", stubs=False, refresh_seconds=0.5))
     await hub.start()
     province = Province(scenario, seed=7, speed=SPEED, volume=0.1, days=7, heartbeat_seconds=1)
     try:

@@ -24,14 +24,15 @@ def vendor_project(tmp_path: Path) -> Path:
     return copy
 
 
-def pytest_in(project: Path, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+def pytest_in(project: Path, *args: str, timeout: float = 240, **given: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTEST_ADDOPTS", "PYTEST_PLUGINS")}
+    env.update(given)
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=project, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
 
-def test_vendor_project_passes_with_the_installed_plugin(vendor_project):
-    run = pytest_in(vendor_project, "-q")
+def test_vendor_project_passes_with_the_installed_plugin(vendor_project, broker_kind):
+    run = pytest_in(vendor_project, "-q", LGSP_BROKER=broker_kind)  # the plugin's hub runs a broker of this kind
     output = run.stdout + run.stderr
     assert run.returncode == 0, output
     assert "3 passed" in run.stdout, output

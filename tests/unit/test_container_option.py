@@ -30,8 +30,8 @@ def run_pytest(test: str, **env: str) -> str:
 
 
 @pytest.mark.parametrize(("test", "variable"), [
-    ("tests/integration/test_router.py::test_router_stops_cleanly_when_idle", containers.KAFKA),  # `broker`
-    ("tests/integration/test_message_log.py", containers.KAFKA),  # HubProcess
+    ("tests/integration/test_router.py::test_router_stops_cleanly_when_idle[kafka]", containers.KAFKA),  # `broker`
+    ("tests/integration/test_message_log.py::test_every_request_body_has_a_limit[kafka]", containers.KAFKA),
     ("tests/integration/test_message_log.py", containers.DATABASE),  # HubProcess
 ])
 def test_container_option_without_engine_skips_with_the_reason(test, variable):
@@ -41,7 +41,7 @@ def test_container_option_without_engine_skips_with_the_reason(test, variable):
 
 
 def test_unset_changes_nothing(monkeypatch, tmp_path):
-    """The default: no container, no Docker engine asked; hubs keep their embedded broker and SQLite file."""
+    """The default: no container, no Docker engine asked; hubs keep the session's brokers and a SQLite file."""
     monkeypatch.delenv(containers.KAFKA, raising=False)
     monkeypatch.delenv(containers.DATABASE, raising=False)
     monkeypatch.setattr(containers, "engine_answers", lambda: pytest.fail("asked for a Docker engine"))

@@ -6,6 +6,7 @@ and one with an invalid `KenhThucHien`; its header registers `mot-cua` and `ndxp
 """
 
 import json
+import os
 from pathlib import Path
 
 import httpx
@@ -46,3 +47,5 @@ def test_my_connector_registers(lgsp_hub):
                        "produces": ["dossier.submitted"]})
     assert "mot-cua-test" in httpx.get(f"{lgsp_hub.url}/v1/connectors").json()
     assert lgsp_hub.bootstrap_servers.startswith("127.0.0.1:")
+    health = httpx.get(f"{lgsp_hub.url}/v1/health").json()["broker"]
+    assert health["managed"] and health["kind"] == os.environ.get("LGSP_BROKER", "kafka")  # its own broker

@@ -1,0 +1,58 @@
+"""Hub topics carry time and size retention, and Apache Kafka applies it: old segments are deleted.
+
+tansu stores `retention.ms` but never applies it (memory only, DESIGN §4), so this runs on Kafka alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+from hub.brokers.admin import TopicAdmin
+from hub.topics import Topics
+from tests.conftest import BrokerUnderTest
+
+
+async def topic_config(bootstrap: str, topic: str) -> dict[str, str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        [described] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+    finally:
+        await admin.close()
+    return {name: value for name, value, *_ in described.resources[0][4]}
+
+
+async def test_old_segments_of_a_hub_topic_are_deleted(kafka_cluster):
+    broker = BrokerUnderTest("kafka", kafka_cluster, Topics()).fresh()
+    settings = broker.settings(retention_ms=2000, segment_bytes=1 << 20, partitions=1)  # a segment per 200 ms
+    admin = TopicAdmin(broker.bootstrap, settings)
+    await admin.start()
+    await admin.ensure([broker.topics.ingress])
+    await admin.close()
+    config = await topic_config(broker.bootstrap, broker.topics.ingress)
+    assert (config["retention.ms"], config["retention.bytes"], config["segment.ms"]) == ("2000", str(1 << 30), "200")
+
+    tp = TopicPartition(broker.topics.ingress, 0)
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, enable_idempotence=True)
+    reader = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap, group_id=None)
+    await producer.start()
+    await reader.start()
+    try:
+        deadline, sent = time.monotonic() + 90, 0
+        while time.monotonic() < deadline:  # a record every 300 ms rolls a segment each time
+            await producer.send_and_wait(tp.topic, b"old" if sent < 5 else b"new", partition=0)
+            sent += 1
+            if (await reader.beginning_offsets([tp]))[tp] > 0:
+                break
+            await asyncio.sleep(0.3)
+        start = (await reader.beginning_offsets([tp]))[tp]
+    finally:
+        await producer.stop()
+        await reader.stop()
+    assert start > 0, f"nothing deleted in 90 s ({sent} records sent)"
+    assert start <= sent
