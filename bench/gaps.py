@@ -303,9 +303,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--brokers", type=parse_brokers, default=list(BROKERS),
                         help="brokers to probe, comma-separated (default: kafka,tansu)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds per broker, each on a fresh topic")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds per broker, each on a fresh topic")
     parser.add_argument("--producers", type=int, default=4, help="producer processes writing to the one partition")
-    parser.add_argument("--messages", type=int, default=20_000, help="records per producer and round")
+    parser.add_argument("--messages", type=int, default=25_000, help="records per producer and round")
     parser.add_argument("--value-bytes", type=int, default=100, help="size of each record's value")
     parser.add_argument("--linger-ms", type=int, default=0, help="producers' linger_ms (0: many small batches)")
     parser.add_argument("--burners", type=int, default=os.cpu_count() or 1, help="busy-loop processes (CPU load)")

@@ -20,10 +20,11 @@ app = typer.Typer(help="LGSP provincial integration hub.", no_args_is_help=True,
 
 
 def _logging(level: str) -> None:
-    from hub import logs
+    from hub import log_bursts, logs
 
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logs.install()  # no citizen's ID in any log line
+    log_bursts.install()  # a broker gone does not flood the log
 
 
 @app.command()
@@ -38,7 +39,7 @@ def up(
     router, API and the province."""
     from hub.api import create_app, operator_token
     from hub.brokers import local_broker
-    from hub.brokers.kafka import BrokerUnavailable, find_java, install
+    from hub.brokers.kafka import BrokerUnavailable, find_java, install, installed
     from hub.scenario import load_scenario
 
     given = {"scenario": scenario, "speed": speed, "host": host, "port": port}
@@ -49,7 +50,9 @@ def up(
     if broker is not None and broker.kind == "kafka":
         try:  # before anything starts: a missing Java or Maven is named at once
             find_java()
-            typer.echo(f"Apache Kafka {broker.version}: jars in {install(settings.kafka_cache_dir, broker.version)}")
+            if not installed(broker.cache_dir, broker.version):
+                typer.echo(f"fetching Apache Kafka {broker.version} from Maven Central into {broker.cache_dir} (once)")
+                install(broker.cache_dir, broker.version)
         except BrokerUnavailable as exc:
             raise typer.Exit(_fail(str(exc))) from exc
     stubs = "mot-cua (dossier system), csdl-dan-cu (population database), ndxp (national platform)"
@@ -106,7 +109,7 @@ def _broker_line(settings: Settings, broker) -> str:
     if broker is None:
         return f"{settings.broker} cluster at {settings.kafka_bootstrap_servers}, {guarantee}"
     if broker.kind == "tansu":
-        return f"tansu, run by the hub (in memory: for short runs), {guarantee}"
+        return f"tansu ({broker.version}), run by the hub, in memory: for short runs; {guarantee}"
     return f"Apache Kafka {broker.version}, run by the hub (data in {settings.kafka_data_dir}), {guarantee}"
 
 

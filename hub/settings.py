@@ -30,6 +30,8 @@ class Settings(BaseSettings):
                                   description="Where Maven puts Apache Kafka's jars, one folder per version.")
     kafka_port: int | None = Field(None, ge=1, le=65535, description="Port of the hub's own Apache Kafka (unset: free).")
     kafka_heap_mb: int = Field(768, ge=256, description="Java heap of the hub's own Apache Kafka.")
+    kafka_version: str | None = Field(None, pattern=r"^\d+\.\d+\.\d+$",
+                                      description="Apache Kafka version to run (unset: the one hub/brokers/pom.xml pins).")
     database_url: str = Field("sqlite:///lgsp-hub.db", description="SQLAlchemy URL of the store.")
     host: str = Field("127.0.0.1", description="Address the control plane listens on.")
     port: int = Field(8080, description="Port of the control plane.")

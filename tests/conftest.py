@@ -70,7 +70,9 @@ def kafka_cluster(tmp_path_factory) -> Iterator[str]:
     if containers.wanted(containers.KAFKA):
         yield containers.kafka_bootstrap()
         return
-    kafka = ApacheKafka(tmp_path_factory.mktemp("kafka"), Settings().kafka_cache_dir).start()
+    settings = Settings()  # LGSP_KAFKA_VERSION runs the suite on another version
+    kafka = ApacheKafka(tmp_path_factory.mktemp("kafka"), settings.kafka_cache_dir,
+                        version=settings.kafka_version).start()
     try:
         asyncio.run(wait_for_broker(kafka.bootstrap_servers))
         yield kafka.bootstrap_servers

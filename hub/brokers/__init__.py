@@ -34,12 +34,6 @@ class BrokerInfo:
     def delivery(self) -> str:
         return "at-least-once"
 
-    def describe(self) -> str:
-        version = f" {self.version}" if self.version else ""
-        where = "run by the hub" if self.managed else "external cluster"
-        memory = ", in memory" if self.kind == "tansu" else ""
-        return f"{self.name}{version} at {self.bootstrap_servers} ({where}{memory}), {self.delivery}"
-
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "name": self.name, "version": self.version,
                 "bootstrap_servers": self.bootstrap_servers, "managed": self.managed,
@@ -57,4 +51,4 @@ def local_broker(settings: Settings) -> Any:
     from hub.brokers.kafka import ApacheKafka
 
     return ApacheKafka(settings.kafka_data_dir, settings.kafka_cache_dir, settings.kafka_port,
-                       settings.kafka_heap_mb, settings.partitions)
+                       settings.kafka_heap_mb, settings.partitions, settings.kafka_version)

@@ -36,7 +36,16 @@ class TopicAdmin:
             await self._admin.create_topics(new)
         except TopicAlreadyExistsError:
             pass  # another worker created it first
+        await self._until_listed(missing)
         self._known.update(missing)
+
+    async def _until_listed(self, topics: list[str], timeout: float = 10.0) -> None:
+        """Kafka answers CreateTopics before its metadata lists them; a client asking sooner logs errors."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not set(topics) <= set(await self._admin.list_topics()):
+            if asyncio.get_running_loop().time() > deadline:
+                return
+            await asyncio.sleep(0.05)
 
     async def list(self) -> list[str]:
         return await self._admin.list_topics()

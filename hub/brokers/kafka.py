@@ -53,12 +53,16 @@ def find_java() -> str:
     return java
 
 
+def installed(cache_dir: Path, version: str) -> bool:
+    return (cache_dir / version / "complete").exists()
+
+
 def install(cache_dir: Path, version: str | None = None) -> Path:
     """The broker's jars, fetched by Maven once into `cache_dir/<version>/lib` (several processes may ask)."""
     version = version or pinned_version()
     home = cache_dir / version
     lib = home / "lib"
-    if (home / "complete").exists():
+    if installed(cache_dir, version):
         return lib
     if not shutil.which("mvn"):
         raise BrokerUnavailable("Apache Kafka's jars are fetched with Maven and no mvn was found: install it "
@@ -66,7 +70,7 @@ def install(cache_dir: Path, version: str | None = None) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     with open(home / "lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if (home / "complete").exists():  # another process fetched them while this one waited
+        if installed(cache_dir, version):  # another process fetched them while this one waited
             return lib
         shutil.rmtree(lib, ignore_errors=True)
         fetched = subprocess.run(

