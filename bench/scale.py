@@ -470,7 +470,7 @@ async def on_broker(kind: str, args: argparse.Namespace, messages: list[Message]
         if args.backlog > 0:
             results["memory"] = await memory(site, args, messages)
             print(f"  [{kind}] backlog of {args.backlog:,} routed", flush=True)
-        results = {"broker": site.name, "idempotent_producers": kind == "kafka",
+        results = {"broker": site.name, "version": site.version, "idempotent_producers": kind == "kafka",
                    "fresh": "one broker, a fresh topic prefix per measurement" if kind == "kafka"
                    else "a fresh broker per measurement", **results}
     return results

@@ -33,7 +33,7 @@ from hub.credentials import Keyring, seal
 from hub.dlq import dead_letter_headers
 from hub.routing import Delivery, Rejection, authenticate, decide
 from hub.settings import Settings
-from hub.topics import BrokerLink
+from hub.topics import RECORD_BYTES_MAX, BrokerLink
 
 log = logging.getLogger(__name__)
 LOG_BEHIND_MAX = 50_000  # decisions the message log may hold unwritten before routing waits for it
@@ -117,7 +117,7 @@ class Router:
         await self._admin.ensure([self.topics.ingress, self.topics.dlq])
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=self._link.idempotence,
-            linger_ms=2, max_batch_size=1 << 20, max_request_size=16 << 20,
+            linger_ms=2, max_batch_size=1 << 20, max_request_size=RECORD_BYTES_MAX,
         )
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self._bootstrap, group_id=self.topics.router_group,

@@ -27,7 +27,7 @@ from hub.sdk.registrar import LocalRegistrar
 from hub.settings import Settings
 from hub.status import StatusBoard
 from hub.store import Store
-from hub.topics import BrokerLink
+from hub.topics import RECORD_BYTES_MAX, BrokerLink
 
 log = logging.getLogger(__name__)
 STOP_CLIENTS_SECONDS = 5.0  # shutdown stays bounded when the broker is gone: clients get this long in all,
@@ -88,7 +88,7 @@ class Hub:
         await self.admin.ensure([*self.topics.hub_topics, *map(self.topics.inbox, self.catalog.directory.connectors)])
         self.producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap_servers, acks="all",
                                          enable_idempotence=self.settings.idempotence, linger_ms=1,
-                                         max_request_size=16 << 20)
+                                         max_request_size=RECORD_BYTES_MAX)
         await self.producer.start()
         await self._announce_desired_states()
         self.dead_letters = DeadLetterTail(self.link, self.settings.dlq_buffer)

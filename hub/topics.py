@@ -9,6 +9,9 @@ import re
 from dataclasses import dataclass
 
 PREFIX_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"  # dots separate the prefix from the rest
+# The largest record a hub topic takes, and the hub's producers send: well above LGSP_MAX_MESSAGE_BYTES, so
+# an oversized message reaches the router, which dead-letters it with the rule it broke.
+RECORD_BYTES_MAX = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,8 @@ def retention_configs(retention_ms: int, retention_bytes: int, segment_bytes: in
     """Kafka deletes whole closed segments: a segment rolls at `segment_bytes` or after a tenth of the
     retention time, so old data goes within about 1.1 × retention."""
     return {"cleanup.policy": "delete", "retention.ms": str(retention_ms), "retention.bytes": str(retention_bytes),
-            "segment.bytes": str(segment_bytes), "segment.ms": str(max(retention_ms // 10, 1))}
+            "segment.bytes": str(segment_bytes), "segment.ms": str(max(retention_ms // 10, 1)),
+            "max.message.bytes": str(RECORD_BYTES_MAX)}
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from hub.brokers.process import alive, free_port, spawn, terminate
+from hub.topics import RECORD_BYTES_MAX
 
 HERE = Path(__file__).resolve().parent
 POM = HERE / "pom.xml"
@@ -140,6 +141,7 @@ class ApacheKafka:
             "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
             "log.dirs": str(self.data_dir / "log"),
             "num.partitions": str(self.partitions),
+            "message.max.bytes": str(RECORD_BYTES_MAX),  # topics the hub did not create (auto-created) too
             # One node: every internal topic has one replica, and few partitions (a group's first join
             # creates __consumer_offsets, 50 partitions by default, which takes seconds on two cores).
             "offsets.topic.replication.factor": "1",

@@ -36,6 +36,7 @@ async def test_old_segments_of_a_hub_topic_are_deleted(kafka_cluster):
     await admin.close()
     config = await topic_config(broker.bootstrap, broker.topics.ingress)
     assert (config["retention.ms"], config["retention.bytes"], config["segment.ms"]) == ("2000", str(1 << 30), "200")
+    assert config["max.message.bytes"] == str(16 << 20)  # an oversized message reaches the router's DLQ
 
     tp = TopicPartition(broker.topics.ingress, 0)
     producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, enable_idempotence=True)
