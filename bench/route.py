@@ -219,6 +219,32 @@ def signed(messages: list[Message], credential: Credential) -> list[Message]:
     return [(key, value, credential.headers(value)) for key, value, _ in messages]
 
 
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU time (user + system, all threads) of this process, or of another one by pid (Linux /proc)."""
+    if pid is None:
+        return time.process_time()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuWindow:
+    """CPU seconds the broker and this process spent between start() and stop(), per message."""
+
+    def __init__(self, broker_pid: int | None) -> None:
+        self._pid, self._start = broker_pid, None
+
+    def start(self) -> None:
+        self._start = (cpu_seconds(self._pid), cpu_seconds())
+
+    def stop(self, count: int) -> dict[str, float]:
+        broker, own = cpu_seconds(self._pid) - self._start[0], cpu_seconds() - self._start[1]
+        return {"broker_s": round(broker, 2), "bench_process_s": round(own, 2),
+                "broker_us_per_msg": round(broker / count * 1e6, 1), "bench_process_us_per_msg": round(own / count * 1e6, 1)}
+
+
 def rate(count: int, seconds: float) -> dict[str, float]:
     return {"msg_per_s": round(count / seconds), "us_per_msg": round(seconds / count * 1e6, 2),
             "seconds": round(seconds, 3)}
@@ -245,14 +271,16 @@ async def relay_ceiling(place: Place, messages: list[Message], partitions: int, 
     await producer.start()
     try:
         await consumer.start()
-        relayed, first, last = 0, None, None
+        relayed, first, last, cpu = 0, None, None, CpuWindow(place.broker_pid)
         try:
             while relayed < n:
                 batches = await consumer.getmany(timeout_ms=200, max_records=batch_max)
                 records = [record for part in batches.values() for record in part]
                 if not records:
                     continue
-                first = first or time.monotonic()
+                if first is None:
+                    first = time.monotonic()
+                    cpu.start()
                 await asyncio.gather(*[await producer.send(out, r.value, key=r.key) for r in records])
                 last = time.monotonic()
                 await consumer.commit()
@@ -261,7 +289,7 @@ async def relay_ceiling(place: Place, messages: list[Message], partitions: int, 
             await consumer.stop()
     finally:
         await producer.stop()
-    return {"relayed": relayed, **rate(relayed, last - first)}
+    return {"relayed": relayed, **rate(relayed, last - first), "cpu": cpu.stop(relayed)}
 
 
 # -- (b) the hub end to end ---------------------------------------------------------------------------------
@@ -288,10 +316,13 @@ class TimedRouter(Router):
     first_batch_at: float | None = None
     last_batch_at: float | None = None
     profiler: Any = None
+    cpu: CpuWindow | None = None
 
     async def _route_batch(self, records: list) -> None:
         if self.first_batch_at is None:
             self.first_batch_at = time.monotonic()
+            if self.cpu:
+                self.cpu.start()
             if self.profiler:
                 self.profiler.start()
         await super()._route_batch(records)
@@ -330,6 +361,7 @@ async def hub_end_to_end(place: Place, messages: list[Message], partitions: int,
             if message_log:
                 await message_log.start()
             router = TimedRouter(place.link, catalog, settings, message_log)
+            router.cpu = CpuWindow(place.broker_pid)  # the router, its verification threads and the log's writer
             if profile:
                 from pyinstrument import Profiler
                 router.profiler = Profiler(async_mode="disabled")
@@ -337,6 +369,7 @@ async def hub_end_to_end(place: Place, messages: list[Message], partitions: int,
             running = asyncio.create_task(router.run())
             try:
                 last = await asyncio.to_thread(done.get, True, TIMEOUT)
+                cpu = router.cpu.stop(n)
             finally:
                 if router.profiler and router.profiler.is_running:
                     router.profiler.stop()
@@ -356,7 +389,7 @@ async def hub_end_to_end(place: Place, messages: list[Message], partitions: int,
     stats = router.stats
     return {"routed": stats.routed, "rejected": stats.rejected, "batches": stats.batches,
             "router_batch_max": settings.router_batch_max, **rate(n, last - router.first_batch_at),
-            "router_side": rate(stats.routed, router.last_batch_at - router.first_batch_at),
+            "router_side": rate(stats.routed, router.last_batch_at - router.first_batch_at), "cpu": cpu,
             "message_log": {"written": message_log.written if message_log else 0,
                             "catch_up_seconds": round(catch_up, 3)}}
 
@@ -462,6 +495,11 @@ def print_table(results: dict) -> None:
             log = b["hub"][mode]["message_log"]
             print(f"[{kind}] message log ({mode}): {log['written']:,} decisions written; "
                   f"{log['catch_up_seconds']} s still to write when routing ended")
+    print(f"\nCPU µs per message from the first record on: broker / this process (router, its threads, the log)")
+    for kind, b in results["brokers"].items():
+        parts = [("relay", b["relay"]["cpu"])] + [(mode, b["hub"][mode]["cpu"]) for mode in MODES]
+        print(f"[{kind}] " + ", ".join(f"{name} {c['broker_us_per_msg']:g} / {c['bench_process_us_per_msg']:g}"
+                                     for name, c in parts))
     if "kafka_to_tansu" in results:
         print("Apache Kafka / tansu: " + ", ".join(f"{k} {r:.2f}" for k, r in results["kafka_to_tansu"].items()))
     print(f"{results['messages']:,} messages × {results['message_bytes']} B, {results['partitions']} partitions")

@@ -46,8 +46,9 @@ async def test_dashboard_shows_the_live_province(province_hub):
 
             # The gauge shows the share the API reports (connectivity is stable once every adapter beats).
             async def gauge_matches_api() -> bool:
-                shown = float(await gauge.get_attribute("data-value"))
-                return abs(shown - httpx.get(f"{hub.url}/v1/kpi/connectivity").json()["share"]) < 1e-9
+                shown = await gauge.get_attribute("data-value")  # empty until the first heartbeats arrive
+                share = httpx.get(f"{hub.url}/v1/kpi/connectivity").json()["share"]
+                return shown != "" and share is not None and abs(float(shown) - share) < 1e-9
             for _ in range(50):
                 if await gauge_matches_api():
                     break
