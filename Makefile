@@ -40,7 +40,7 @@ test: $(VENV)/.installed java chromium postgres
 bench: $(VENV)/.installed java
 	$(BIN)/python bench/route.py
 
-# Router workers 1/2/4, latency under load, memory over a 1M backlog (~7 min; see docs/performance.md).
+# Router workers 1/2/4, latency under load, memory over a 1M backlog on both brokers (~15 min; see docs/performance.md).
 bench-scale: $(VENV)/.installed java
 	$(BIN)/python bench/scale.py
 

@@ -15,9 +15,11 @@ For each broker of `--brokers` (default both, Apache Kafka first):
 
 The ratios compare each (b) with (a) on the same broker. Producers are configured as the hub configures
 them for that broker: idempotent on Apache Kafka (`enable_idempotence=True`, the hub's default there),
-not on tansu. Apache Kafka (the version hub/brokers/pom.xml pins, one KRaft node on a temporary folder) is
-started once and every measurement takes a fresh topic prefix on it; tansu keeps everything in memory, so
-every tansu measurement gets a fresh tansu.
+not on tansu. Apache Kafka (the version hub/brokers/pom.xml pins unless LGSP_KAFKA_VERSION says otherwise,
+one KRaft node on a temporary folder, LGSP_KAFKA_HEAP_MB of heap) is started once and every measurement
+takes a fresh topic prefix on it; tansu keeps everything in memory, so every tansu measurement gets a
+fresh tansu. Each measurement also records the CPU time of the broker and of this process from its first
+record on.
 
 (c) validate hub.routing.route() in a loop on one core, its split by stage, signature checks, and
              jsonschema-rs vs fastjsonschema on the payload schema with the custom `x-*` keywords stripped.
@@ -146,8 +148,8 @@ class Site:
     Maven cache), each place a fresh topic prefix on it. tansu: each place a fresh tansu (it never frees memory,
     and a measurement of it should not pay for the ones before)."""
 
-    def __init__(self, kind: str, heap_mb: int = 768) -> None:
-        self.kind, self.heap_mb = kind, heap_mb
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
         self.version: str | None = None
         self._kafka: ApacheKafka | None = None
         self._scratch: tempfile.TemporaryDirectory | None = None
@@ -156,7 +158,9 @@ class Site:
     async def __aenter__(self) -> Site:
         if self.kind == "kafka":
             self._scratch = tempfile.TemporaryDirectory(prefix="lgsp-bench-kafka-")
-            self._kafka = ApacheKafka(Path(self._scratch.name), Settings().kafka_cache_dir, heap_mb=self.heap_mb)
+            hub = Settings()  # as the hub runs its own: LGSP_KAFKA_CACHE_DIR, LGSP_KAFKA_HEAP_MB, LGSP_KAFKA_VERSION
+            self._kafka = ApacheKafka(Path(self._scratch.name), hub.kafka_cache_dir, heap_mb=hub.kafka_heap_mb,
+                                      version=hub.kafka_version)
             self.version = self._kafka.version
             try:
                 self._kafka.start()  # blocks the loop for a few seconds; nothing else runs yet
@@ -242,7 +246,8 @@ class CpuWindow:
     def stop(self, count: int) -> dict[str, float]:
         broker, own = cpu_seconds(self._pid) - self._start[0], cpu_seconds() - self._start[1]
         return {"broker_s": round(broker, 2), "bench_process_s": round(own, 2),
-                "broker_us_per_msg": round(broker / count * 1e6, 1), "bench_process_us_per_msg": round(own / count * 1e6, 1)}
+                "broker_us_per_msg": round(broker / count * 1e6, 1),
+                "bench_process_us_per_msg": round(own / count * 1e6, 1)}
 
 
 def rate(count: int, seconds: float) -> dict[str, float]:
@@ -490,12 +495,13 @@ def print_table(results: dict) -> None:
     print()
     for kind, b in results["brokers"].items():
         for mode, ratios in b["ratios"].items():
-            print(f"[{kind}] (b) {mode:<12} / (a) relay = {ratios['to_relay']:.2f}   / (b) bare = {ratios['to_bare']:.2f}")
+            print(f"[{kind}] (b) {mode:<12} / (a) relay = {ratios['to_relay']:.2f}   "
+                  f"/ (b) bare = {ratios['to_bare']:.2f}")
         for mode in MODES[1:]:
             log = b["hub"][mode]["message_log"]
             print(f"[{kind}] message log ({mode}): {log['written']:,} decisions written; "
                   f"{log['catch_up_seconds']} s still to write when routing ended")
-    print(f"\nCPU µs per message from the first record on: broker / this process (router, its threads, the log)")
+    print("\nCPU µs per message from the first record on: broker / this process (router, its threads, the log)")
     for kind, b in results["brokers"].items():
         parts = [("relay", b["relay"]["cpu"])] + [(mode, b["hub"][mode]["cpu"]) for mode in MODES]
         print(f"[{kind}] " + ", ".join(f"{name} {c['broker_us_per_msg']:g} / {c['bench_process_us_per_msg']:g}"

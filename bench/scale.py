@@ -2,14 +2,15 @@
 under load, memory over a backlog.
 
 Run with `make bench-scale`, i.e. `.venv/bin/python bench/scale.py [--brokers kafka,tansu]` (both brokers,
-about 12 min on two cores); `--quick` runs a smaller set in about 3 min (20,000 messages, Ed25519 and
-unsigned, 3 s a latency level, a backlog of 100,000). Any option given beside `--quick` wins over it.
+about 15 min on two cores shared with other work); `--quick` runs a smaller set in about 4 min (20,000
+messages, Ed25519 and unsigned, 3 s a latency level, a backlog of 100,000). Any option given beside
+`--quick` wins over it.
 A smoke run in under a minute:
 `.venv/bin/python bench/scale.py --brokers tansu --messages 5000 --workers 1,2 --algorithms hmac-sha256,none
  --latency-seconds 2 --latency-algorithm hmac-sha256 --backlog 20000 --out /tmp/scale-smoke.json`.
 
-For each broker of `--brokers`, every measurement gets a namespace nothing else uses: on Apache Kafka (the
-version hub/brokers/pom.xml pins, one KRaft node on a temporary folder, started once per run) a fresh topic
+For each broker of `--brokers`, every measurement gets a namespace nothing else uses: on Apache Kafka (as in
+bench/route.py: one KRaft node on a temporary folder, started once per run) a fresh topic
 prefix, hence fresh topics and a fresh router group; on tansu a fresh tansu (memory only, it never frees).
 Each gets a fresh SQLite store with a sender (`mot-cua`), a receiver (`ndxp`) and the sender's credential,
 and runs the real router workers as `python -m hub router` processes (the `lgsp-hub router` command, given
@@ -44,7 +45,6 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
-import platform
 import shlex
 import signal
 import subprocess
@@ -60,15 +60,25 @@ from typing import Any
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from route import (
+    BROKERS,
+    CONNECTORS,
+    Message,
+    Place,
+    Site,
+    create_topics,
+    machine,
+    make_messages,
+    parse_brokers,
+    stop_on_sigterm,
+)
+from route import signed as signed_by  # the same messages, producers and brokers as route.py
 
 from hub.brokers.gaps import GapGuard
 from hub.brokers.process import rss_bytes
 from hub.credentials import Credential, issue
 from hub.ids import uuid7
 from hub.store import Store, message_log
-from route import BROKERS, CONNECTORS, Message, Place, Site, create_topics, machine, make_messages, parse_brokers
-from route import signed as signed_by  # the same messages, producers and brokers as route.py
-from route import stop_on_sigterm
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -84,7 +94,8 @@ class World:
     def __init__(self, place: Place, scratch: Path, partitions: int, algorithm: str) -> None:
         self.place, self.scratch, self.partitions, self.algorithm = place, scratch, partitions, algorithm
         self.kind, self.bootstrap, self.topics = place.kind, place.bootstrap, place.topics
-        self.ingress, self.inbox, self.group = self.topics.ingress, self.topics.inbox(RECEIVER), self.topics.router_group
+        self.ingress, self.inbox = self.topics.ingress, self.topics.inbox(RECEIVER)
+        self.group = self.topics.router_group
         self.db_url = f"sqlite:///{scratch / 'hub.db'}"
         store = Store(self.db_url)
         for spec in CONNECTORS:
@@ -426,14 +437,16 @@ async def memory(site: Site, args: argparse.Namespace, messages: list[Message]) 
 
 # -- report -------------------------------------------------------------------------------------------------
 def print_report(results: dict) -> None:
-    for kind, b in results["brokers"].items():
+    for b in results["brokers"].values():
         print(f"\n== {b['broker']} ({b['fresh']}; idempotent producers: {b['idempotent_producers']})")
         print(f"(a) throughput, {results['partitions']} partitions, {results['messages']:,} messages each")
         print(f"{'algorithm':<12} {'workers':>7} {'msg/s':>9} {'× 1 worker':>10}  routed per worker (message log)")
         for row in b["throughput"]:
-            base = next(r for r in b["throughput"] if r["algorithm"] == row["algorithm"] and r["workers"] == 1)
+            base = next((r for r in b["throughput"] if r["algorithm"] == row["algorithm"] and r["workers"] == 1),
+                        None)
+            ratio = f"{row['msg_per_s'] / base['msg_per_s']:.2f}" if base else "–"
             print(f"{row['algorithm']:<12} {row['workers']:>7} {row['msg_per_s']:>9,} "
-                  f"{row['msg_per_s'] / base['msg_per_s']:>10.2f}  {row['routed_per_worker']}")
+                  f"{ratio:>10}  {row['routed_per_worker']}")
         if b.get("latency"):
             print(f"(b) latency, one worker ({results['latency_algorithm']}), peak {b['peak_msg_per_s']:,} msg/s")
             print(f"{'load':>5} {'msg/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}")

@@ -89,7 +89,7 @@ class _BeforeRevoking(ConsumerRebalanceListener):
         await self._router.settle()
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        self._router.gaps.forget()  # reading resumes from the committed offsets
+        self._router.gaps.reassigned(assigned)  # reading resumes from the committed offsets
 
 
 class Router:
@@ -136,6 +136,7 @@ class Router:
         try:
             while not self._stopping.is_set():
                 batches = await self._consumer.getmany(timeout_ms=200, max_records=self._settings.router_batch_max)
+                await self.gaps.anchor(self._consumer)
                 records = [record for part in self.gaps.check(batches).values() for record in part]
                 if records:
                     await self._route_batch(records)

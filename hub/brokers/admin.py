@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 from hub.settings import Settings
 
@@ -32,10 +32,12 @@ class TopicAdmin:
         if not missing:
             return
         new = [NewTopic(t, self._partitions, 1, topic_configs=self._configs) for t in missing]
-        try:
-            await self._admin.create_topics(new)
-        except TopicAlreadyExistsError:
-            pass  # another worker created it first
+        answer = await self._admin.create_topics(new)  # per-topic errors come back in the answer, not raised
+        refused = [(topic, code, message) for topic, code, message, *_ in answer.topic_errors
+                   if code and for_code(code) is not TopicAlreadyExistsError]  # existing: another worker's
+        if refused:
+            raise RuntimeError("the broker refused to create " + "; ".join(
+                f"{topic}: {for_code(code).__name__} {message or ''}".strip() for topic, code, message in refused))
         await self._until_listed(missing)
         self._known.update(missing)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 
-from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 
 from hub import metrics
 
@@ -27,6 +27,7 @@ class GapGuard:
         self._retries = retries
         self._next: dict[TopicPartition, int] = {}  # the offset the next record of each partition should have
         self._tries: dict[TopicPartition, int] = {}
+        self._unanchored: set[TopicPartition] = set()  # assigned by a rebalance, committed offset not read yet
         self.recovered = 0  # gaps that a second read filled
         self.accepted = 0  # offsets accepted as missing after the retries
 
@@ -41,6 +42,20 @@ class GapGuard:
     def expect(self, tp: TopicPartition, offset: int) -> None:
         """The next record of `tp` should have `offset` (the committed position, say)."""
         self._next[tp] = offset
+
+    def reassigned(self, partitions: Iterable[TopicPartition]) -> None:
+        """A rebalance assigned these: reading resumes at the group's committed offsets (see anchor())."""
+        self.forget(partitions)
+        self._unanchored.update(partitions)
+
+    async def anchor(self, consumer: AIOKafkaConsumer) -> None:
+        """Expect the committed offset of each partition a rebalance assigned, so that a gap at the very first
+        record is noticed too. Called from the reading loop, after the rebalance, not from its callback."""
+        while self._unanchored:
+            tp = self._unanchored.pop()
+            committed = await consumer.committed(tp)
+            if committed is not None and tp not in self._next:
+                self._next[tp] = committed
 
     def check(self, batches: Batches) -> Batches:
         """The records that follow on; at a gap, the partition is sought back and read again."""
@@ -78,11 +93,11 @@ class GapGuard:
         self.accepted += missing
         metrics.OFFSET_GAPS.labels(self.reader, "accepted").inc(missing)
         log.warning("%s: %s-%d skips offsets %d to %d, still missing after %d reads (a transaction marker, "
-                    "a compacted record, or a record lost by the broker)", self.reader, tp.topic, tp.partition,
+                    "a compacted or retention-deleted record, or one lost by the broker)", self.reader, tp.topic, tp.partition,
                     expected, found - 1, self._retries + 1)
 
 
-class ForgetOnRebalance(ConsumerRebalanceListener):
+class Reassigned(ConsumerRebalanceListener):
     """For a consumer group member: newly assigned partitions resume at the committed offsets."""
 
     def __init__(self, guard: GapGuard) -> None:
@@ -92,4 +107,4 @@ class ForgetOnRebalance(ConsumerRebalanceListener):
         pass
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        self._guard.forget(assigned)
+        self._guard.reassigned(assigned)

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential
 
 from hub import metrics
-from hub.brokers.gaps import ForgetOnRebalance, GapGuard
+from hub.brokers.gaps import GapGuard, Reassigned
 from hub.credentials import Credential
 from hub.dlq import dead_letter_headers
 from hub.envelope import Envelope, decode, encode
@@ -138,7 +138,7 @@ class Connector:
                                            group_id=self.topics.connector_group(self.id), enable_auto_commit=False,
                                            auto_offset_reset="earliest", fetch_max_wait_ms=50)
             self._gaps = GapGuard(f"connector {self.id}", self._inbox.seek)
-            self._inbox.subscribe([self.topics.inbox(self.id)], listener=ForgetOnRebalance(self._gaps))
+            self._inbox.subscribe([self.topics.inbox(self.id)], listener=Reassigned(self._gaps))
             self._clients.append(self._inbox)
             loops.insert(0, self._read_inbox)
         for client in self._clients:
@@ -213,7 +213,9 @@ class Connector:
         try:
             while not self._stopping.is_set():
                 self._apply_pause()
-                batches = self._gaps.check(await self._inbox.getmany(timeout_ms=100, max_records=500))
+                fetched = await self._inbox.getmany(timeout_ms=100, max_records=500)
+                await self._gaps.anchor(self._inbox)
+                batches = self._gaps.check(fetched)
                 if batches and (self.paused or not self.reachable):
                     self._put_back(batches)  # paused while fetching: these wait in the inbox too
                     continue

@@ -78,3 +78,18 @@ def test_after_forget_reading_resumes_anywhere():
     guard.forget()
     assert offsets(guard.check({P0: records(P0, 40)})) == {0: [40]}
     assert seeks == []
+
+
+async def test_after_a_rebalance_the_first_record_must_have_the_committed_offset():
+    class Consumer:
+        async def committed(self, tp):
+            return {P0: 20, P1: None}[tp]
+
+    seeks = Seeks()
+    guard = GapGuard("test", seeks)
+    guard.check({P0: records(P0, 10, 11)})
+    guard.reassigned([P0, P1])
+    await guard.anchor(Consumer())
+    assert offsets(guard.check({P0: records(P0, 22, 23), P1: records(P1, 7)})) == {1: [7]}  # P1: none committed
+    assert seeks == [(0, 20)]  # 20 and 21 were skipped: read again from the committed offset
+    assert offsets(guard.check({P0: records(P0, 20, 21, 22)})) == {0: [20, 21, 22]}

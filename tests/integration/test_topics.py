@@ -1,4 +1,5 @@
-"""Hub topics carry time and size retention, and Apache Kafka applies it: old segments are deleted.
+"""Hub topics on Apache Kafka: time and size retention, applied (old segments are deleted), and a topic the
+broker refuses to create is named, not taken as created.
 
 tansu stores `retention.ms` but never applies it (memory only, DESIGN §4), so this runs on Kafka alone.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
@@ -57,3 +59,17 @@ async def test_old_segments_of_a_hub_topic_are_deleted(kafka_cluster):
         await reader.stop()
     assert start > 0, f"nothing deleted in 90 s ({sent} records sent)"
     assert start <= sent
+
+
+async def test_a_topic_the_broker_refuses_is_named(kafka_cluster):
+    broker = BrokerUnderTest("kafka", kafka_cluster, Topics()).fresh()
+    admin = TopicAdmin(broker.bootstrap, broker.settings())
+    await admin.start()
+    try:
+        await admin.ensure([broker.topics.ingress])
+        await admin.ensure([broker.topics.ingress])  # there already: nothing to do
+        with pytest.raises(RuntimeError, match=r"refused to create t\w+\.out\.bad name!: InvalidTopicError"):
+            await admin.ensure([broker.topics.inbox("bad name!")])
+        assert broker.topics.inbox("bad name!") not in await admin.list()
+    finally:
+        await admin.close()
