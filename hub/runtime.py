@@ -10,10 +10,10 @@ from datetime import datetime
 from aiokafka import AIOKafkaProducer
 
 from connectors.province import Province
+from hub.audit import MessageLog, worker_id
 from hub.brokers import BrokerInfo, local_broker
 from hub.brokers.admin import TopicAdmin, wait_for_broker
 from hub.brokers.process import rss_bytes
-from hub.audit import MessageLog, worker_id
 from hub.catalog import Catalog
 from hub.clock import VN_TZ, SimClock
 from hub.dlq import DeadLetterTail, dead_letter_headers
