@@ -76,6 +76,9 @@ class GapGuard:
             if record.offset > expected:
                 tries = self._tries.get(tp, 0)
                 if tries < self._retries:
+                    if not tries:
+                        log.warning("%s: %s-%d skips offsets %d to %d: reading again from %d", self.reader, tp.topic,
+                                    tp.partition, expected, record.offset - 1, expected)
                     self._tries[tp] = tries + 1
                     self._seek(tp, expected)
                     return held

@@ -33,11 +33,13 @@ def test_offsets_that_follow_on_pass_untouched():
     assert seeks == [] and guard.recovered == guard.accepted == 0
 
 
-def test_a_gap_between_fetches_is_read_again_and_recovered():
+def test_a_gap_between_fetches_is_read_again_and_recovered(caplog):
     seeks = Seeks()
     guard = GapGuard("test", seeks)
     guard.check({P0: records(P0, 10, 11)})
-    assert guard.check({P0: records(P0, 13, 14)}) == {}  # 12 not there yet: nothing later is handed on
+    with caplog.at_level(logging.WARNING, logger="hub.brokers.gaps"):
+        assert guard.check({P0: records(P0, 13, 14)}) == {}  # 12 not there yet: nothing later is handed on
+    assert "test: t.ingress-0 skips offsets 12 to 12: reading again from 12" in caplog.text
     assert seeks == [(0, 12)]
     assert offsets(guard.check({P0: records(P0, 12, 13, 14)})) == {0: [12, 13, 14]}  # the second read has it
     assert guard.recovered == 1 and guard.accepted == 0
