@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaProducer
 
 from connectors.province import Province
 from hub.audit import MessageLog, worker_id
-from hub.brokers import BrokerInfo, local_broker
+from hub.brokers import NAMES, BrokerInfo, local_broker
 from hub.brokers.admin import TopicAdmin, wait_for_broker
 from hub.brokers.process import rss_bytes
 from hub.catalog import Catalog
@@ -63,7 +63,7 @@ class Hub:
         if self.broker is not None:
             # Started from the main thread: the kernel ties the broker's death signal to this thread.
             self.broker.start()
-            log.info("%s on %s", self.broker.name, self.broker.bootstrap_servers)
+            log.info("%s on %s", NAMES[self.broker.kind], self.broker.bootstrap_servers)
         await wait_for_broker(self.bootstrap_servers)
         await self._start_control_plane()
         self.message_log = MessageLog(self.store, worker_id(), settings=self.settings)

@@ -54,9 +54,6 @@ class Topics:
     def connector_group(self, connector_id: str) -> str:
         return f"{self.prefix}.connector.{connector_id}"
 
-    def owns(self, topic: str) -> bool:
-        return topic.startswith(f"{self.prefix}.")
-
 
 def retention_configs(retention_ms: int, retention_bytes: int, segment_bytes: int) -> dict[str, str]:
     """Kafka deletes whole closed segments: a segment rolls at `segment_bytes` or after a tenth of the

@@ -24,7 +24,7 @@ from hub.brokers.process import free_port
 from hub.brokers.tansu import Tansu
 from hub.credentials import Credential
 from hub.envelope import decode
-from hub.pytest_plugin import launch, stop_process
+from hub.pytest_plugin import LgspHub, launch, stop_process
 from hub.settings import Settings
 from hub.topics import BrokerLink, Topics
 from tests import containers
@@ -172,7 +172,7 @@ class HubProcess:
         self.env.update(containers.hub_environment(tmp, env))  # LGSP_TEST_DATABASE=container
         self.log = tmp / f"hub-{self.port}.log"
         self.process: subprocess.Popen | None = None
-        self._link: BrokerLink | None = None
+        self._view = LgspHub(self.url)  # reads the broker's address and namespace from /v1/health, once
 
     def start(self, timeout: float = 120.0, own_group: bool = False) -> HubProcess:
         self.process = launch(self.env, ROOT, self.log, timeout, own_group)
@@ -180,9 +180,7 @@ class HubProcess:
 
     @property
     def link(self) -> BrokerLink:
-        if self._link is None:
-            self._link = BrokerLink.from_health(httpx.get(f"{self.url}/v1/health", timeout=10).json())
-        return self._link
+        return self._view.broker
 
     @property
     def bootstrap(self) -> str:

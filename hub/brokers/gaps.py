@@ -55,7 +55,7 @@ class GapGuard:
             tp = self._unanchored.pop()
             committed = await consumer.committed(tp)
             if committed is not None and tp not in self._next:
-                self._next[tp] = committed
+                self.expect(tp, committed)
 
     def check(self, batches: Batches) -> Batches:
         """The records that follow on; at a gap, the partition is sought back and read again."""

@@ -93,7 +93,6 @@ def cluster_id() -> str:
 
 class ApacheKafka(BrokerProcess):
     kind = "kafka"
-    name = "Apache Kafka"
 
     def __init__(self, data_dir: Path, cache_dir: Path, port: int | None = None, heap_mb: int = 768,
                  partitions: int = 6, version: str | None = None) -> None:

