@@ -11,7 +11,7 @@ ENV PYTHONUNBUFFERED=1 \
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY hub ./hub
-COPY connectors ./connectors
+COPY province ./province
 COPY schemas ./schemas
 COPY scenarios ./scenarios
 RUN pip install ".[postgres]" && rm -rf /src

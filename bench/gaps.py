@@ -12,7 +12,7 @@ one broker for the run, a fresh topic per round; tansu: a fresh tansu per round)
   head of the log again and again):
     naive    counts a gap whenever a fetched record's offset is greater than the next expected offset, and
              the offsets skipped; it moves on past them, as a consumer that trusts its fetches does;
-    guarded  passes every fetch through hub.brokers.gaps.GapGuard (as the router, the DLQ tail, the tap and
+    guarded  passes every fetch through hub.bus.gaps.GapGuard (as the router, the DLQ tail, the tap and
              the connector SDK do): records are handed on only while offsets follow on, at a gap the
              partition is sought back and read again, up to `--retries` times, then the gap is accepted;
 - `--producers` producer processes (aiokafka, configured as the hub's: acks=all, idempotent on Apache Kafka,
@@ -42,7 +42,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from route import BROKERS, Place, Site, create_topics, machine, parse_brokers, producer_config, stop_on_sigterm
 
-from hub.brokers.gaps import GapGuard
+from hub.bus.gaps import GapGuard
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

@@ -7,7 +7,7 @@ For each broker of `--brokers` (default both, Apache Kafka first):
 
 (a) relay    a consumer-group relay source → out (getmany, produce every record without awaiting each send,
              gather the acks, commit): the ceiling of aiokafka + that broker.
-(b) hub      the real hub.router.Router over `<prefix>.ingress` → `<prefix>.out.ndxp`, validation on; a
+(b) hub      the real hub.bus.router.Router over `<prefix>.ingress` → `<prefix>.out.ndxp`, validation on; a
              separate process consumes the inbox so it does not share the router's core. Clock: first
              ingress batch handed to the router → Nth record consumed (CLOCK_MONOTONIC is system-wide on
              Linux). Four runs: `bare` (no signatures, no message log), `log` (the message log alone), then
@@ -21,7 +21,7 @@ takes a fresh topic prefix on it; tansu keeps everything in memory, so every tan
 fresh tansu. Each measurement also records the CPU time of the broker and of this process from its first
 record on.
 
-(c) validate hub.routing.route() in a loop on one core, its split by stage, signature checks, and
+(c) validate hub.core.routing.route() in a loop on one core, its split by stage, signature checks, and
              jsonschema-rs vs fastjsonschema on the payload schema with the custom `x-*` keywords stripped.
              No broker involved: measured once, first, while no broker runs.
 
@@ -55,22 +55,22 @@ import jsonschema_rs
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from hub import personal_id
-from hub.audit import MessageLog
-from hub.brokers.admin import TopicAdmin, wait_for_broker
-from hub.brokers.kafka import ApacheKafka
-from hub.brokers.tansu import Tansu
-from hub.catalog import Catalog
-from hub.credentials import CREDENTIAL_HEADER, SIGNATURE_HEADER, Credential, Keyring, issue
-from hub.directory import ConnectorSpec, Directory
-from hub.envelope import Envelope, encode
-from hub.router import Router
-from hub.routing import Delivery, resolve, route
-from hub.schemas import SchemaRegistry, bundled_schemas_dir
+from hub.core import personal_id
+from hub.audit.message_log import MessageLog
+from hub.bus.admin import TopicAdmin, wait_for_broker
+from hub.bus.brokers.kafka import ApacheKafka
+from hub.bus.brokers.tansu import Tansu
+from hub.control.catalog import Catalog
+from hub.core.credentials import CREDENTIAL_HEADER, SIGNATURE_HEADER, Credential, Keyring, issue
+from hub.core.directory import ConnectorSpec, Directory
+from hub.core.envelope import Envelope, encode
+from hub.bus.router import Router
+from hub.core.routing import Delivery, resolve, route
+from hub.core.schemas.registry import SchemaRegistry, bundled_schemas_dir
 from hub.settings import Settings
 from hub.store import Store
-from hub.testing import dossier_submitted
-from hub.topics import BrokerLink, Topics
+from hub.testing.samples import dossier_submitted
+from hub.bus.topics import BrokerLink, Topics
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BROKERS = ("kafka", "tansu")
@@ -197,7 +197,7 @@ class Site:
 
 
 async def create_topics(place: Place, topics: list[str], partitions: int) -> None:
-    """As the hub creates its topics (hub.brokers.admin.TopicAdmin: with its retention settings)."""
+    """As the hub creates its topics (hub.bus.admin.TopicAdmin: with its retention settings)."""
     admin = TopicAdmin(place.bootstrap, place.settings(partitions=partitions))
     await admin.start()
     try:

@@ -74,10 +74,10 @@ from route import (
 )
 from route import signed as signed_by  # the same messages, producers and brokers as route.py
 
-from hub.brokers.gaps import GapGuard
-from hub.brokers.process import rss_bytes
-from hub.credentials import Credential, issue
-from hub.ids import uuid7
+from hub.bus.gaps import GapGuard
+from hub.bus.brokers.process import rss_bytes
+from hub.core.credentials import Credential, issue
+from hub.core.ids import uuid7
 from hub.store import Store, message_log
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,7 +165,7 @@ class World:
                 worker.wait()
 
     def routed_by_worker(self) -> list[int]:
-        """Decisions in the message log per worker (chain `<host>-<pid>`, hub.audit.worker_id), in start order."""
+        """Decisions in the message log per worker (chain `<host>-<pid>`, hub.audit.message_log.worker_id), in start order."""
         engine = sa.create_engine(self.db_url)
         try:
             with engine.connect() as conn:

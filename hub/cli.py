@@ -20,7 +20,8 @@ app = typer.Typer(help="LGSP provincial integration hub.", no_args_is_help=True,
 
 
 def _logging(level: str) -> None:
-    from hub import log_bursts, logs
+    from hub import log_bursts
+    from hub import logs
 
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logs.install()  # no citizen's ID in any log line
@@ -37,10 +38,10 @@ def up(
 ) -> None:
     """Start the hub: its broker (Apache Kafka unless LGSP_BROKER or KAFKA_BOOTSTRAP_SERVERS say otherwise),
     router, API and the province."""
-    from hub.api import create_app, operator_token
-    from hub.brokers import local_broker
-    from hub.brokers.kafka import BrokerUnavailable, find_java, install, installed
-    from hub.scenario import load_scenario
+    from hub.control.api import create_app, operator_token
+    from hub.bus.brokers import local_broker
+    from hub.bus.brokers.kafka import BrokerUnavailable, find_java, install, installed
+    from province.scenario import load_scenario
 
     given = {"scenario": scenario, "speed": speed, "host": host, "port": port}
     settings = Settings(**{k: v for k, v in given.items() if v is not None})
@@ -146,7 +147,7 @@ def kpi(hub: Annotated[str, typer.Option(help="Hub URL.")] = "http://127.0.0.1:8
     """The province's indicators against their targets, as tables."""
     from rich.console import Console
 
-    from hub.report import indicator_tables
+    from hub.operator.report import indicator_tables
 
     try:
         connectivity = httpx_get(f"{hub}/v1/kpi/connectivity")
@@ -164,7 +165,7 @@ def report(
     hub: Annotated[str, typer.Option(help="Hub URL.")] = "http://127.0.0.1:8080",
 ) -> None:
     """Write a self-contained HTML report with charts of the indicators over the simulated period."""
-    from hub.report import render_report
+    from hub.operator.report import render_report
 
     try:
         data = {name: httpx_get(f"{hub}{path}") for name, path in (
@@ -187,7 +188,7 @@ def record_command(
     """Tap a running hub and write what entered it, and what became of each message, as a fixture."""
     from rich.progress import Progress
 
-    from hub.fixtures.session import HubLink, record
+    from hub.testing.session import HubLink, record
 
     if duration is None and count is None:
         raise typer.BadParameter("give --duration or --count")
@@ -221,7 +222,7 @@ def replay_command(
     """Replay a fixture against a hub and report (and with --check, compare) every outcome."""
     from rich.progress import Progress
 
-    from hub.fixtures.format import Fixture
+    from hub.testing.format import Fixture
 
     if (hub is None) == (not embedded):
         raise typer.BadParameter("give exactly one of --hub URL or --embedded")
@@ -243,14 +244,14 @@ def replay_command(
 
 
 async def _replay(fixture, hub_url: str | None, speed: float | None, progress):
-    from hub.fixtures.session import HubLink, replay
+    from hub.testing.session import HubLink, replay
 
     if hub_url:
         link = HubLink(hub_url)
         return await replay(fixture, await link.broker(), link.register, speed, progress=progress)
     import tempfile
 
-    from hub.runtime import Hub
+    from hub.control.runtime import Hub
     from hub.sdk import LocalRegistrar
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -283,7 +284,7 @@ app.add_typer(audit_app, name="audit")
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Check every chain of the message log in the store (LGSP_DATABASE_URL); name the first broken record."""
-    from hub.audit import verify
+    from hub.audit.message_log import verify
     from hub.store import Store
 
     store = Store(Settings().database_url)
@@ -305,7 +306,7 @@ def audit_prune(
     days: Annotated[float | None, typer.Option(help="Keep this many days (default LGSP_LOG_RETENTION_DAYS).")] = None,
 ) -> None:
     """Delete message log records older than the retention now; each chain keeps an anchor, so it still verifies."""
-    from hub.audit import prune
+    from hub.audit.message_log import prune
     from hub.store import Store
 
     settings = Settings()
@@ -376,10 +377,10 @@ def router(log_level: str = "info") -> None:
 
 
 async def _run_router(settings: Settings) -> None:
-    from hub.audit import MessageLog, worker_id
-    from hub.catalog import Catalog
-    from hub.router import Router
-    from hub.schemas import SchemaRegistry, bundled_schemas_dir
+    from hub.audit.message_log import MessageLog, worker_id
+    from hub.control.catalog import Catalog
+    from hub.bus.router import Router
+    from hub.core.schemas.registry import SchemaRegistry, bundled_schemas_dir
     from hub.store import Store
 
     roots = [bundled_schemas_dir(), *([settings.schemas_dir] if settings.schemas_dir else [])]
@@ -391,7 +392,7 @@ async def _run_router(settings: Settings) -> None:
         start_http_server(settings.router_metrics_port)
     message_log = MessageLog(catalog.store, worker_id(), settings=settings)
     await message_log.start()
-    from hub.topics import BrokerLink
+    from hub.bus.topics import BrokerLink
 
     link = BrokerLink(settings.kafka_bootstrap_servers, settings.topics, settings.idempotence)
     worker = Router(link, catalog, settings, message_log)
@@ -400,7 +401,7 @@ async def _run_router(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(worker.stop()))
     refresh = asyncio.create_task(catalog.refresh_forever(settings.refresh_seconds))
-    logging.getLogger("hub.router").info("router worker started (group %s)", settings.topics.router_group)
+    logging.getLogger("hub.bus.router").info("router worker started (group %s)", settings.topics.router_group)
     try:
         await worker.run()
     finally:
@@ -419,8 +420,8 @@ def kafka_start(
     port: Annotated[int, typer.Option(help="Client port (LGSP_KAFKA_PORT).")] = 9092,
 ) -> None:
     """Fetch (once), format (once) and start Apache Kafka on LGSP_KAFKA_DATA_DIR; it runs on after this returns."""
-    from hub.brokers.admin import wait_for_broker
-    from hub.brokers.kafka import ApacheKafka, BrokerUnavailable
+    from hub.bus.admin import wait_for_broker
+    from hub.bus.brokers.kafka import ApacheKafka, BrokerUnavailable
 
     settings = Settings()
     broker = ApacheKafka(settings.kafka_data_dir, settings.kafka_cache_dir, settings.kafka_port or port,
@@ -437,7 +438,7 @@ def kafka_start(
 @kafka_app.command("status")
 def kafka_status() -> None:
     """Whether Apache Kafka runs on LGSP_KAFKA_DATA_DIR, where, and which version (exit 1 when not)."""
-    from hub.brokers.kafka import read_state
+    from hub.bus.brokers.kafka import read_state
 
     settings = Settings()
     state = read_state(settings.kafka_data_dir)
@@ -449,7 +450,7 @@ def kafka_status() -> None:
 @kafka_app.command("stop")
 def kafka_stop() -> None:
     """Stop the Apache Kafka running on LGSP_KAFKA_DATA_DIR (SIGTERM, SIGKILL after 15 s)."""
-    from hub.brokers.kafka import clear_state, read_state, stop_pid
+    from hub.bus.brokers.kafka import clear_state, read_state, stop_pid
 
     settings = Settings()
     state = read_state(settings.kafka_data_dir)

@@ -2,7 +2,7 @@
 
 A filter on the handlers (a filter on a logger would miss records propagated from its children), for the
 root handler of `lgsp-hub` and for uvicorn's own handlers, whose access lines carry query strings such as
-`?personal_id=`. It masks with hub.personal_id.mask_text: runs of nine or more digits keep their province
+`?personal_id=`. It masks with hub.core.personal_id.mask_text: runs of nine or more digits keep their province
 code and last three digits.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from uvicorn.config import LOGGING_CONFIG
 
-from hub.personal_id import mask_text
+from hub.core.personal_id import mask_text
 
 _PLAIN = logging.Formatter()  # formats tracebacks the way every standard formatter does
 

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from hub.topics import PREFIX_PATTERN, Topics, retention_configs
+from hub.bus.topics import PREFIX_PATTERN, Topics, retention_configs
 
 
 class Settings(BaseSettings):

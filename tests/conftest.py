@@ -18,15 +18,15 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from hub.brokers.admin import wait_for_broker
-from hub.brokers.kafka import ApacheKafka
-from hub.brokers.process import free_port
-from hub.brokers.tansu import Tansu
-from hub.credentials import Credential
-from hub.envelope import decode
-from hub.pytest_plugin import LgspHub, launch, stop_process
+from hub.bus.admin import wait_for_broker
+from hub.bus.brokers.kafka import ApacheKafka
+from hub.bus.brokers.process import free_port
+from hub.bus.brokers.tansu import Tansu
+from hub.core.credentials import Credential
+from hub.core.envelope import decode
+from hub.testing.pytest_plugin import LgspHub, launch, stop_process
 from hub.settings import Settings
-from hub.topics import BrokerLink, Topics
+from hub.bus.topics import BrokerLink, Topics
 from tests import containers
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -28,13 +28,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential
 
-from hub import metrics
-from hub.brokers.gaps import GapGuard, Reassigned
-from hub.credentials import Credential
-from hub.dlq import dead_letter_headers
-from hub.envelope import Envelope, decode, encode
-from hub.routing import Rejection
-from hub.schemas import FieldError
+from hub.operator import metrics
+from hub.bus.gaps import GapGuard, Reassigned
+from hub.core.credentials import Credential
+from hub.bus.dead_letters import dead_letter_headers
+from hub.core.envelope import Envelope, decode, encode
+from hub.core.routing import Rejection
+from hub.core.schemas.registry import FieldError
 from hub.sdk.dedup import SeenIds
 from hub.sdk.registrar import Registrar
 

@@ -7,8 +7,8 @@ from typing import Any, Protocol
 
 import httpx
 
-from hub.credentials import Credential
-from hub.topics import BrokerLink
+from hub.core.credentials import Credential
+from hub.bus.topics import BrokerLink
 
 
 class RegistrationError(RuntimeError):
@@ -68,7 +68,7 @@ class LocalRegistrar:
         return self._hub.link
 
     async def register(self, spec: dict[str, Any]) -> Credential:
-        from hub.registry import RegistryError, issue_credential, register
+        from hub.control.registration import RegistryError, issue_credential, register
 
         try:
             await register(self._hub, spec)

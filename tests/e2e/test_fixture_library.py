@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.fixtures.format import Fixture
+from hub.testing.format import Fixture
 from tests.conftest import ROOT, HubProcess
 
 FIXTURES = ROOT / "tests" / "fixtures"

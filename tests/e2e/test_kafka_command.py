@@ -7,8 +7,8 @@ import os
 import subprocess
 import sys
 
-from hub.brokers.admin import wait_for_broker
-from hub.brokers.process import free_port
+from hub.bus.admin import wait_for_broker
+from hub.bus.brokers.process import free_port
 from tests.conftest import ROOT
 
 

@@ -6,12 +6,12 @@ import asyncio
 import time
 from datetime import datetime, timedelta
 
-from connectors.province import Province
-from hub.dossier_rules import is_late
-from hub.runtime import Hub
-from hub.scenario import Outage, load_scenario
+from province.runner import Province
+from hub.core.deadlines import is_late
+from hub.control.runtime import Hub
+from province.scenario import Outage, load_scenario
 from hub.sdk import LocalRegistrar
-from hub.traffic import expected_late_share
+from province.traffic import expected_late_share
 
 SPEED = 3 * 86_400  # three simulated days per real second
 OUTAGE = Outage(connector="ndxp", start_day=2, start_hour=9, duration_hours=36)

@@ -9,8 +9,8 @@ import httpx
 import orjson
 import pytest
 
-from hub.envelope import decode, encode
-from hub.testing import dossier_submitted
+from hub.core.envelope import decode, encode
+from hub.testing.samples import dossier_submitted
 from tests.conftest import OPERATOR, consume
 
 MOT_CUA = {"id": "mot-cua", "name": "Một cửa điện tử", "agency": "000.00.01.H22",

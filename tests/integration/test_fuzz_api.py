@@ -21,10 +21,10 @@ from schemathesis import GenerationMode
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.meta import ComponentInfo
 
-from hub.api import create_app
-from hub.envelope import encode
+from hub.control.api import create_app
+from hub.core.envelope import encode
 from hub.settings import Settings
-from hub.testing import dossier_submitted
+from hub.testing.samples import dossier_submitted
 from tests.conftest import OPERATOR, produce
 
 MOT_CUA = {"id": "mot-cua", "name": "Một cửa điện tử", "agency": "000.00.01.H22",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from hub import metrics
-from hub.envelope import encode
-from hub.testing import dossier_submitted
+from hub.operator import metrics
+from hub.core.envelope import encode
+from hub.testing.samples import dossier_submitted
 from tests.conftest import produce, read_ids
 from tests.integration.test_router import MOT_CUA_KEY, running_router
 

@@ -11,10 +11,10 @@ import httpx
 import orjson
 import sqlalchemy as sa
 
-from hub.envelope import encode
-from hub.personal_id import mask
+from hub.core.envelope import encode
+from hub.core.personal_id import mask
 from hub.store import Store, message_log
-from hub.testing import dossier_submitted
+from hub.testing.samples import dossier_submitted
 from tests.conftest import OPERATOR, ROOT, HubProcess
 from tests.integration.test_sdk import eventually
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from hub.envelope import Envelope, encode
+from hub.core.envelope import Envelope, encode
 from hub.sdk import Connector, HttpRegistrar
 from tests.conftest import OPERATOR, ROOT, HubProcess
 from tests.integration.test_sdk import eventually

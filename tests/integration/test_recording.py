@@ -9,9 +9,9 @@ import time
 import httpx
 import pytest
 
-from hub.envelope import Envelope, encode
-from hub.fixtures.format import Fixture, FixtureMessage
-from hub.fixtures.session import HubLink, _from_message_log, record, replay
+from hub.core.envelope import Envelope, encode
+from hub.testing.format import Fixture, FixtureMessage
+from hub.testing.session import HubLink, _from_message_log, record, replay
 from tests.conftest import OPERATOR, HubProcess
 
 MOT_CUA = {"id": "mot-cua", "name": "Một cửa điện tử", "agency": "000.00.01.H22",

@@ -6,15 +6,15 @@ import asyncio
 import contextlib
 
 import orjson
-from hub import metrics
-from hub.catalog import Catalog
-from hub.credentials import issue
-from hub.dlq import dead_letter
-from hub.envelope import decode, encode
-from hub.router import Router
-from hub.schemas import SchemaRegistry, bundled_schemas_dir
+from hub.operator import metrics
+from hub.control.catalog import Catalog
+from hub.core.credentials import issue
+from hub.bus.dead_letters import dead_letter
+from hub.core.envelope import decode, encode
+from hub.bus.router import Router
+from hub.core.schemas.registry import SchemaRegistry, bundled_schemas_dir
 from hub.store import Store
-from hub.testing import dossier_submitted
+from hub.testing.samples import dossier_submitted
 from tests.conftest import consume, produce
 
 CONNECTORS = [

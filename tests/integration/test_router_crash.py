@@ -8,10 +8,10 @@ import signal
 import subprocess
 import sys
 
-from hub.credentials import issue
-from hub.envelope import encode
+from hub.core.credentials import issue
+from hub.core.envelope import encode
 from hub.store import Store
-from hub.testing import dossier_submitted
+from hub.testing.samples import dossier_submitted
 from tests.conftest import ROOT, consume, produce, read_ids
 
 N = 3000

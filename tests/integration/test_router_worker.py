@@ -10,8 +10,8 @@ import time
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from hub.brokers.process import free_port
-from hub.pytest_plugin import stop_process
+from hub.bus.brokers.process import free_port
+from hub.testing.pytest_plugin import stop_process
 from hub.store import Store
 from tests.conftest import ROOT
 

@@ -14,8 +14,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from hub.brokers.admin import TopicAdmin
-from hub.topics import Topics
+from hub.bus.admin import TopicAdmin
+from hub.bus.topics import Topics
 from tests.conftest import BrokerUnderTest
 
 

@@ -3,7 +3,7 @@
 The API runs without its own router (LGSP_ROUTER=false) on each broker; two, then three router
 workers join the namespace's router group with the API's store. Which worker routed a message is read from
 the message log: each worker writes its decisions to its own chain, named after its host and process id
-(hub.audit.worker_id). No assertion here depends on timing; every wait is bounded by a generous timeout
+(hub.audit.message_log.worker_id). No assertion here depends on timing; every wait is bounded by a generous timeout
 (a group rebalance takes several seconds).
 """
 
@@ -21,9 +21,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
 
-from hub.envelope import encode
+from hub.core.envelope import encode
 from hub.store import message_log
-from hub.testing import dossier_submitted
+from hub.testing.samples import dossier_submitted
 from tests.conftest import ROOT, HubProcess, consume, read_ids
 
 SENDER = {"id": "mot-cua", "name": "Một cửa điện tử", "agency": "000.00.01.H22", "produces": ["dossier.submitted"]}
@@ -35,7 +35,7 @@ TIMEOUT = 120.0  # seconds any one wait may take
 
 
 def worker_chain(process: subprocess.Popen) -> str:
-    """The message log chain of a worker process (hub.audit.worker_id)."""
+    """The message log chain of a worker process (hub.audit.message_log.worker_id)."""
     return f"{socket.gethostname()}-{process.pid}"
 
 

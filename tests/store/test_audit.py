@@ -7,12 +7,12 @@ import asyncio
 import orjson
 import sqlalchemy as sa
 
-from hub.audit import Decision, MessageLog, decision, verify
-from hub.directory import Directory
-from hub.routing import route
-from hub.schemas import SchemaRegistry, bundled_schemas_dir
+from hub.audit.message_log import Decision, MessageLog, decision, verify
+from hub.core.directory import Directory
+from hub.core.routing import route
+from hub.core.schemas.registry import SchemaRegistry, bundled_schemas_dir
 from hub.store import Store, message_log
-from hub.testing import dossier_submitted_payload
+from hub.testing.samples import dossier_submitted_payload
 
 
 def decisions(n: int, start: int = 0) -> list[Decision]:
@@ -85,9 +85,9 @@ def test_any_envelope_the_router_decides_on_can_be_logged(store):
 def test_the_router_can_wait_until_its_decisions_are_stored(store, monkeypatch):
     """record() returns a mark; wait_written(mark) returns once every decision up to it is in the store,
     written CHUNK at a time (a long backlog never becomes one huge transaction)."""
-    import hub.audit
+    import hub.audit.message_log
 
-    monkeypatch.setattr(hub.audit, "CHUNK", 400)
+    monkeypatch.setattr(hub.audit.message_log, "CHUNK", 400)
     transactions: list[int] = []
     append = store.append_log
     monkeypatch.setattr(store, "append_log", lambda rows, subjects=(): (transactions.append(len(rows)),

@@ -7,12 +7,12 @@ from types import SimpleNamespace
 import orjson
 import pytest
 
-from hub import registry
-from hub.catalog import Catalog
-from hub.scenario import load_scenario
-from hub.schemas import SchemaRegistry, bundled_schemas_dir
+from hub.control import registration
+from hub.control.catalog import Catalog
+from province.scenario import load_scenario
+from hub.core.schemas.registry import SchemaRegistry, bundled_schemas_dir
 from hub.store import Store
-from hub.topics import Topics
+from hub.bus.topics import Topics
 
 CONTROL_TOPIC = Topics().control
 
@@ -39,26 +39,26 @@ class Hub(SimpleNamespace):
 
 async def test_a_registration_is_stored_announced_and_routed_to(store):
     hub = Hub(store)
-    spec, created = await registry.register(hub, LAND)
+    spec, created = await registration.register(hub, LAND)
     assert created and spec.id == "dat-dai"
     assert store.connector("dat-dai")["consumes"] == ["dossier.submitted"]
     assert hub.announced == [(CONTROL_TOPIC, {"connector": "dat-dai", "paused": False})]
-    assert "dat-dai" in hub.catalog.directory.connectors
-    assert hub.catalog.directory.fanout("dossier.submitted", "mot-cua") == ("dat-dai",)
+    assert "dat-dai" in hub.control.catalog.directory.connectors
+    assert hub.control.catalog.directory.fanout("dossier.submitted", "mot-cua") == ("dat-dai",)
 
-    _, created = await registry.register(hub, {**LAND, "name": "CSDL đất đai tỉnh"})  # same id: replaced
+    _, created = await registration.register(hub, {**LAND, "name": "CSDL đất đai tỉnh"})  # same id: replaced
     assert not created and len(hub.announced) == 1 and store.connector("dat-dai")["name"] == "CSDL đất đai tỉnh"
 
-    assert await registry.set_paused(hub, "dat-dai", True)
+    assert await registration.set_paused(hub, "dat-dai", True)
     assert store.paused_connectors() == {"dat-dai"}
     assert hub.announced[-1] == (CONTROL_TOPIC, {"connector": "dat-dai", "paused": True})
-    assert not await registry.set_paused(hub, "nobody", True)
+    assert not await registration.set_paused(hub, "nobody", True)
 
 
 async def test_a_refused_registration_leaves_the_store_alone(store):
     hub = Hub(store)
-    with pytest.raises(registry.RegistryError) as refused:
-        await registry.register(hub, {**LAND, "consumes": ["land.unknown"]})
+    with pytest.raises(registration.RegistryError) as refused:
+        await registration.register(hub, {**LAND, "consumes": ["land.unknown"]})
     assert refused.value.details[0]["rule"] == "knownType"
     assert store.connectors() == [] and hub.announced == []
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
-from hub.clock import VN_TZ
-from hub.kpi import projection
-from hub.observer import Observer
-from hub.scenario import load_scenario
+from province.clock import VN_TZ
+from hub.operator.kpi import projection
+from hub.operator.observer import Observer
+from province.scenario import load_scenario
 
 
 class Clock:

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from hub.audit import GENESIS, Decision, chained
-from hub.clock import VN_TZ
+from hub.audit.message_log import GENESIS, Decision, chained
+from province.clock import VN_TZ
 from hub.store import Store
 
 NDXP = {"id": "ndxp", "name": "NDXP", "agency": "VPCP", "level": "national", "consumes": ["dossier.submitted"],

@@ -2,7 +2,7 @@
 
 import pytest
 
-from hub.schemas import SchemaRegistry, bundled_schemas_dir
+from hub.core.schemas.registry import SchemaRegistry, bundled_schemas_dir
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 
-from hub.api import errors
-from hub.api.limits import BodyLimit
+from hub.control.api import errors
+from hub.control.api.limits import BodyLimit
 from hub.settings import Settings
 
 SETTINGS = Settings(max_message_bytes=2048, max_request_bytes=4096)

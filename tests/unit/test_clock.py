@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hub.clock import VN_TZ, ManualClock, SimClock, make_clock
+from province.clock import VN_TZ, ManualClock, SimClock, make_clock
 
 START = datetime(2023, 9, 11, 7, 0, tzinfo=VN_TZ)
 

@@ -1,6 +1,6 @@
 import copy
 
-from hub.compat import breaking_changes
+from hub.core.schemas.compat import breaking_changes
 
 BASE = {
     "type": "object",

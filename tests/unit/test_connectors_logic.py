@@ -7,12 +7,12 @@ from uuid import uuid4
 
 import pytest
 
-from connectors.dossier_system import lifecycle
-from connectors.ndxp.national import portal_date, to_national
-from hub.dossier_rules import is_late
-from hub.scenario import load_scenario
+from province.connectors.dossier_system import lifecycle
+from province.connectors.ndxp.national import portal_date, to_national
+from hub.core.deadlines import is_late
+from province.scenario import load_scenario
 from hub.sdk.dedup import SeenIds
-from hub.traffic import DossierPlanner
+from province.traffic import DossierPlanner
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,12 @@ from hypothesis import strategies as st
 
 from nacl.signing import SigningKey
 
-from hub.credentials import CREDENTIAL_HEADER, SIGNATURE_HEADER, AuthError, Credential, Keyring, issue
-from hub.directory import ConnectorSpec, Directory
-from hub.envelope import encode
-from hub.routing import Delivery, Rejection, route
-from hub.schemas import SchemaRegistry, bundled_schemas_dir
-from hub.testing import dossier_submitted
+from hub.core.credentials import CREDENTIAL_HEADER, SIGNATURE_HEADER, AuthError, Credential, Keyring, issue
+from hub.core.directory import ConnectorSpec, Directory
+from hub.core.envelope import encode
+from hub.core.routing import Delivery, Rejection, route
+from hub.core.schemas.registry import SchemaRegistry, bundled_schemas_dir
+from hub.testing.samples import dossier_submitted
 
 NOW = 1_700_000_000.0
 

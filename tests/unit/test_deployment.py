@@ -19,7 +19,7 @@ import typer
 import yaml
 from pydantic import AliasChoices, ValidationError
 
-from hub.api import create_app
+from hub.control.api import create_app
 from hub.cli import _load, app
 from hub.settings import Settings
 

@@ -4,9 +4,9 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
-from hub.envelope import Envelope, decode, encode
-from hub.ids import uuid7
-from hub.testing import dossier_submitted
+from hub.core.envelope import Envelope, decode, encode
+from hub.core.ids import uuid7
+from hub.testing.samples import dossier_submitted
 
 
 def test_round_trip_keeps_every_field():

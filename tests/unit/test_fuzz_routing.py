@@ -17,12 +17,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.compat import breaking_changes
-from hub.directory import ConnectorSpec, Directory
-from hub.envelope import encode
-from hub.routing import Delivery, Rejection, route
-from hub.schemas import FieldError, InvalidSchema, SchemaRegistry, bundled_schemas_dir, compile_schema
-from hub.testing import dossier_submitted
+from hub.core.schemas.compat import breaking_changes
+from hub.core.directory import ConnectorSpec, Directory
+from hub.core.envelope import encode
+from hub.core.routing import Delivery, Rejection, route
+from hub.core.schemas.registry import FieldError, InvalidSchema, SchemaRegistry, bundled_schemas_dir, compile_schema
+from hub.testing.samples import dossier_submitted
 
 MAX_BYTES = 1_000_000
 SCHEMAS = SchemaRegistry.from_dirs(bundled_schemas_dir())

@@ -7,7 +7,7 @@ import logging
 from aiokafka import TopicPartition
 from aiokafka.structs import ConsumerRecord
 
-from hub.brokers.gaps import GapGuard
+from hub.bus.gaps import GapGuard
 
 P0, P1 = TopicPartition("t.ingress", 0), TopicPartition("t.ingress", 1)
 
@@ -37,7 +37,7 @@ def test_a_gap_between_fetches_is_read_again_and_recovered(caplog):
     seeks = Seeks()
     guard = GapGuard("test", seeks)
     guard.check({P0: records(P0, 10, 11)})
-    with caplog.at_level(logging.WARNING, logger="hub.brokers.gaps"):
+    with caplog.at_level(logging.WARNING, logger="hub.bus.gaps"):
         assert guard.check({P0: records(P0, 13, 14)}) == {}  # 12 not there yet: nothing later is handed on
     assert "test: t.ingress-0 skips offsets 12 to 12: reading again from 12" in caplog.text
     assert seeks == [(0, 12)]
@@ -57,7 +57,7 @@ def test_a_gap_still_there_after_the_retries_is_accepted_counted_and_named(caplo
     seeks = Seeks()
     guard = GapGuard("router", seeks, retries=2)
     guard.check({P0: records(P0, 10)})
-    with caplog.at_level(logging.WARNING, logger="hub.brokers.gaps"):
+    with caplog.at_level(logging.WARNING, logger="hub.bus.gaps"):
         assert guard.check({P0: records(P0, 13)}) == {}
         assert guard.check({P0: records(P0, 13)}) == {}
         assert offsets(guard.check({P0: records(P0, 13, 14)})) == {0: [13, 14]}  # a transaction marker, say

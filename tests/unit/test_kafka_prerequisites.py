@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hub.brokers import kafka
-from hub.brokers.kafka import BrokerUnavailable, cluster_id, find_java, install, pinned_version
+from hub.bus.brokers import kafka
+from hub.bus.brokers.kafka import BrokerUnavailable, cluster_id, find_java, install, pinned_version
 
 
 def fake_java(tmp_path, version: str):

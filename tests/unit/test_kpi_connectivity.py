@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from hub.clock import VN_TZ
-from hub.kpi import connectivity, projection
-from hub.scenario import Scenario
+from province.clock import VN_TZ
+from hub.operator.kpi import connectivity, projection
+from province.scenario import Scenario
 
 A, B, C = "000.00.01.H22", "000.00.20.H22", "000.20.21.H22"
 NOW, WINDOW = 1_700_000_000.0, 300.0

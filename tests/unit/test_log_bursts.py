@@ -26,4 +26,4 @@ def test_repeats_within_the_interval_are_dropped_and_counted(monkeypatch):
 
 def test_other_loggers_pass_untouched():
     burst = log_bursts.BurstFilter(interval=30)
-    assert all(burst.filter(record("hub.router", "routed %d", n)) for n in range(5))
+    assert all(burst.filter(record("hub.bus.router", "routed %d", n)) for n in range(5))

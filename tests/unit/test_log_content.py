@@ -7,10 +7,10 @@ import hashlib
 import orjson
 import pytest
 
-from hub import personal_id
-from hub.audit import Decision
-from hub.log_content import Keeping, PayloadModes, SubjectKey, personal_ids, personal_ids_in, subject_hash
-from hub.testing import dossier_submitted_payload
+from hub.core import personal_id
+from hub.audit.message_log import Decision
+from hub.audit.content import Keeping, PayloadModes, SubjectKey, personal_ids, personal_ids_in, subject_hash
+from hub.testing.samples import dossier_submitted_payload
 
 CITIZEN = personal_id.make("052", 1990, True, 1234)
 RELATIVE = personal_id.make("001", 1962, False, 77)

@@ -6,7 +6,7 @@ import logging
 import subprocess
 import sys
 
-from hub import personal_id
+from hub.core import personal_id
 from hub.logs import PersonalIdFilter
 from tests.conftest import ROOT
 

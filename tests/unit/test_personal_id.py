@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from hub import personal_id
+from hub.core import personal_id
 
 
 def test_well_formed_id_parses_province_year_and_sex():

@@ -11,12 +11,12 @@ from typing import Any
 import orjson
 import pytest
 
-from connectors.population_db.population import (
+from province.connectors.population_db.population import (
     KHONG_HOP_LE, KHONG_TON_TAI, KHOP, NO_REQUEST_ID, REQUEST_FIELDS, SAI_LECH, Citizen, Population,
     normalised_name,
 )
-from hub import personal_id
-from hub.schemas import bundled_schemas_dir, compile_schema
+from hub.core import personal_id
+from hub.core.schemas.registry import bundled_schemas_dir, compile_schema
 
 POPULATION = Population(seed=2023, size=20_000)
 ABSENT = object()  # marks a field to leave out of a request

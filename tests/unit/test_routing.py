@@ -1,10 +1,10 @@
 import orjson
 import pytest
 
-from hub.directory import ConnectorSpec, Directory
-from hub.envelope import encode
-from hub.routing import Delivery, Rejection, route
-from hub.testing import dossier_submitted
+from hub.core.directory import ConnectorSpec, Directory
+from hub.core.envelope import encode
+from hub.core.routing import Delivery, Rejection, route
+from hub.testing.samples import dossier_submitted
 
 LIMIT = 100_000
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from hub.scenario import Scenario, ScenarioError, bundled_scenario_names, bundled_scenarios_dir, load_scenario
+from province.scenario import Scenario, ScenarioError, bundled_scenario_names, bundled_scenarios_dir, load_scenario
 
 BUNDLED = ["binh-dinh-2023", "dong-nai-2020"]
 

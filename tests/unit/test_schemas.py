@@ -2,8 +2,8 @@ import copy
 
 import pytest
 
-from hub.schemas import Incompatible, InvalidSchema, SchemaRegistry, UnknownType, UnknownVersion, bundled_schemas_dir
-from hub.testing import dossier_submitted_payload
+from hub.core.schemas.registry import Incompatible, InvalidSchema, SchemaRegistry, UnknownType, UnknownVersion, bundled_schemas_dir
+from hub.testing.samples import dossier_submitted_payload
 
 
 @pytest.fixture(scope="module")

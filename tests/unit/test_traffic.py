@@ -8,9 +8,9 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from hub.clock import VN_TZ
-from hub.scenario import Calendar, Scenario, Uniform, load_scenario
-from hub.traffic import (
+from province.clock import VN_TZ
+from province.scenario import Calendar, Scenario, Uniform, load_scenario
+from province.traffic import (
     ApplicantKind,
     Channel,
     DossierPlanner,

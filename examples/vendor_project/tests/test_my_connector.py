@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hub.pytest_plugin import assert_outcomes
+from hub.testing.pytest_plugin import assert_outcomes
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mot_cua_dossiers.jsonl"
 

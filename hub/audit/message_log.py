@@ -1,0 +1,252 @@
+"""The message log: every routing decision, hash-chained so that editing or deleting a record shows.
+
+Each record carries the hash of the one before it in its chain (one chain per router worker), and its
+own hash over its fields and that link. The router hands over a batch of decisions and moves on; a
+background task hashes and writes them in batches, so the log never holds up routing. What it keeps of
+each message depends on its type's payload mode (hub.audit.content): its SHA-256 by default (the "metadata"
+mode of exchange layers such as X-Road), its text as well, or neither; and whom it concerned, as keyed
+hashes of personal IDs. Records older than the retention are pruned; each chain then starts from an anchor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import secrets
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import orjson
+
+from hub.audit.content import Entry, Keeping, PayloadModes, metadata_entry, subject_hash
+from hub.settings import Settings
+from hub.store import Store, message_log
+
+log = logging.getLogger(__name__)
+GENESIS = "0" * 64
+MAX_VERSION = 2**31 - 1  # the message_log.version column is a 32-bit integer on PostgreSQL
+
+
+class Decision(NamedTuple):  # a tuple: one is built for every routed message
+    message_id: str | None
+    type: str | None
+    version: int | None
+    source: str | None
+    targets: tuple[str, ...]
+    outcome: str  # delivered | rejected
+    stage: str | None
+    reason: str | None
+    correlation_id: str | None
+    key: str | None
+    payload_sha256: str | None  # None: the log's writer hashes `raw`, off the router's path
+    routed_at: float
+    raw: bytes | None = None  # the message as received (a reference, not a copy); dropped once written
+
+
+def worker_id() -> str:
+    """The chain of this process: host and process id, so restarted workers start a fresh chain."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _storable(text: str | None) -> str | None:
+    """PostgreSQL text holds no NUL: the log keeps U+FFFD in its place (ordering keys, reasons quoting input)."""
+    return text.replace("\x00", "\ufffd") if text and "\x00" in text else text
+
+
+def decision(record: Any, outcome: Any, routed_at: float) -> Decision:
+    """What the log keeps of one routing outcome (hub.core.routing.Delivery or Rejection)."""
+    envelope = outcome.envelope
+    rejected = not hasattr(outcome, "targets")
+    return Decision(
+        message_id=str(envelope.id) if envelope else None, type=envelope.type if envelope else None,
+        # a version past 32 bits (only ever refused: no schema has it) does not fit PostgreSQL's integer column
+        version=envelope.version if envelope and envelope.version <= MAX_VERSION else None,
+        source=envelope.source if envelope else None,
+        targets=() if rejected else outcome.targets, outcome="rejected" if rejected else "delivered",
+        stage=outcome.stage if rejected else None, reason=_storable(outcome.reason) if rejected else None,
+        correlation_id=str(envelope.correlation_id) if envelope and envelope.correlation_id else None,
+        key=_storable(envelope.key) if envelope else None,
+        payload_sha256=None, raw=record.value, routed_at=routed_at)
+
+
+# The hashed fields, in the order they are hashed and stored; then the payload text, hashed after them when
+# a record has one (records without one hash as they always did); then prev_hash and hash.
+FIELDS = (*Decision._fields[:Decision._fields.index("routed_at") + 1], "chain")
+assert [c.name for c in message_log.columns][1:] == [*FIELDS, "payload", "prev_hash", "hash"], "store and log disagree"
+PEPPER = "message_log.subject_pepper"  # the hub_values entry keying the subject hashes
+
+
+def record_hash(prev_hash: str, values: list[Any]) -> str:
+    return hashlib.sha256(prev_hash.encode() + orjson.dumps(values)).hexdigest()
+
+
+def hashed(values: list[Any], payload: str | None) -> list[Any]:
+    return values if payload is None else [*values, payload]
+
+
+def chained(entries: list[Entry | Decision], chain: str, prev_hash: str) -> tuple[list[tuple], str]:
+    """Rows (FIELDS, payload, prev_hash, hash) ready to store, each linked to the one before; the new head.
+    A Decision stands for its metadata entry (the hash it carries, no payload, no subjects)."""
+    rows = []
+    for entry in entries:  # plain lists, not dicts: this runs for every routed message
+        values, payload, _ = entry if isinstance(entry, Entry) else metadata_entry(entry)
+        values = [*values, chain]
+        digest = record_hash(prev_hash, hashed(values, payload))
+        values[4] = orjson.dumps(values[4]).decode()  # targets are stored as JSON text
+        rows.append((*values, payload, prev_hash, digest))
+        prev_hash = digest
+    return rows, prev_hash
+
+
+def prune(store: Store, retention_days: float, now: float | None = None) -> int:
+    """Delete the records older than the retention (0 days keeps them for good); how many went."""
+    if retention_days <= 0:
+        return 0
+    return store.prune_log((time.time() if now is None else now) - retention_days * 86400)
+
+
+CHUNK = 10_000  # decisions per transaction: a long backlog must not hold the store's lock for seconds
+
+
+class MessageLog:
+    """Decisions are handed over with record(); `recorded` and `written` count them, so the router can
+    commit its input only once the decisions about it are stored (a killed worker loses none)."""
+
+    def __init__(self, store: Store, chain: str, flush_seconds: float = 0.5, settings: Settings | None = None,
+                 prune_seconds: float = 3600.0) -> None:
+        self._store, self.chain, self._flush_seconds = store, chain, flush_seconds
+        settings = settings or Settings()
+        self._modes = PayloadModes(settings.log_payload)
+        self.retention_days, self._prune_seconds = settings.log_retention_days, prune_seconds
+        self._keeping: Keeping | None = None  # once the pepper is read from the store
+        self._pending: list[Decision] = []
+        self._unwritten: list[Entry] = []  # prepared but not stored yet: the store may be away
+        self._head = GENESIS
+        self.recorded = 0
+        self.written = 0
+        self._progress = asyncio.Event()  # set (and replaced) whenever `written` moves
+        self._wake = asyncio.Event()  # write now rather than at the next tick
+        self._task: asyncio.Task | None = None
+        self._stopping = asyncio.Event()
+        self._writing = asyncio.Lock()  # one batch at a time: each links to the head the last one left
+
+    async def start(self) -> None:
+        self._head = await asyncio.to_thread(self._store.log_head, self.chain) or GENESIS
+        pepper = await asyncio.to_thread(self._store.hub_value, PEPPER, lambda: secrets.token_hex(32))
+        self._keeping = Keeping(self._modes, bytes.fromhex(pepper))
+        self._task = asyncio.create_task(self._run(), name="message-log")
+
+    def subject(self, personal_id: str) -> str:
+        """The keyed hash under which the log finds the messages that carried this personal ID."""
+        return subject_hash(self._keeping.pepper, personal_id)
+
+    def record(self, decisions: list[Decision]) -> int:
+        """Hand decisions over; returns the mark `written` reaches once they are stored."""
+        self._pending.extend(decisions)
+        self.recorded += len(decisions)
+        if len(self._pending) >= CHUNK:
+            self._wake.set()
+        return self.recorded
+
+    async def wait_written(self, mark: int) -> None:
+        """Until the decisions up to `mark` are stored (or the log stopped: nothing would store them)."""
+        while self.written < mark and self._task is not None and not self._task.done():
+            progress = self._progress
+            self._wake.set()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(progress.wait(), self._flush_seconds * 4)
+
+    async def _run(self) -> None:
+        # A minute after start (a starting hub has a backlog to route first), then every prune_seconds.
+        next_prune = time.monotonic() + min(60.0, self._prune_seconds)
+        while not self._stopping.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._flush_seconds)
+            self._wake.clear()
+            try:
+                await self.flush()
+            except Exception:  # the store may be away for a while: keep the batch, retry next time
+                log.exception("message log write failed; will retry")
+                await asyncio.sleep(self._flush_seconds)
+            if self.retention_days and time.monotonic() >= next_prune:
+                next_prune = time.monotonic() + self._prune_seconds
+                await self._prune()
+
+    async def _prune(self) -> None:
+        try:
+            removed = await asyncio.to_thread(prune, self._store, self.retention_days)
+        except Exception:
+            log.exception("message log prune failed; the next one will retry")
+            return
+        if removed:
+            log.info("message log: %d records older than %g days pruned", removed, self.retention_days)
+
+    async def flush(self) -> None:
+        """Write everything pending, CHUNK decisions per transaction."""
+        async with self._writing:
+            while self._pending or self._unwritten:
+                if not self._unwritten:
+                    batch, self._pending = self._pending[:CHUNK], self._pending[CHUNK:]
+                    try:  # hashing, payload modes and subjects: in a thread, never on the router's path
+                        self._unwritten = await asyncio.to_thread(self._prepare, batch)
+                    except Exception:
+                        self._pending[:0] = batch
+                        raise
+                rows, head = await asyncio.to_thread(self._write, self._unwritten)
+                self._unwritten = []
+                self._head = head
+                self.written += len(rows)
+                self._progress.set()
+                self._progress = asyncio.Event()
+
+    def _prepare(self, batch: list[Decision]) -> list[Entry]:
+        return [self._keeping.entry(d) for d in batch]
+
+    def _write(self, entries: list[Entry]) -> tuple[list[tuple], str]:
+        rows, head = chained(entries, self.chain, self._head)
+        subjects = [(index, subject) for index, entry in enumerate(entries) for subject in entry.subjects]
+        self._store.append_log(rows, subjects)
+        return rows, head
+
+    async def stop(self) -> None:
+        """Write what is pending, never cutting a write in half."""
+        self._stopping.set()
+        self._wake.set()
+        if self._task:
+            await self._task
+        await self.flush()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    checked: int
+    broken: dict[str, Any] | None  # the first record that does not fit its chain, and why
+
+    @property
+    def ok(self) -> bool:
+        return self.broken is None
+
+
+def verify(store: Store) -> Verdict:
+    """Recompute every chain; name the first record whose hash or link does not hold."""
+    anchors = store.log_anchors()  # a pruned chain starts from its last pruned record
+    heads: dict[str, str] = {}
+    checked = 0
+    for row in store.log_records():
+        chain = row["chain"]
+        expected_prev = heads.get(chain) or anchors.get(chain, GENESIS)
+        values = hashed([list(row[name]) if name == "targets" else row[name] for name in FIELDS], row["payload"])
+        if row["prev_hash"] != expected_prev:
+            why = "a record before it in the chain was deleted or changed"
+            return Verdict(checked, {"seq": row["seq"], "message_id": row["message_id"], "why": why})
+        if record_hash(row["prev_hash"], values) != row["hash"]:
+            why = "its fields do not match its hash: the record was edited"
+            return Verdict(checked, {"seq": row["seq"], "message_id": row["message_id"], "why": why})
+        heads[chain] = row["hash"]
+        checked += 1
+    return Verdict(checked, None)

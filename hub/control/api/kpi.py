@@ -1,0 +1,34 @@
+"""The province's indicators: connectivity against its target, and the dossier indicators."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter
+
+from hub.control.api.deps import HubDep
+
+router = APIRouter(prefix="/kpi", tags=["indicators"])
+
+
+@router.get("/connectivity", summary="Share of citizen/business-facing systems connected, against the target")
+async def get_connectivity(hub: HubDep) -> dict[str, Any]:
+    return hub.operator.observer.connectivity
+
+
+@router.get("/connectivity/history", summary="The connectivity share sampled on the simulated clock")
+async def get_connectivity_history(hub: HubDep) -> dict[str, Any]:
+    rows = await asyncio.to_thread(hub.operator.observer.history)
+    return {"target": hub.operator.observer.connectivity.get("target"),
+            "points": [{**row, "at": row["at"].isoformat()} for row in rows]}
+
+
+@router.get("/dossiers", summary="Dossiers received, online share, on time vs late, signed results; per day and cumulative")
+async def get_dossiers(hub: HubDep) -> dict[str, Any]:
+    return hub.operator.observer.dossiers
+
+
+@router.get("/dossiers/late", summary="Late dossiers to follow up, optionally for one agency")
+async def get_late_dossiers(hub: HubDep, agency: str | None = None) -> dict[str, Any]:
+    return await asyncio.to_thread(hub.operator.observer.indicators.late, agency)

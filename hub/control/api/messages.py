@@ -1,0 +1,115 @@
+"""HTTP ingress: the same checks as the router, answered at once; refusals are kept on the DLQ."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Query, Request
+
+from hub.control.api.deps import HubDep, Operator
+from hub.control.api.errors import ApiError
+from hub.control.api.responses import JsonResponse
+from hub.audit.message_log import decision
+from hub.core.credentials import CREDENTIAL_HEADER, HTTP_CREDENTIAL_HEADER, HTTP_SIGNATURE_HEADER, SIGNATURE_HEADER
+from hub.core.envelope import Envelope
+from hub.core.personal_id import mask, mask_text, problem
+from hub.core.routing import Rejection, route
+
+router = APIRouter(tags=["messages"])
+
+@dataclass(frozen=True)
+class _HttpRecord:  # what the message log needs of a message refused at the HTTP edge
+    value: bytes
+
+
+_STATUS = {"auth": 403, "decode": 400, "envelope": 422, "schema": 422, "routing": 422}
+
+
+@router.post("/messages", status_code=202, summary="Publish one message (an envelope), signed by its source",
+             description=f"Sign the exact body with the source connector's credential and send the credential id "
+                         f"and signature in the `{HTTP_CREDENTIAL_HEADER}` and `{HTTP_SIGNATURE_HEADER}` headers.",
+             responses={400: {}, 403: {}, 413: {}, 422: {}, 503: {}},
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                 "schema": Envelope.model_json_schema()}}}})
+async def publish(request: Request, hub: HubDep) -> JsonResponse:
+    raw = await request.body()  # hub.control.api.limits already answered 413 to a body over LGSP_MAX_MESSAGE_BYTES
+    if hub.broker_memory_exhausted():
+        raise ApiError(503, "the hub's tansu broker reached LGSP_TANSU_MAX_RSS_MB; restart the hub or use Apache Kafka")
+    seal = (request.headers.get(HTTP_CREDENTIAL_HEADER), request.headers.get(HTTP_SIGNATURE_HEADER))
+    catalog = hub.control.catalog
+    outcome = route(raw, catalog.schemas, catalog.directory, hub.settings.max_message_bytes, catalog.keyring,
+                    seal, time.time())
+    if isinstance(outcome, Rejection):
+        hub.message_log.record([decision(_HttpRecord(raw), outcome, time.time())])
+        await hub.dead_letter(raw, outcome)
+        errors = [{"field": e.field, "rule": e.rule, "message": e.message} for e in outcome.errors]
+        raise ApiError(_STATUS[outcome.stage], outcome.reason, {"stage": outcome.stage, "errors": errors})
+    envelope = outcome.envelope
+    await hub.ingest(raw, envelope.key, signed(seal))  # the router checks the signature again
+    return JsonResponse({"id": str(envelope.id), "status": "accepted", "targets": list(outcome.targets)},
+                        status_code=202)
+
+
+def signed(seal: tuple[str | None, str | None]) -> list[tuple[str, bytes]] | None:
+    """The HTTP seal as the Kafka record headers the router reads."""
+    credential, signature = seal
+    if not credential or not signature:
+        return None
+    return [(CREDENTIAL_HEADER, credential.encode()), (SIGNATURE_HEADER, signature.encode())]
+
+
+@router.get("/messages/{message_id}", dependencies=[Operator],
+            summary="What the hub decided about one message (message log)")
+async def get_message(message_id: str, hub: HubDep) -> dict:
+    records = await asyncio.to_thread(hub.store.find_log, 100, message_id=message_id)
+    if not records:
+        raise ApiError(404, f"no routing decision logged for message {mask_text(message_id)!r}")
+    return {"message_id": message_id, "decisions": [shown(record) for record in records]}
+
+
+@router.get("/messages", dependencies=[Operator],
+            summary="Search the message log by correlation id, ordering key, dossier code or personal ID")
+async def find_messages(
+        hub: HubDep, correlation_id: str | None = None, key: str | None = None,
+        dossier_code: str | None = Query(None, description="MaHoSo, the ordering key of dossier.* messages"),
+        personal_id: str | None = Query(None, description="A personal ID the message carried (12 digits): "
+                                        "found by its keyed hash, shown masked"),
+        limit: int = Query(100, ge=1, le=1000)) -> dict:
+    given = {"correlation_id": correlation_id, "key": key, "dossier_code": dossier_code, "personal_id": personal_id}
+    criteria = {name: value for name, value in given.items() if value is not None and value != ""}
+    if not criteria:
+        raise ApiError(422, f"give one of {', '.join(given)}", [
+            {"field": "query", "rule": "oneRequired", "message": f"one of {', '.join(given)} is required"}])
+    subject = hub.message_log.subject(checked_personal_id(personal_id)) if personal_id is not None else None
+    if key and dossier_code and key != dossier_code:
+        records = []  # one key column: a record cannot match two different keys
+    else:
+        equals = {"correlation_id": correlation_id, "key": key or dossier_code}
+        records = await asyncio.to_thread(hub.store.find_log, limit, subject,
+                                          **{name: value for name, value in equals.items() if value})
+    return {"criteria": {name: _masked_criterion(name, value) for name, value in criteria.items()},
+            "decisions": [shown(record) for record in records]}
+
+
+def checked_personal_id(value: str) -> str:
+    if (broken := problem(value)) is not None:
+        raise ApiError(422, f"personal_id: personal ID {mask_text(broken)}", [
+            {"field": "query.personal_id", "rule": "x-personal-id", "message": f"personal ID {mask_text(broken)}"}])
+    return value
+
+
+def _masked_criterion(name: str, value: str) -> str:
+    return mask(value) if name == "personal_id" else mask_text(value)
+
+
+_PEOPLE_TEXT = ("key", "reason", "payload")  # where a personal ID may be: never answered in clear
+
+
+def shown(record: dict) -> dict:
+    """A log record as answered: ID numbers masked; the payload only when its type is logged in full."""
+    shown = {name: mask_text(value) if name in _PEOPLE_TEXT and value else value for name, value in record.items()}
+    if shown.get("payload") is None:
+        shown.pop("payload", None)
+    return shown

@@ -1,0 +1,93 @@
+"""Connector registration rules, shared by the REST API and in-process connectors."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from hub.core.credentials import Algorithm, Credential, issue
+from hub.core.directory import ConnectorSpec
+
+
+class RegistryError(ValueError):
+    """A registration the hub refuses; `details` name each field and rule."""
+
+    def __init__(self, message: str, details: list[dict[str, str]]) -> None:
+        super().__init__(message)
+        self.details = details
+
+
+def _problems(hub: Any, spec: ConnectorSpec) -> list[dict[str, str]]:
+    known_types = set(hub.control.catalog.schemas.types())
+    problems = [{"field": f"{side}[{i}]", "rule": "knownType", "message": f"unknown message type {t!r}"}
+                for side in ("produces", "consumes") for i, t in enumerate(getattr(spec, side)) if t not in known_types]
+    inventory = {system.id for system in province.scenario.systems}
+    problems += [{"field": f"systems[{i}]", "rule": "knownSystem",
+                  "message": f"{s!r} is not in the information-system inventory of {province.scenario.province.name}"}
+                 for i, s in enumerate(spec.systems) if s not in inventory]
+    return problems
+
+
+async def register(hub: Any, data: dict[str, Any] | ConnectorSpec) -> tuple[ConnectorSpec, bool]:
+    """Validate and store a registration; same id again replaces it. Returns (spec, created)."""
+    try:
+        spec = data if isinstance(data, ConnectorSpec) else ConnectorSpec.model_validate(data)
+    except ValidationError as exc:
+        details = [{"field": ".".join(map(str, e["loc"])), "rule": e["type"], "message": e["msg"]}
+                   for e in exc.errors(include_url=False, include_input=False)]
+        raise RegistryError(f"{details[0]['field']}: {details[0]['message']}", details) from exc
+    problems = _problems(hub, spec)
+    if problems:
+        raise RegistryError(problems[0]["message"], problems)
+    await hub.admin.ensure([hub.bus.topics.inbox(spec.id)])
+    created = await asyncio.to_thread(hub.store.put_connector, spec.id, spec.model_dump())
+    await asyncio.to_thread(hub.control.catalog.reload)
+    if created:
+        await announce(hub, spec.id, paused=False)
+    return spec, created
+
+
+async def set_grants(hub: Any, connector_id: str, produces: list[str], consumes: list[str]) -> ConnectorSpec | None:
+    """Change what a connector may publish and receive; routing follows at the next message."""
+    spec = await asyncio.to_thread(hub.store.connector, connector_id)
+    if spec is None:
+        return None
+    updated, _ = await register(hub, {**spec, "produces": produces, "consumes": consumes})
+    return updated
+
+
+async def issue_credential(hub: Any, connector_id: str, algorithm: Algorithm = "ed25519",
+                           public_key: str | None = None, grace_seconds: float | None = None,
+                           ) -> tuple[Credential | None, dict[str, Any]]:
+    """A new credential; the connector's earlier ones stay valid for the grace period, then expire."""
+    credential, row = issue(connector_id, algorithm, public_key)
+    grace = hub.settings.credential_grace_seconds if grace_seconds is None else grace_seconds
+    retire_at = datetime.now(timezone.utc) + timedelta(seconds=grace)
+    await asyncio.to_thread(hub.store.add_credential, row, retire_at)
+    await asyncio.to_thread(hub.control.catalog.reload)
+    return credential, {**row, "previous_expire_at": retire_at.isoformat()}
+
+
+async def revoke_credential(hub: Any, connector_id: str, credential_id: str | None = None) -> bool:
+    """Revoked at once in this process (it reloads its keyring before returning); separate router workers
+    follow at their next reload, within LGSP_REFRESH_SECONDS."""
+    gone = await asyncio.to_thread(hub.store.revoke_credentials, connector_id, credential_id)
+    await asyncio.to_thread(hub.control.catalog.reload)
+    return gone > 0
+
+
+async def announce(hub: Any, connector_id: str, paused: bool) -> None:
+    """Tell the connector its desired state on the control topic (it may run anywhere)."""
+    value = orjson.dumps({"connector": connector_id, "paused": paused})
+    await hub.producer.send_and_wait(hub.bus.topics.control, value, key=connector_id.encode())
+
+
+async def set_paused(hub: Any, connector_id: str, paused: bool) -> bool:
+    if not await asyncio.to_thread(hub.store.set_paused, connector_id, paused):
+        return False
+    await announce(hub, connector_id, paused)
+    return True

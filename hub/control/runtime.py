@@ -1,0 +1,180 @@
+"""The hub process: broker (its own or a cluster's), store, catalog, router, HTTP ingress."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+
+from aiokafka import AIOKafkaProducer
+
+from province.runner import Province
+from hub.audit.message_log import MessageLog, worker_id
+from hub.bus.brokers import NAMES, BrokerInfo, local_broker
+from hub.bus.admin import TopicAdmin, wait_for_broker
+from hub.bus.brokers.process import rss_bytes
+from hub.control.catalog import Catalog
+from province.clock import VN_TZ, SimClock
+from hub.bus.dead_letters import DeadLetterTail, dead_letter_headers
+from hub.operator.observer import Observer
+from hub.control.registration import announce
+from hub.bus.router import Router
+from hub.core.routing import Rejection
+from province.scenario import load_scenario
+from hub.core.schemas.registry import SchemaRegistry, bundled_schemas_dir
+from hub.sdk.registrar import LocalRegistrar
+from hub.settings import Settings
+from hub.bus.status import StatusBoard
+from hub.store import Store
+from hub.bus.topics import RECORD_BYTES_MAX, BrokerLink
+
+log = logging.getLogger(__name__)
+STOP_CLIENTS_SECONDS = 5.0  # shutdown stays bounded when the broker is gone: clients get this long in all,
+STOP_BROKER_SECONDS = 5.0  # and the hub's own broker this long for a controlled shutdown before SIGKILL
+
+
+class Hub:
+    def __init__(self, settings: Settings, with_router: bool = True) -> None:
+        self.settings = settings
+        self.with_router = with_router
+        self.topics = settings.topics
+        self.broker = local_broker(settings)  # None on an existing cluster
+        self.router: Router | None = None
+        self.province: Province | None = None
+        self._tasks: list[asyncio.Task] = []
+        self.left_behind: list[asyncio.Task] = []  # closes that ran out of time in stop()
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return self.settings.kafka_bootstrap_servers or self.broker.bootstrap_servers
+
+    @property
+    def link(self) -> BrokerLink:
+        return BrokerLink(self.bootstrap_servers, self.topics, self.settings.idempotence)
+
+    @property
+    def broker_info(self) -> BrokerInfo:
+        return BrokerInfo(self.settings.broker, getattr(self.broker, "version", None), self.bootstrap_servers,
+                          self.broker is not None, self.settings.idempotence)
+
+    async def start(self) -> None:
+        """Broker, then the control plane's state, then routing, then the province and its observer."""
+        if self.broker is not None:
+            # Started from the main thread: the kernel ties the broker's death signal to this thread.
+            self.broker.start()
+            log.info("%s on %s", NAMES[self.broker.kind], self.broker.bootstrap_servers)
+        await wait_for_broker(self.bootstrap_servers)
+        await self._start_control_plane()
+        self.message_log = MessageLog(self.store, worker_id(), settings=self.settings)
+        await self.message_log.start()
+        # Consumer-group joins take seconds on tansu: the router's and the connectors' run side by side.
+        await asyncio.gather(self._start_router(), self._start_province())
+
+    async def _start_router(self) -> None:
+        if self.with_router:
+            self.router = Router(self.link, self.catalog, self.settings, self.message_log)
+            await self.router.start()
+            self._tasks.append(asyncio.create_task(self.router.run(), name="router"))
+
+    async def _start_control_plane(self) -> None:
+        self.scenario = load_scenario(self.settings.scenario)
+        self.store = Store(self.settings.database_url)
+        roots = [bundled_schemas_dir(), *([self.settings.schemas_dir] if self.settings.schemas_dir else [])]
+        self.catalog = Catalog(self.store, SchemaRegistry.from_dirs(*roots), self.settings.require_signatures)
+        self.catalog.reload()
+        self.admin = TopicAdmin(self.bootstrap_servers, self.settings)
+        await self.admin.start()
+        await self.admin.ensure([*self.topics.hub_topics, *map(self.topics.inbox, self.catalog.directory.connectors)])
+        self.producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap_servers, acks="all",
+                                         enable_idempotence=self.settings.idempotence, linger_ms=1,
+                                         max_request_size=RECORD_BYTES_MAX)
+        await self.producer.start()
+        await self._announce_desired_states()
+        self.dead_letters = DeadLetterTail(self.link, self.settings.dlq_buffer)
+        await self.dead_letters.start()
+        self.status = StatusBoard(self.link, self.settings.heartbeat_timeout_seconds, lambda: self.catalog.keyring)
+        await self.status.start()
+        self._tasks.append(asyncio.create_task(self.catalog.refresh_forever(self.settings.refresh_seconds)))
+
+    async def _start_province(self) -> None:
+        if self.settings.stubs:
+            self.province = Province(self.scenario, self.settings.seed, self.settings.speed, self.settings.volume)
+            await self.province.start(LocalRegistrar(self))
+        clock = self.province.clock if self.province else SimClock(datetime.now(VN_TZ), 1.0)
+        self.observer = Observer(self, clock)
+        await self.observer.start()
+
+    async def _announce_desired_states(self) -> None:
+        """The control topic is the connectors' source of truth; rebuild it from the store."""
+        paused = await asyncio.to_thread(self.store.paused_connectors)
+        for connector_id in self.catalog.directory.connectors:
+            await announce(self, connector_id, connector_id in paused)
+
+    async def stop(self) -> None:
+        """Clients first, within STOP_CLIENTS_SECONDS in all (a broker that died first cannot keep them
+        waiting), then the store, then the hub's own broker."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STOP_CLIENTS_SECONDS
+        for closing in self._closings():
+            # Not wait_for: it waits for the cancelled close to finish, and a Kafka client retrying a broker
+            # that is gone may never finish. A close out of time is left behind, cancelled.
+            task = asyncio.ensure_future(closing)
+            done, _ = await asyncio.wait({task}, timeout=max(deadline - loop.time(), 0.05))
+            if not done:
+                task.cancel()
+                self.left_behind.append(task)
+                log.warning("shutdown: %s did not finish in time, left behind", closing.__qualname__)
+            elif not task.cancelled() and task.exception() is not None:
+                log.warning("shutdown: %s failed: %s", closing.__qualname__, task.exception())
+        self.store.close()
+        if self.broker is not None:
+            await asyncio.to_thread(self.broker.stop, STOP_BROKER_SECONDS)
+
+    def _closings(self):
+        if hasattr(self, "observer"):
+            yield self.observer.stop()
+        if self.province:
+            yield self.province.stop()
+        if self.router:
+            yield self.router.stop()
+        for task in reversed(self._tasks):
+            if task.get_name() != "router":
+                task.cancel()
+            yield _settled(task)
+        for part in ("message_log", "status", "dead_letters"):
+            if hasattr(self, part):
+                yield getattr(self, part).stop()
+        if hasattr(self, "producer"):
+            yield self.producer.stop()
+            yield self.admin.close()
+
+    async def broker_reachable(self) -> bool:
+        try:
+            await asyncio.wait_for(self.admin.list(), timeout=3)
+            return True
+        except Exception:
+            return False
+
+    def router_running(self) -> bool:
+        task = next((t for t in self._tasks if t.get_name() == "router"), None)
+        return bool(self.router and self.router.running and task and not task.done())
+
+    def broker_memory_exhausted(self) -> bool:
+        """The hub's own tansu never frees consumed messages; refuse ingress above the configured ceiling."""
+        if self.settings.broker != "tansu" or self.broker is None or self.broker.pid is None:
+            return False
+        return rss_bytes(self.broker.pid) > self.settings.tansu_max_rss_mb << 20
+
+    async def ingest(self, raw: bytes, key: str | None, headers: list[tuple[str, bytes]] | None = None) -> None:
+        """Put a message on the ingress topic and wait for the broker's acknowledgement."""
+        await self.producer.send_and_wait(self.topics.ingress, raw, key=key.encode() if key else None, headers=headers)
+
+    async def dead_letter(self, raw: bytes, rejection: Rejection) -> None:
+        """Keep a message refused at the HTTP edge on the DLQ, like the router does."""
+        await self.producer.send_and_wait(self.topics.dlq, raw, headers=dead_letter_headers(rejection, "http", -1, -1))
+
+
+async def _settled(task: asyncio.Task) -> None:
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task

@@ -1,0 +1,52 @@
+"""Registered connectors, and the snapshot of them that routing reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.core.envelope import ConnectorId, MessageType
+
+Level = Literal["national", "province", "district", "commune"]
+
+
+class ConnectorSpec(BaseModel):
+    """A connector's registration: who it is and which message types it sends and receives."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: ConnectorId
+    name: str = Field(min_length=1, max_length=200)
+    agency: str = Field(min_length=1, max_length=100, description="Owning agency (code or name).")
+    level: Level = "province"
+    systems: list[str] = Field(default_factory=list, description="Information systems of the province it connects.")
+    produces: list[MessageType] = Field(default_factory=list)
+    consumes: list[MessageType] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Directory:
+    """An immutable view for the router: swapped whole when the registry changes."""
+
+    connectors: dict[str, ConnectorSpec] = field(default_factory=dict)
+    subscribers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _fanout: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
+
+    def fanout(self, type: str, source: str) -> tuple[str, ...]:
+        """Subscribers of `type` except `source`, memoised (the view is immutable)."""
+        targets = self._fanout.get((type, source))
+        if targets is None:
+            targets = self._fanout[(type, source)] = tuple(c for c in self.subscribers.get(type, ()) if c != source)
+        return targets
+
+    @classmethod
+    def of(cls, specs: Iterable[ConnectorSpec]) -> Directory:
+        by_id = {spec.id: spec for spec in specs}
+        subscribers: dict[str, list[str]] = {}
+        for spec in by_id.values():
+            for type in spec.consumes:
+                subscribers.setdefault(type, []).append(spec.id)
+        return cls(by_id, {type: tuple(sorted(ids)) for type, ids in subscribers.items()})

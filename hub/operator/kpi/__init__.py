@@ -1,0 +1,11 @@
+"""The province's indicators, computed by the hub from what it routes (pure logic, no I/O).
+
+- `hub.operator.kpi.dossiers`: received / online / on time vs late / signed results, from the `dossier.*` messages.
+- `hub.operator.kpi.connectivity`: the share of systems serving citizens and businesses connected through the
+  LGSP, and a linear projection of when its target is reached.
+"""
+
+from hub.operator.kpi.connectivity import connectivity, projection
+from hub.operator.kpi.dossiers import DossierIndicators
+
+__all__ = ["DossierIndicators", "connectivity", "projection"]

@@ -1,0 +1,52 @@
+"""The national data-exchange platform stub (NDXP): takes dossier sync, answers with receipts.
+
+It stores the latest national record of each dossier and answers every event with one `ndxp.receipt`
+(duplicates are dropped by envelope id before they reach it).
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timezone
+from typing import Any
+
+from province.connectors.ndxp.national import to_national
+from hub.sdk import Connector, Message
+
+ID = "ndxp"
+DOSSIER_TYPES = ("dossier.submitted", "dossier.status_changed", "dossier.completed")
+
+
+class NationalPlatform:
+    def __init__(self) -> None:
+        self.dossiers: dict[str, dict[str, Any]] = {}  # MaHoSo → latest national record
+        self.events: dict[str, str] = {}  # envelope id → type, each event synced once
+        self.completions: dict[str, dict[str, Any]] = {}  # MaHoSo → its dossier.completed, as received
+        self.refused = 0
+        self._transactions = itertools.count(1)
+        self.connector = Connector(ID, name="Nền tảng tích hợp, chia sẻ dữ liệu quốc gia (NDXP)",
+                                   agency="Văn phòng Chính phủ", level="national", produces=["ndxp.receipt"])
+        for type in DOSSIER_TYPES:
+            self.connector.on(type)(self._sync)
+
+    async def _sync(self, message: Message) -> None:
+        envelope = message.envelope
+        record, problems = to_national(envelope.type, message.payload)
+        if not problems:
+            self.dossiers[record["MaHoSo"]] = {**self.dossiers.get(record["MaHoSo"], {}), **record}
+        else:
+            self.refused += 1
+        self.events[str(envelope.id)] = envelope.type
+        if envelope.type == "dossier.completed":
+            self.completions[message.payload["MaHoSo"]] = message.payload
+        receipt = {
+            "MaHoSo": message.payload["MaHoSo"],
+            "MaGiaoDich": f"NDXP-{next(self._transactions):010d}",
+            "MaThongDiep": str(envelope.id),
+            "LoaiSuKien": envelope.type,
+            "KetQua": "tu_choi" if problems else "thanh_cong",
+            "ThoiDiemNhan": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        if problems:
+            receipt["LyDo"] = "; ".join(problems)
+        await self.connector.reply(message, "ndxp.receipt", receipt)

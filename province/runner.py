@@ -1,0 +1,70 @@
+"""A living province: the three bundled connectors on one scenario, one seed and one simulated clock."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime, time
+
+from province.connectors.dossier_system.connector import DossierSystem
+from province.connectors.ndxp.connector import NationalPlatform
+from province.connectors.population_db.connector import PopulationDatabase
+from province.connectors.population_db.population import Population
+from province.clock import VN_TZ, SimClock
+from province.scenario import Outage, Scenario, System
+from hub.sdk import Connector
+from hub.sdk.registrar import Registrar
+
+DAY_START = time(6, 0)  # the simulation opens at dawn of the scenario's first day
+
+
+class Province:
+    def __init__(self, scenario: Scenario, seed: int, speed: float, volume: float = 1.0, days: int | None = None,
+                 population_size: int = 200_000, verify_latency: float = 0.0, verify_failure_rate: float = 0.0,
+                 heartbeat_seconds: float = 5.0) -> None:
+        self.scenario = scenario
+        self.clock = SimClock(datetime.combine(scenario.calendar.start, DAY_START, VN_TZ), speed)
+        population = Population(seed, population_size, home_province=scenario.province.code)
+        self.population_db = PopulationDatabase(population, verify_latency, verify_failure_rate, seed)
+        self.ndxp = NationalPlatform()
+        self.dossier_system = DossierSystem(scenario, self.clock, population, seed, volume, days)
+        # The scenario's other connected systems: adapters that keep their link alive with heartbeats.
+        self.adapters = [system_adapter(s, heartbeat_seconds) for s in scenario.systems
+                         if s.connected and s.id != self.dossier_system.connector.id]
+        for connector in self.connectors:
+            connector.heartbeat_seconds = heartbeat_seconds
+        self._tasks: list[asyncio.Task] = []
+
+    @property
+    def connectors(self) -> list[Connector]:
+        return [self.population_db.connector, self.ndxp.connector, self.dossier_system.connector, *self.adapters]
+
+    async def start(self, registrar: Registrar) -> None:
+        """Connectors first, then the traffic."""
+        await asyncio.gather(*(connector.start(registrar) for connector in self.connectors))
+        self.traffic = asyncio.create_task(self.dossier_system.run(), name="dossiers")
+        by_id = {connector.id: connector for connector in self.connectors}
+        self._tasks = [self.traffic] + [asyncio.create_task(self._outage(by_id[o.connector], o), name="outage")
+                                        for o in self.scenario.outages if o.connector in by_id]
+
+    async def _outage(self, connector: Connector, outage: Outage) -> None:
+        """Down like a remote system fails: no reading, no heartbeats; its messages wait in its inbox."""
+        start, end = outage.window(self.scenario.calendar.start)
+        await self.clock.sleep_until(start)
+        connector.reachable = False
+        await self.clock.sleep_until(end)
+        connector.reachable = True
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for connector in reversed(self.connectors):
+            await connector.stop()
+
+
+def system_adapter(system: System, heartbeat_seconds: float) -> Connector:
+    """A province system already linked to the LGSP whose traffic the simulation does not model."""
+    return Connector(system.id, name=system.name, agency=system.owner, level=system.level, systems=[system.id],
+                     heartbeat_seconds=heartbeat_seconds)

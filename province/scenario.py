@@ -1,0 +1,351 @@
+"""A province scenario: its agencies, information systems, procedures, traffic and outages.
+
+Scenarios are TOML files (`scenarios/<name>.toml`). The models are strict: unknown keys are
+refused, and every rule failure names the field, so a typo in a scenario fails loudly at load.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import tomllib
+from collections import Counter
+from datetime import date, datetime, time, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from province.clock import VN_TZ
+from hub.core.envelope import ConnectorId
+from hub.core.personal_id import province_codes
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+# Mã định danh cơ quan: level-4 (3 digits) . level-3 (2) . level-2 (2) . province (letter + 2 digits).
+AgencyCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Z][0-9]{2}$")]
+ProcedureCode = Annotated[str, StringConstraints(pattern=r"^[0-9]\.[0-9]{6}$")]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Level = Literal["province", "district", "commune"]
+ServiceLevel = Literal["toan_trinh", "mot_phan", "truc_tiep"]  # fully online / partly online / in person only
+
+_HOURS = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _duplicates(values: list[str]) -> list[str]:
+    return sorted(value for value, count in Counter(values).items() if count > 1)
+
+
+# --- province -----------------------------------------------------------------------------------
+
+
+class Targets(_Strict):
+    """The provincial plan's targets, as shares in [0, 1]."""
+
+    connected_systems: Share = Field(description="Systems serving citizens/businesses linked through the LGSP.")
+    online_dossiers: Share = Field(description="Dossiers handled online (toàn trình / một phần).")
+    signed_results: Share = Field(description="Dossier results digitally signed.")
+    electronic_documents: Share = Field(description="Documents between agencies exchanged electronically.")
+    inter_agency_dossiers_online: Share | None = Field(None, description="Inter-agency one-stop dossiers online.")
+
+
+class Province(_Strict):
+    name: Name
+    code: str = Field(description="3-digit province code of birth registration (052 Bình Định).")
+    services_total: int | None = Field(None, ge=0, description="Services listed on the provincial portal.")
+    services_fully_online: int | None = Field(None, ge=0)
+    targets: Targets
+
+    @field_validator("code")
+    @classmethod
+    def _known_code(cls, code: str) -> str:
+        if code not in province_codes():
+            raise ValueError(f"{code!r} is not a province code of birth registration")
+        return code
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Province:
+        official = province_codes()[self.code]
+        if official not in self.name:
+            raise ValueError(f"code {self.code} is {official}, which the name {self.name!r} does not mention")
+        if None not in (self.services_total, self.services_fully_online) and (
+            self.services_fully_online > self.services_total
+        ):
+            raise ValueError("services_fully_online must not exceed services_total")
+        return self
+
+
+class Agency(_Strict):
+    code: AgencyCode
+    name: Name
+    level: Level
+
+
+class System(_Strict):
+    """One entry of the province's information-system inventory."""
+
+    id: Slug
+    name: Name
+    owner: AgencyCode
+    level: Level
+    kind: Literal["dossier_system", "portal", "sector_database", "shared_platform"]
+    serves_citizens_businesses: StrictBool  # "yes" or 1 in a TOML file is a mistake, not True
+    connected: StrictBool = Field(False, description="Linked through the LGSP when the scenario starts.")
+
+
+class Procedure(_Strict):
+    code: ProcedureCode
+    name: Name
+    field_code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,50}$")]  # MaLinhVuc
+    field_name: Name
+    level: ServiceLevel
+    legal_days: int = Field(ge=1, le=365, description="Legal processing time in working days.")
+    agencies: list[AgencyCode] = Field(min_length=1, description="Handling agencies; one is picked per dossier.")
+    applicants: Literal["citizen", "business", "both"] = "both"
+    weight: float = Field(1.0, gt=0, description="Relative frequency among the scenario's procedures.")
+
+    def accepts(self, business: bool, online: bool) -> bool:
+        kind_ok = self.applicants == "both" or self.applicants == ("business" if business else "citizen")
+        return kind_ok and not (online and self.level == "truc_tiep")
+
+
+# --- traffic ------------------------------------------------------------------------------------
+
+
+class LogNormal(_Strict):
+    kind: Literal["lognormal"]
+    median: float = Field(gt=0)
+    sigma: float = Field(gt=0, le=3)
+
+    def draw(self, rng: random.Random) -> float:
+        return rng.lognormvariate(math.log(self.median), self.sigma)
+
+    def prob_above(self, x: float) -> float:
+        return 0.5 * math.erfc(math.log(x / self.median) / (self.sigma * math.sqrt(2)))
+
+
+class Uniform(_Strict):
+    kind: Literal["uniform"]
+    low: float = Field(ge=0)
+    high: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if self.high <= self.low:
+            raise ValueError("high must be greater than low")
+        return self
+
+    def draw(self, rng: random.Random) -> float:
+        return rng.uniform(self.low, self.high)
+
+    def prob_above(self, x: float) -> float:
+        return min(1.0, max(0.0, (self.high - x) / (self.high - self.low)))
+
+
+Distribution = Annotated[LogNormal | Uniform, Field(discriminator="kind")]
+
+
+class Traffic(_Strict):
+    dossiers_per_day: float = Field(gt=0, description="Dossiers received on a working day.")
+    share_online: Share = Field(description="Channel 2 (online).")
+    share_by_post: Share = Field(description="Channel 3 (public post); the rest is channel 1, at the counter.")
+    days_off_online_factor: float = Field(
+        0.25, ge=0, le=1, description="Online arrivals on weekends/holidays relative to a working day."
+    )
+    share_business_applicants: Share
+    processing: Distribution = Field(description="Share of the legal time a dossier's processing uses.")
+    share_supplement_requested: Share
+    share_repeat_supplement: Share = Field(0.1, description="Of supplemented dossiers, those asked a second time.")
+    supplement_days: Distribution = Field(description="Calendar days the citizen takes to supplement.")
+    share_refused: Share = Field(description="Not accepted at reception (status 3).")
+    share_verification_mismatch: Share = Field(description="Applicant data failing the population-database check.")
+    share_signed_result: Share
+
+    @model_validator(mode="after")
+    def _channels_fit(self) -> Traffic:
+        if self.share_online + self.share_by_post > 1:
+            raise ValueError("share_online + share_by_post must not exceed 1 (the rest is the counter)")
+        return self
+
+
+class Outage(_Strict):
+    """A window during which a connector is down, counted from the scenario's first day."""
+
+    connector: ConnectorId
+    start_day: int = Field(ge=0)
+    start_hour: float = Field(ge=0, lt=24)
+    duration_hours: float = Field(gt=0, le=24 * 30)
+
+    def window(self, first_day: date) -> tuple[datetime, datetime]:
+        start = datetime.combine(first_day, time(), VN_TZ) + timedelta(days=self.start_day, hours=self.start_hour)
+        return start, start + timedelta(hours=self.duration_hours)
+
+
+class Calendar(_Strict):
+    start: date = Field(description="The scenario's first simulated day.")
+    office_hours: list[str] = Field(
+        default_factory=lambda: ["07:30-11:30", "13:30-17:30"], min_length=1, description="Reception windows."
+    )
+    holidays: list[date] = Field(default_factory=list, description="Days off besides Saturdays and Sundays.")
+
+    @field_validator("office_hours")
+    @classmethod
+    def _windows(cls, windows: list[str]) -> list[str]:
+        last = -1
+        for window in windows:
+            match = _HOURS.match(window)
+            if not match:
+                raise ValueError(f"{window!r} is not HH:MM-HH:MM")
+            h1, m1, h2, m2 = map(int, match.groups())
+            start, end = h1 * 60 + m1, h2 * 60 + m2
+            if not last < start < end:
+                raise ValueError(f"{window!r}: windows must be non-empty, in order and not overlap")
+            last = end
+        return windows
+
+    def windows(self) -> list[tuple[time, time]]:
+        pairs = (w.split("-") for w in self.office_hours)
+        return [(time.fromisoformat(a), time.fromisoformat(b)) for a, b in pairs]
+
+
+# --- the scenario -------------------------------------------------------------------------------
+
+
+class Scenario(_Strict):
+    province: Province
+    calendar: Calendar
+    agencies: list[Agency] = Field(min_length=1)
+    systems: list[System] = Field(min_length=1)
+    procedures: list[Procedure] = Field(min_length=1)
+    traffic: Traffic
+    outages: list[Outage] = Field(default_factory=list)
+
+    @field_validator("agencies")
+    @classmethod
+    def _agencies_unique_one_province(cls, agencies: list[Agency]) -> list[Agency]:
+        if dup := _duplicates([a.code for a in agencies]):
+            raise ValueError(f"agency codes must be unique; repeated: {', '.join(dup)}")
+        suffixes = sorted({a.code[-3:] for a in agencies})
+        if len(suffixes) > 1:
+            raise ValueError(f"agency codes of one province share one province part; found {', '.join(suffixes)}")
+        return agencies
+
+    @field_validator("systems")
+    @classmethod
+    def _systems_unique(cls, systems: list[System]) -> list[System]:
+        if dup := _duplicates([s.id for s in systems]):
+            raise ValueError(f"system ids must be unique; repeated: {', '.join(dup)}")
+        return systems
+
+    @field_validator("procedures")
+    @classmethod
+    def _procedures_unique(cls, procedures: list[Procedure]) -> list[Procedure]:
+        if dup := _duplicates([p.code for p in procedures]):
+            raise ValueError(f"procedure codes must be unique; repeated: {', '.join(dup)}")
+        return procedures
+
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        known = {a.code for a in self.agencies}
+        for i, system in enumerate(self.systems):
+            if system.owner not in known:
+                raise ValueError(f"systems[{i}].owner: {system.owner} ({system.id}) is not one of the agencies")
+        for i, procedure in enumerate(self.procedures):
+            for code in procedure.agencies:
+                if code not in known:
+                    raise ValueError(f"procedures[{i}].agencies: {code} ({procedure.code}) is not one of the agencies")
+        return self
+
+    @model_validator(mode="after")
+    def _traffic_servable(self) -> Scenario:
+        """Every applicant kind and channel the traffic sends must have a procedure to land on."""
+        t = self.traffic
+        citizens, businesses = 1 - t.share_business_applicants, t.share_business_applicants
+        kinds = [business for business, share in ((False, citizens), (True, businesses)) if share > 0]
+        channels = [online for online, share in ((False, 1 - t.share_online), (True, t.share_online)) if share > 0]
+        for business in kinds:
+            for online in channels:
+                if not any(p.accepts(business, online) for p in self.procedures):
+                    who = "business" if business else "citizen"
+                    how = "online (level toan_trinh or mot_phan)" if online else "at the counter"
+                    raise ValueError(f"traffic: no procedure takes {who} dossiers {how}; add one or set the share to 0")
+        return self
+
+    def agency(self, code: str) -> Agency:
+        return next(a for a in self.agencies if a.code == code)
+
+    def procedure(self, code: str) -> Procedure:
+        return next(p for p in self.procedures if p.code == code)
+
+    def systems_serving_citizens_businesses(self) -> list[System]:
+        return [s for s in self.systems if s.serves_citizens_businesses]
+
+    def connected_systems_denominator(self) -> int:
+        """The target's denominator: systems that serve citizens and businesses."""
+        return len(self.systems_serving_citizens_businesses())
+
+    def connected_systems_share(self) -> float:
+        """Share of those linked through the LGSP at the start of the scenario."""
+        serving = self.systems_serving_citizens_businesses()
+        return sum(s.connected for s in serving) / len(serving) if serving else 0.0
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be used; the message names the file, the field and the rule."""
+
+
+def bundled_scenarios_dir() -> Path:
+    """`scenarios/` as shipped in the wheel (province/scenarios), or at the top of a source checkout."""
+    shipped = resources.files("province").joinpath("scenarios")
+    if shipped.is_dir():
+        return Path(str(shipped))
+    return Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def bundled_scenario_names() -> list[str]:
+    return sorted(path.stem for path in bundled_scenarios_dir().glob("*.toml"))
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """Load a bundled scenario by name (`binh-dinh-2023`) or a TOML file by path."""
+    path = Path(name_or_path)
+    if not path.suffix and not path.exists():
+        path = bundled_scenarios_dir() / f"{name_or_path}.toml"
+        if not path.is_file():
+            known = ", ".join(bundled_scenario_names()) or "none"
+            raise ScenarioError(f"no scenario named {name_or_path!r} (bundled: {known})")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ScenarioError(f"{path}: {exc}") from exc
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(f"{path}: {_describe(exc)}") from exc
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line per broken rule: `dotted.field[2].path: message`."""
+    lines = []
+    for error in exc.errors(include_url=False):
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"]).lstrip(".")
+        lines.append(f"{where or '(scenario)'}: {error['msg']}")
+    return f"{len(lines)} problem(s)\n  " + "\n  ".join(lines)
