@@ -49,12 +49,12 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from province.runner import Province
-from province.clock import VN_TZ
 from hub.control.runtime import Hub
-from province.scenario import load_scenario
+from hub.core.clock import VN_TZ
 from hub.sdk import LocalRegistrar, Message
 from hub.settings import Settings
+from province.runner import Province
+from province.scenario import load_scenario
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SCENARIO = "binh-dinh-2023"
@@ -152,14 +152,14 @@ async def run_once(speed: float, volume: float, days: int, seed: int, partitions
                 from pyinstrument import Profiler
                 profiler = Profiler(async_mode="disabled")
                 profiler.start()
-            cpu0, broker0, routed0 = cpu_seconds(), cpu_seconds(hub.broker.pid), hub.bus.router.stats.routed
+            cpu0, broker0, routed0 = cpu_seconds(), cpu_seconds(hub.broker.pid), hub.router.stats.routed
             t0 = time.monotonic()
             watch.release(speed)
             sampler = asyncio.create_task(watch.run())
             await province.clock.sleep_until(end)
             window = time.monotonic() - t0
             cpu, broker_cpu = cpu_seconds() - cpu0, cpu_seconds(hub.broker.pid) - broker0
-            routed = hub.bus.router.stats.routed - routed0
+            routed = hub.router.stats.routed - routed0
             if profiler:
                 profiler.stop()
                 write_profile(profiler, profile)
@@ -179,7 +179,7 @@ async def run_once(speed: float, volume: float, days: int, seed: int, partitions
             await province.stop()
             await hub.stop()
 
-    stats, router = dossiers.stats, hub.bus.router.stats
+    stats, router = dossiers.stats, hub.router.stats
     events, max_in_flight = at_stop["published"], max(watch.in_flight, default=0)
     checks = {"in_flight_bounded": max_in_flight < max(2000, 0.05 * events),
               "no_verification_timeouts": stats.verification_timeouts == 0,

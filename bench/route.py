@@ -55,22 +55,22 @@ import jsonschema_rs
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from hub.core import personal_id
 from hub.audit.message_log import MessageLog
 from hub.bus.admin import TopicAdmin, wait_for_broker
 from hub.bus.brokers.kafka import ApacheKafka
 from hub.bus.brokers.tansu import Tansu
-from hub.control.catalog import Catalog
+from hub.bus.catalog import Catalog
+from hub.bus.router import Router
+from hub.bus.topics import BrokerLink, Topics
+from hub.core import personal_id
 from hub.core.credentials import CREDENTIAL_HEADER, SIGNATURE_HEADER, Credential, Keyring, issue
 from hub.core.directory import ConnectorSpec, Directory
 from hub.core.envelope import Envelope, encode
-from hub.bus.router import Router
 from hub.core.routing import Delivery, resolve, route
 from hub.core.schemas.registry import SchemaRegistry, bundled_schemas_dir
 from hub.settings import Settings
 from hub.store import Store
 from hub.testing.samples import dossier_submitted
-from hub.bus.topics import BrokerLink, Topics
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BROKERS = ("kafka", "tansu")

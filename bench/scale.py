@@ -74,8 +74,8 @@ from route import (
 )
 from route import signed as signed_by  # the same messages, producers and brokers as route.py
 
-from hub.bus.gaps import GapGuard
 from hub.bus.brokers.process import rss_bytes
+from hub.bus.gaps import GapGuard
 from hub.core.credentials import Credential, issue
 from hub.core.ids import uuid7
 from hub.store import Store, message_log

@@ -20,8 +20,7 @@ app = typer.Typer(help="LGSP provincial integration hub.", no_args_is_help=True,
 
 
 def _logging(level: str) -> None:
-    from hub import log_bursts
-    from hub import logs
+    from hub import log_bursts, logs
 
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logs.install()  # no citizen's ID in any log line
@@ -38,9 +37,9 @@ def up(
 ) -> None:
     """Start the hub: its broker (Apache Kafka unless LGSP_BROKER or KAFKA_BOOTSTRAP_SERVERS say otherwise),
     router, API and the province."""
-    from hub.control.api import create_app, operator_token
     from hub.bus.brokers import local_broker
     from hub.bus.brokers.kafka import BrokerUnavailable, find_java, install, installed
+    from hub.control.api import create_app, operator_token
     from province.scenario import load_scenario
 
     given = {"scenario": scenario, "speed": speed, "host": host, "port": port}
@@ -378,7 +377,7 @@ def router(log_level: str = "info") -> None:
 
 async def _run_router(settings: Settings) -> None:
     from hub.audit.message_log import MessageLog, worker_id
-    from hub.control.catalog import Catalog
+    from hub.bus.catalog import Catalog
     from hub.bus.router import Router
     from hub.core.schemas.registry import SchemaRegistry, bundled_schemas_dir
     from hub.store import Store

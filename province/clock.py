@@ -1,8 +1,7 @@
 """Simulated time: a clock that runs faster than real time, and a manual one for tests.
 
-Both keep time in Asia/Ho_Chi_Minh, the zone dossier deadlines are set in. Code that waits
-(deadlines, heartbeats, KPI snapshots) takes a clock instead of calling asyncio.sleep, so days
-of traffic can run in minutes, and tests can step time by hand.
+Both keep time in Asia/Ho_Chi_Minh and follow the hub's `Clock` protocol, so the hub samples its
+indicators on the province's time, days of traffic run in minutes, and tests step time by hand.
 """
 
 from __future__ import annotations
@@ -12,24 +11,14 @@ import heapq
 import itertools
 import time
 from datetime import datetime, timedelta
-from typing import Protocol
-from zoneinfo import ZoneInfo
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+from hub.core.clock import VN_TZ
 
 
 def _aware(when: datetime, what: str) -> datetime:
     if when.tzinfo is None or when.utcoffset() is None:
         raise ValueError(f"{what} must be timezone-aware (Asia/Ho_Chi_Minh), got naive {when.isoformat()}")
     return when.astimezone(VN_TZ)
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
-
-    async def sleep_until(self, when: datetime) -> None: ...
-
-    async def sleep(self, seconds: float) -> None: ...
 
 
 class SimClock:

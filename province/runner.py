@@ -6,14 +6,16 @@ import asyncio
 import contextlib
 from datetime import datetime, time
 
+from hub.core.clock import VN_TZ
+from hub.core.inventory import System
+from hub.sdk import Connector
+from hub.sdk.registrar import Registrar
+from province.clock import SimClock
 from province.connectors.dossier_system.connector import DossierSystem
 from province.connectors.ndxp.connector import NationalPlatform
 from province.connectors.population_db.connector import PopulationDatabase
 from province.connectors.population_db.population import Population
-from province.clock import VN_TZ, SimClock
-from province.scenario import Outage, Scenario, System
-from hub.sdk import Connector
-from hub.sdk.registrar import Registrar
+from province.scenario import Outage, Scenario
 
 DAY_START = time(6, 0)  # the simulation opens at dawn of the scenario's first day
 

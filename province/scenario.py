@@ -1,4 +1,5 @@
-"""A province scenario: its agencies, information systems, procedures, traffic and outages.
+"""A province scenario: its inventory (agencies, information systems, targets), and its simulation
+(calendar, procedures, traffic, outages).
 
 Scenarios are TOML files (`scenarios/<name>.toml`). The models are strict: unknown keys are
 refused, and every rule failure names the field, so a typo in a scenario fails loudly at load.
@@ -10,105 +11,24 @@ import math
 import random
 import re
 import tomllib
-from collections import Counter
 from datetime import date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StringConstraints,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, StringConstraints, ValidationError, field_validator, model_validator
 
-from province.clock import VN_TZ
+from hub.core.clock import VN_TZ
 from hub.core.envelope import ConnectorId
-from hub.core.personal_id import province_codes
+from hub.core.inventory import AgencyCode, Inventory, Name, Share, Strict, duplicates
 
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
-# Mã định danh cơ quan: level-4 (3 digits) . level-3 (2) . level-2 (2) . province (letter + 2 digits).
-AgencyCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Z][0-9]{2}$")]
 ProcedureCode = Annotated[str, StringConstraints(pattern=r"^[0-9]\.[0-9]{6}$")]
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-Level = Literal["province", "district", "commune"]
 ServiceLevel = Literal["toan_trinh", "mot_phan", "truc_tiep"]  # fully online / partly online / in person only
 
 _HOURS = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])$")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _duplicates(values: list[str]) -> list[str]:
-    return sorted(value for value, count in Counter(values).items() if count > 1)
-
-
-# --- province -----------------------------------------------------------------------------------
-
-
-class Targets(_Strict):
-    """The provincial plan's targets, as shares in [0, 1]."""
-
-    connected_systems: Share = Field(description="Systems serving citizens/businesses linked through the LGSP.")
-    online_dossiers: Share = Field(description="Dossiers handled online (toàn trình / một phần).")
-    signed_results: Share = Field(description="Dossier results digitally signed.")
-    electronic_documents: Share = Field(description="Documents between agencies exchanged electronically.")
-    inter_agency_dossiers_online: Share | None = Field(None, description="Inter-agency one-stop dossiers online.")
-
-
-class Province(_Strict):
-    name: Name
-    code: str = Field(description="3-digit province code of birth registration (052 Bình Định).")
-    services_total: int | None = Field(None, ge=0, description="Services listed on the provincial portal.")
-    services_fully_online: int | None = Field(None, ge=0)
-    targets: Targets
-
-    @field_validator("code")
-    @classmethod
-    def _known_code(cls, code: str) -> str:
-        if code not in province_codes():
-            raise ValueError(f"{code!r} is not a province code of birth registration")
-        return code
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Province:
-        official = province_codes()[self.code]
-        if official not in self.name:
-            raise ValueError(f"code {self.code} is {official}, which the name {self.name!r} does not mention")
-        if None not in (self.services_total, self.services_fully_online) and (
-            self.services_fully_online > self.services_total
-        ):
-            raise ValueError("services_fully_online must not exceed services_total")
-        return self
-
-
-class Agency(_Strict):
-    code: AgencyCode
-    name: Name
-    level: Level
-
-
-class System(_Strict):
-    """One entry of the province's information-system inventory."""
-
-    id: Slug
-    name: Name
-    owner: AgencyCode
-    level: Level
-    kind: Literal["dossier_system", "portal", "sector_database", "shared_platform"]
-    serves_citizens_businesses: StrictBool  # "yes" or 1 in a TOML file is a mistake, not True
-    connected: StrictBool = Field(False, description="Linked through the LGSP when the scenario starts.")
-
-
-class Procedure(_Strict):
+class Procedure(Strict):
     code: ProcedureCode
     name: Name
     field_code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,50}$")]  # MaLinhVuc
@@ -127,7 +47,7 @@ class Procedure(_Strict):
 # --- traffic ------------------------------------------------------------------------------------
 
 
-class LogNormal(_Strict):
+class LogNormal(Strict):
     kind: Literal["lognormal"]
     median: float = Field(gt=0)
     sigma: float = Field(gt=0, le=3)
@@ -139,7 +59,7 @@ class LogNormal(_Strict):
         return 0.5 * math.erfc(math.log(x / self.median) / (self.sigma * math.sqrt(2)))
 
 
-class Uniform(_Strict):
+class Uniform(Strict):
     kind: Literal["uniform"]
     low: float = Field(ge=0)
     high: float = Field(gt=0)
@@ -160,7 +80,7 @@ class Uniform(_Strict):
 Distribution = Annotated[LogNormal | Uniform, Field(discriminator="kind")]
 
 
-class Traffic(_Strict):
+class Traffic(Strict):
     dossiers_per_day: float = Field(gt=0, description="Dossiers received on a working day.")
     share_online: Share = Field(description="Channel 2 (online).")
     share_by_post: Share = Field(description="Channel 3 (public post); the rest is channel 1, at the counter.")
@@ -183,7 +103,7 @@ class Traffic(_Strict):
         return self
 
 
-class Outage(_Strict):
+class Outage(Strict):
     """A window during which a connector is down, counted from the scenario's first day."""
 
     connector: ConnectorId
@@ -196,7 +116,7 @@ class Outage(_Strict):
         return start, start + timedelta(hours=self.duration_hours)
 
 
-class Calendar(_Strict):
+class Calendar(Strict):
     start: date = Field(description="The scenario's first simulated day.")
     office_hours: list[str] = Field(
         default_factory=lambda: ["07:30-11:30", "13:30-17:30"], min_length=1, description="Reception windows."
@@ -226,45 +146,24 @@ class Calendar(_Strict):
 # --- the scenario -------------------------------------------------------------------------------
 
 
-class Scenario(_Strict):
-    province: Province
+class Scenario(Inventory):
+    """The province's inventory, and how its simulation runs."""
+
     calendar: Calendar
-    agencies: list[Agency] = Field(min_length=1)
-    systems: list[System] = Field(min_length=1)
     procedures: list[Procedure] = Field(min_length=1)
     traffic: Traffic
     outages: list[Outage] = Field(default_factory=list)
 
-    @field_validator("agencies")
-    @classmethod
-    def _agencies_unique_one_province(cls, agencies: list[Agency]) -> list[Agency]:
-        if dup := _duplicates([a.code for a in agencies]):
-            raise ValueError(f"agency codes must be unique; repeated: {', '.join(dup)}")
-        suffixes = sorted({a.code[-3:] for a in agencies})
-        if len(suffixes) > 1:
-            raise ValueError(f"agency codes of one province share one province part; found {', '.join(suffixes)}")
-        return agencies
-
-    @field_validator("systems")
-    @classmethod
-    def _systems_unique(cls, systems: list[System]) -> list[System]:
-        if dup := _duplicates([s.id for s in systems]):
-            raise ValueError(f"system ids must be unique; repeated: {', '.join(dup)}")
-        return systems
-
     @field_validator("procedures")
     @classmethod
     def _procedures_unique(cls, procedures: list[Procedure]) -> list[Procedure]:
-        if dup := _duplicates([p.code for p in procedures]):
+        if dup := duplicates([p.code for p in procedures]):
             raise ValueError(f"procedure codes must be unique; repeated: {', '.join(dup)}")
         return procedures
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
         known = {a.code for a in self.agencies}
-        for i, system in enumerate(self.systems):
-            if system.owner not in known:
-                raise ValueError(f"systems[{i}].owner: {system.owner} ({system.id}) is not one of the agencies")
         for i, procedure in enumerate(self.procedures):
             for code in procedure.agencies:
                 if code not in known:
@@ -286,23 +185,9 @@ class Scenario(_Strict):
                     raise ValueError(f"traffic: no procedure takes {who} dossiers {how}; add one or set the share to 0")
         return self
 
-    def agency(self, code: str) -> Agency:
-        return next(a for a in self.agencies if a.code == code)
-
     def procedure(self, code: str) -> Procedure:
         return next(p for p in self.procedures if p.code == code)
 
-    def systems_serving_citizens_businesses(self) -> list[System]:
-        return [s for s in self.systems if s.serves_citizens_businesses]
-
-    def connected_systems_denominator(self) -> int:
-        """The target's denominator: systems that serve citizens and businesses."""
-        return len(self.systems_serving_citizens_businesses())
-
-    def connected_systems_share(self) -> float:
-        """Share of those linked through the LGSP at the start of the scenario."""
-        serving = self.systems_serving_citizens_businesses()
-        return sum(s.connected for s in serving) / len(serving) if serving else 0.0
 
 
 # --- loading ------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import IntEnum
 
-from province.clock import VN_TZ
+from hub.core.clock import VN_TZ
 from province.scenario import Calendar, Procedure, Scenario, Traffic
 
 ONLINE_HOURS = (time(6, 0), time(23, 0))  # when citizens submit online, weekends included

@@ -22,11 +22,11 @@ from hub.bus.admin import wait_for_broker
 from hub.bus.brokers.kafka import ApacheKafka
 from hub.bus.brokers.process import free_port
 from hub.bus.brokers.tansu import Tansu
+from hub.bus.topics import BrokerLink, Topics
 from hub.core.credentials import Credential
 from hub.core.envelope import decode
-from hub.testing.pytest_plugin import LgspHub, launch, stop_process
 from hub.settings import Settings
-from hub.bus.topics import BrokerLink, Topics
+from hub.testing.pytest_plugin import LgspHub, launch, stop_process
 from tests import containers
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,31 +10,14 @@ import asyncio
 import base64
 import contextlib
 from collections import deque
-from datetime import datetime, timezone
 from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from hub.bus.gaps import GapGuard
-from hub.core.routing import Rejection
 from hub.bus.topics import BrokerLink
-
-_PREFIX = "lgsp.error."
-
-
-def dead_letter_headers(rejection: Rejection, topic: str, partition: int, offset: int) -> list[tuple[str, bytes]]:
-    errors = [{"field": e.field, "rule": e.rule, "message": e.message} for e in rejection.errors]
-    fields = {
-        "stage": rejection.stage,
-        "reason": rejection.reason,
-        "errors": orjson.dumps(errors).decode(),
-        "topic": topic,
-        "partition": str(partition),
-        "offset": str(offset),
-        "at": datetime.now(timezone.utc).isoformat(),
-    }
-    return [(_PREFIX + name, value.encode()) for name, value in fields.items()]
+from hub.core.rejection import DEAD_LETTER_PREFIX as _PREFIX
 
 
 def dead_letter(record: ConsumerRecord) -> dict[str, Any]:

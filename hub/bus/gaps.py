@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 
-from hub.operator import metrics
+from hub.bus import metrics
 
 log = logging.getLogger(__name__)
 Batches = dict[TopicPartition, list[ConsumerRecord]]

@@ -24,16 +24,16 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
-from hub.operator import metrics
 from hub.audit.message_log import MessageLog, decision
+from hub.bus import metrics
 from hub.bus.admin import TopicAdmin
+from hub.bus.catalog import Catalog
 from hub.bus.gaps import GapGuard
-from hub.control.catalog import Catalog
-from hub.core.credentials import Keyring, seal
-from hub.bus.dead_letters import dead_letter_headers
-from hub.core.routing import Delivery, Rejection, authenticate, decide
-from hub.settings import Settings
 from hub.bus.topics import RECORD_BYTES_MAX, BrokerLink
+from hub.core.credentials import Keyring, seal
+from hub.core.rejection import Rejection, dead_letter_headers
+from hub.core.routing import Delivery, authenticate, decide
+from hub.settings import Settings
 
 log = logging.getLogger(__name__)
 LOG_BEHIND_MAX = 50_000  # decisions the message log may hold unwritten before routing waits for it

@@ -13,9 +13,9 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from hub.bus.topics import BrokerLink
 from hub.core.credentials import AuthError, Keyring, seal
 from hub.core.personal_id import mask_text
-from hub.bus.topics import BrokerLink
 
 log = logging.getLogger(__name__)
 

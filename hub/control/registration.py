@@ -22,12 +22,12 @@ class RegistryError(ValueError):
 
 
 def _problems(hub: Any, spec: ConnectorSpec) -> list[dict[str, str]]:
-    known_types = set(hub.control.catalog.schemas.types())
+    known_types = set(hub.catalog.schemas.types())
     problems = [{"field": f"{side}[{i}]", "rule": "knownType", "message": f"unknown message type {t!r}"}
                 for side in ("produces", "consumes") for i, t in enumerate(getattr(spec, side)) if t not in known_types]
-    inventory = {system.id for system in province.scenario.systems}
+    inventory = {system.id for system in hub.scenario.systems}
     problems += [{"field": f"systems[{i}]", "rule": "knownSystem",
-                  "message": f"{s!r} is not in the information-system inventory of {province.scenario.province.name}"}
+                  "message": f"{s!r} is not in the information-system inventory of {hub.scenario.province.name}"}
                  for i, s in enumerate(spec.systems) if s not in inventory]
     return problems
 
@@ -43,9 +43,9 @@ async def register(hub: Any, data: dict[str, Any] | ConnectorSpec) -> tuple[Conn
     problems = _problems(hub, spec)
     if problems:
         raise RegistryError(problems[0]["message"], problems)
-    await hub.admin.ensure([hub.bus.topics.inbox(spec.id)])
+    await hub.admin.ensure([hub.topics.inbox(spec.id)])
     created = await asyncio.to_thread(hub.store.put_connector, spec.id, spec.model_dump())
-    await asyncio.to_thread(hub.control.catalog.reload)
+    await asyncio.to_thread(hub.catalog.reload)
     if created:
         await announce(hub, spec.id, paused=False)
     return spec, created
@@ -68,7 +68,7 @@ async def issue_credential(hub: Any, connector_id: str, algorithm: Algorithm = "
     grace = hub.settings.credential_grace_seconds if grace_seconds is None else grace_seconds
     retire_at = datetime.now(timezone.utc) + timedelta(seconds=grace)
     await asyncio.to_thread(hub.store.add_credential, row, retire_at)
-    await asyncio.to_thread(hub.control.catalog.reload)
+    await asyncio.to_thread(hub.catalog.reload)
     return credential, {**row, "previous_expire_at": retire_at.isoformat()}
 
 
@@ -76,14 +76,14 @@ async def revoke_credential(hub: Any, connector_id: str, credential_id: str | No
     """Revoked at once in this process (it reloads its keyring before returning); separate router workers
     follow at their next reload, within LGSP_REFRESH_SECONDS."""
     gone = await asyncio.to_thread(hub.store.revoke_credentials, connector_id, credential_id)
-    await asyncio.to_thread(hub.control.catalog.reload)
+    await asyncio.to_thread(hub.catalog.reload)
     return gone > 0
 
 
 async def announce(hub: Any, connector_id: str, paused: bool) -> None:
     """Tell the connector its desired state on the control topic (it may run anywhere)."""
     value = orjson.dumps({"connector": connector_id, "paused": paused})
-    await hub.producer.send_and_wait(hub.bus.topics.control, value, key=connector_id.encode())
+    await hub.producer.send_and_wait(hub.topics.control, value, key=connector_id.encode())
 
 
 async def set_paused(hub: Any, connector_id: str, paused: bool) -> bool:

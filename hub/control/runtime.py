@@ -9,25 +9,26 @@ from datetime import datetime
 
 from aiokafka import AIOKafkaProducer
 
-from province.runner import Province
 from hub.audit.message_log import MessageLog, worker_id
-from hub.bus.brokers import NAMES, BrokerInfo, local_broker
 from hub.bus.admin import TopicAdmin, wait_for_broker
+from hub.bus.brokers import NAMES, BrokerInfo, local_broker
 from hub.bus.brokers.process import rss_bytes
-from hub.control.catalog import Catalog
-from province.clock import VN_TZ, SimClock
-from hub.bus.dead_letters import DeadLetterTail, dead_letter_headers
-from hub.operator.observer import Observer
-from hub.control.registration import announce
+from hub.bus.catalog import Catalog
+from hub.bus.dead_letters import DeadLetterTail
 from hub.bus.router import Router
-from hub.core.routing import Rejection
-from province.scenario import load_scenario
+from hub.bus.status import StatusBoard
+from hub.bus.topics import RECORD_BYTES_MAX, BrokerLink
+from hub.control.registration import announce
+from hub.core.clock import VN_TZ
+from hub.core.rejection import Rejection, dead_letter_headers
 from hub.core.schemas.registry import SchemaRegistry, bundled_schemas_dir
+from hub.operator.observer import Observer
 from hub.sdk.registrar import LocalRegistrar
 from hub.settings import Settings
-from hub.bus.status import StatusBoard
 from hub.store import Store
-from hub.bus.topics import RECORD_BYTES_MAX, BrokerLink
+from province.clock import SimClock
+from province.runner import Province
+from province.scenario import load_scenario
 
 log = logging.getLogger(__name__)
 STOP_CLIENTS_SECONDS = 5.0  # shutdown stays bounded when the broker is gone: clients get this long in all,

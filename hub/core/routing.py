@@ -10,7 +10,6 @@ message with a reason that names the field and the rule.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import orjson
 from pydantic import ValidationError
@@ -18,29 +17,14 @@ from pydantic import ValidationError
 from hub.core.credentials import AuthError, Keyring
 from hub.core.directory import Directory
 from hub.core.envelope import Envelope
-from hub.core.schemas.registry import FieldError, SchemaRegistry, UnknownType, UnknownVersion
-
-Stage = Literal["auth", "decode", "envelope", "schema", "routing", "handler"]  # handler: a connector gave up on it
+from hub.core.rejection import FieldError, Rejection
+from hub.core.schemas.registry import SchemaRegistry, UnknownType, UnknownVersion
 
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
     envelope: Envelope
     targets: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    stage: Stage
-    reason: str
-    errors: tuple[FieldError, ...] = ()
-    envelope: Envelope | None = None
-
-    @classmethod
-    def of(cls, stage: Stage, errors: list[FieldError], envelope: Envelope | None = None) -> Rejection:
-        first = errors[0]
-        more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-        return cls(stage, f"{first.field}: {first.message} [rule: {first.rule}]{more}", tuple(errors), envelope)
 
 
 def envelope_errors(exc: ValidationError) -> list[FieldError]:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from statistics import quantiles
 from typing import Any
 
-from province.clock import Clock
+from hub.core.clock import Clock
 from hub.operator.kpi.connectivity import connectivity, projection
 from hub.operator.kpi.dossiers import DossierIndicators
 from hub.sdk import Connector, LocalRegistrar, Message
@@ -32,14 +32,14 @@ THROUGHPUT_POINTS = 300  # ten minutes at one point every two seconds
 class Observer:
     def __init__(self, hub: Any, clock: Clock, interval: float = 2.0, history_every: timedelta = timedelta(hours=6)):
         self.hub, self.clock, self.interval, self.history_every = hub, clock, interval, history_every
-        self.indicators = DossierIndicators(province.scenario)
+        self.indicators = DossierIndicators(hub.scenario)
         self.statuses: dict[str, dict[str, Any]] = {}
         self.connectivity: dict[str, Any] = {}
         self.dossiers: dict[str, Any] = {}
         self.throughput: deque[dict[str, Any]] = deque(maxlen=THROUGHPUT_POINTS)
         self._last = (time.time(), 0, 0)
         self._next_sample: datetime | None = None
-        self.kpi = Connector(KPI_CONNECTOR, name="Bộ chỉ số LGSP (KPI)", agency=province.scenario.province.name,
+        self.kpi = Connector(KPI_CONNECTOR, name="Bộ chỉ số LGSP (KPI)", agency=hub.scenario.province.name,
                              heartbeat_seconds=5.0)
         for type in DOSSIER_TYPES:
             self.kpi.on(type)(self._observe)

@@ -28,13 +28,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential
 
-from hub.operator import metrics
+from hub.bus import metrics
 from hub.bus.gaps import GapGuard, Reassigned
 from hub.core.credentials import Credential
-from hub.bus.dead_letters import dead_letter_headers
 from hub.core.envelope import Envelope, decode, encode
-from hub.core.routing import Rejection
-from hub.core.schemas.registry import FieldError
+from hub.core.rejection import FieldError, Rejection, dead_letter_headers
 from hub.sdk.dedup import SeenIds
 from hub.sdk.registrar import Registrar
 

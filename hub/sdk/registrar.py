@@ -7,8 +7,8 @@ from typing import Any, Protocol
 
 import httpx
 
-from hub.core.credentials import Credential
 from hub.bus.topics import BrokerLink
+from hub.core.credentials import Credential
 
 
 class RegistrationError(RuntimeError):

@@ -155,38 +155,38 @@ class Store:
     def put_connector(self, connector_id: str, spec: dict[str, Any]) -> bool:
         """Insert or replace a connector; True when it was new."""
         with self.engine.begin() as conn:
-            existing = conn.execute(sa.select(province.connectors.c.id).where(province.connectors.c.id == connector_id)).first()
+            existing = conn.execute(sa.select(connectors.c.id).where(connectors.c.id == connector_id)).first()
             if existing:
-                conn.execute(province.connectors.update().where(province.connectors.c.id == connector_id)
+                conn.execute(connectors.update().where(connectors.c.id == connector_id)
                              .values(spec=spec, updated_at=_now()))
             else:
-                conn.execute(province.connectors.insert().values(id=connector_id, spec=spec, paused=False,
+                conn.execute(connectors.insert().values(id=connector_id, spec=spec, paused=False,
                                                         created_at=_now(), updated_at=_now()))
         return existing is None
 
     def connectors(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(province.connectors.c.spec).order_by(province.connectors.c.id))
+            rows = conn.execute(sa.select(connectors.c.spec).order_by(connectors.c.id))
             return [row.spec for row in rows]
 
     def connector(self, connector_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
-            return conn.execute(sa.select(province.connectors.c.spec).where(province.connectors.c.id == connector_id)).scalar()
+            return conn.execute(sa.select(connectors.c.spec).where(connectors.c.id == connector_id)).scalar()
 
     def paused_connectors(self) -> set[str]:
         with self.engine.connect() as conn:
-            return set(conn.execute(sa.select(province.connectors.c.id).where(province.connectors.c.paused)).scalars())
+            return set(conn.execute(sa.select(connectors.c.id).where(connectors.c.paused)).scalars())
 
     def set_paused(self, connector_id: str, paused: bool) -> bool:
         with self.engine.begin() as conn:
-            return conn.execute(province.connectors.update().where(province.connectors.c.id == connector_id)
+            return conn.execute(connectors.update().where(connectors.c.id == connector_id)
                                 .values(paused=paused, updated_at=_now())).rowcount > 0
 
     def delete_connector(self, connector_id: str) -> bool:
         """Unregister a connector; its credentials go with it."""
         with self.engine.begin() as conn:
             conn.execute(credentials.delete().where(credentials.c.connector_id == connector_id))
-            return conn.execute(province.connectors.delete().where(province.connectors.c.id == connector_id)).rowcount > 0
+            return conn.execute(connectors.delete().where(connectors.c.id == connector_id)).rowcount > 0
 
     # credentials ------------------------------------------------------------
     def add_credential(self, row: dict[str, Any], retire_others_at: datetime | None) -> None:

@@ -42,9 +42,9 @@ import pytest
 from hub.bus.brokers.process import free_port
 
 if TYPE_CHECKING:  # the hub's other modules are imported only when a fixture is used
+    from hub.bus.topics import BrokerLink
     from hub.testing.format import Fixture
     from hub.testing.session import ReplayResult
-    from hub.bus.topics import BrokerLink
 
 START_TIMEOUT = 180.0  # the first start of Apache Kafka fetches its jars
 

@@ -15,12 +15,12 @@ import httpx
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from hub.bus.topics import RECORD_BYTES_MAX, BrokerLink
 from hub.core.credentials import Credential
-from hub.testing.format import Fixture, FixtureMessage, Outcome
-from hub.testing.tap import Tap, envelope_id
 from hub.core.ids import uuid7
 from hub.sdk.registrar import HttpRegistrar
-from hub.bus.topics import RECORD_BYTES_MAX, BrokerLink
+from hub.testing.format import Fixture, FixtureMessage, Outcome
+from hub.testing.tap import Tap, envelope_id
 
 SETTLE_SECONDS = 2.0  # quiet time after which what has not happened is taken as not happening
 

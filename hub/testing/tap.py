@@ -15,8 +15,8 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from hub.bus.gaps import GapGuard
 from hub.bus.dead_letters import dead_letter
+from hub.bus.gaps import GapGuard
 from hub.bus.topics import BrokerLink
 
 

@@ -19,11 +19,11 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 
-from province.runner import Province
-from province.scenario import load_scenario
 from hub.sdk import Connector
 from hub.sdk.registrar import Registrar
 from hub.settings import Settings
+from province.runner import Province
+from province.scenario import load_scenario
 
 Job = Callable[[], Awaitable[object]]
 

@@ -6,11 +6,11 @@ import asyncio
 import time
 from datetime import datetime, timedelta
 
-from province.runner import Province
-from hub.core.deadlines import is_late
 from hub.control.runtime import Hub
-from province.scenario import Outage, load_scenario
+from hub.core.deadlines import is_late
 from hub.sdk import LocalRegistrar
+from province.runner import Province
+from province.scenario import Outage, load_scenario
 from province.traffic import expected_late_share
 
 SPEED = 3 * 86_400  # three simulated days per real second

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from hub.operator import metrics
+from hub.bus import metrics
 from hub.core.envelope import encode
 from hub.testing.samples import dossier_submitted
 from tests.conftest import produce, read_ids

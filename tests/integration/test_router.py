@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 
 import orjson
-from hub.operator import metrics
-from hub.control.catalog import Catalog
-from hub.core.credentials import issue
+
+from hub.bus import metrics
+from hub.bus.catalog import Catalog
 from hub.bus.dead_letters import dead_letter
-from hub.core.envelope import decode, encode
 from hub.bus.router import Router
+from hub.core.credentials import issue
+from hub.core.envelope import decode, encode
 from hub.core.schemas.registry import SchemaRegistry, bundled_schemas_dir
 from hub.store import Store
 from hub.testing.samples import dossier_submitted

@@ -11,8 +11,8 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from hub.bus.brokers.process import free_port
-from hub.testing.pytest_plugin import stop_process
 from hub.store import Store
+from hub.testing.pytest_plugin import stop_process
 from tests.conftest import ROOT
 
 

@@ -7,12 +7,12 @@ from types import SimpleNamespace
 import orjson
 import pytest
 
+from hub.bus.catalog import Catalog
+from hub.bus.topics import Topics
 from hub.control import registration
-from hub.control.catalog import Catalog
-from province.scenario import load_scenario
 from hub.core.schemas.registry import SchemaRegistry, bundled_schemas_dir
 from hub.store import Store
-from hub.bus.topics import Topics
+from province.scenario import load_scenario
 
 CONTROL_TOPIC = Topics().control
 
@@ -43,8 +43,8 @@ async def test_a_registration_is_stored_announced_and_routed_to(store):
     assert created and spec.id == "dat-dai"
     assert store.connector("dat-dai")["consumes"] == ["dossier.submitted"]
     assert hub.announced == [(CONTROL_TOPIC, {"connector": "dat-dai", "paused": False})]
-    assert "dat-dai" in hub.control.catalog.directory.connectors
-    assert hub.control.catalog.directory.fanout("dossier.submitted", "mot-cua") == ("dat-dai",)
+    assert "dat-dai" in hub.catalog.directory.connectors
+    assert hub.catalog.directory.fanout("dossier.submitted", "mot-cua") == ("dat-dai",)
 
     _, created = await registration.register(hub, {**LAND, "name": "CSDL đất đai tỉnh"})  # same id: replaced
     assert not created and len(hub.announced) == 1 and store.connector("dat-dai")["name"] == "CSDL đất đai tỉnh"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
-from province.clock import VN_TZ
+from hub.core.clock import VN_TZ
 from hub.operator.kpi import projection
 from hub.operator.observer import Observer
 from province.scenario import load_scenario

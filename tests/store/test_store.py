@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from hub.audit.message_log import GENESIS, Decision, chained
-from province.clock import VN_TZ
+from hub.core.clock import VN_TZ
 from hub.store import Store
 
 NDXP = {"id": "ndxp", "name": "NDXP", "agency": "VPCP", "level": "national", "consumes": ["dossier.submitted"],

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from province.clock import VN_TZ, ManualClock, SimClock, make_clock
+from hub.core.clock import VN_TZ
+from province.clock import ManualClock, SimClock, make_clock
 
 START = datetime(2023, 9, 11, 7, 0, tzinfo=VN_TZ)
 

@@ -7,11 +7,11 @@ from uuid import uuid4
 
 import pytest
 
+from hub.core.deadlines import is_late
+from hub.sdk.dedup import SeenIds
 from province.connectors.dossier_system import lifecycle
 from province.connectors.ndxp.national import portal_date, to_national
-from hub.core.deadlines import is_late
 from province.scenario import load_scenario
-from hub.sdk.dedup import SeenIds
 from province.traffic import DossierPlanner
 
 

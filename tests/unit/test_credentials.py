@@ -7,13 +7,13 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from nacl.signing import SigningKey
 
 from hub.core.credentials import CREDENTIAL_HEADER, SIGNATURE_HEADER, AuthError, Credential, Keyring, issue
 from hub.core.directory import ConnectorSpec, Directory
 from hub.core.envelope import encode
-from hub.core.routing import Delivery, Rejection, route
+from hub.core.rejection import Rejection
+from hub.core.routing import Delivery, route
 from hub.core.schemas.registry import SchemaRegistry, bundled_schemas_dir
 from hub.testing.samples import dossier_submitted
 

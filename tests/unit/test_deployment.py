@@ -19,8 +19,8 @@ import typer
 import yaml
 from pydantic import AliasChoices, ValidationError
 
-from hub.control.api import create_app
 from hub.cli import _load, app
+from hub.control.api import create_app
 from hub.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from hub.core.rejection import FieldError, Rejection
 from hub.testing.format import FixtureMessage, Outcome
 from hub.testing.session import _logged_rejection
-from hub.core.routing import Rejection
-from hub.core.schemas.registry import FieldError
 
 
 def test_an_unseen_outcome_is_written_as_null_and_read_back_unknown():

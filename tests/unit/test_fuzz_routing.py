@@ -17,11 +17,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.core.schemas.compat import breaking_changes
 from hub.core.directory import ConnectorSpec, Directory
 from hub.core.envelope import encode
-from hub.core.routing import Delivery, Rejection, route
-from hub.core.schemas.registry import FieldError, InvalidSchema, SchemaRegistry, bundled_schemas_dir, compile_schema
+from hub.core.rejection import FieldError, Rejection
+from hub.core.routing import Delivery, route
+from hub.core.schemas.compat import breaking_changes
+from hub.core.schemas.registry import InvalidSchema, SchemaRegistry, bundled_schemas_dir, compile_schema
 from hub.testing.samples import dossier_submitted
 
 MAX_BYTES = 1_000_000

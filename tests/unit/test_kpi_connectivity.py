@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from province.clock import VN_TZ
+from hub.core.clock import VN_TZ
 from hub.operator.kpi import connectivity, projection
 from province.scenario import Scenario
 

@@ -22,11 +22,11 @@ from typing import Any
 
 import pytest
 
-from province.clock import VN_TZ
-from hub.operator.kpi import DossierIndicators
-from province.scenario import Scenario
+from hub.core.clock import VN_TZ
 from hub.core.schemas.registry import SchemaRegistry, bundled_schemas_dir
+from hub.operator.kpi import DossierIndicators
 from hub.testing.samples import dossier_submitted_payload
+from province.scenario import Scenario
 
 A, B, C = "000.00.01.H22", "000.00.20.H22", "000.20.21.H22"
 COUNTER, ONLINE, POST = 1, 2, 3

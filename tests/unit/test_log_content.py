@@ -7,9 +7,9 @@ import hashlib
 import orjson
 import pytest
 
-from hub.core import personal_id
-from hub.audit.message_log import Decision
 from hub.audit.content import Keeping, PayloadModes, SubjectKey, personal_ids, personal_ids_in, subject_hash
+from hub.audit.message_log import Decision
+from hub.core import personal_id
 from hub.testing.samples import dossier_submitted_payload
 
 CITIZEN = personal_id.make("052", 1990, True, 1234)

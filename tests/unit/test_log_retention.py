@@ -9,8 +9,8 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from hub.core import personal_id
 from hub.audit.message_log import GENESIS, PEPPER, Decision, MessageLog, prune, verify
+from hub.core import personal_id
 from hub.settings import Settings
 from hub.store import Store, message_log, message_log_anchors, message_subjects
 

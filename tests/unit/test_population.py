@@ -11,12 +11,19 @@ from typing import Any
 import orjson
 import pytest
 
-from province.connectors.population_db.population import (
-    KHONG_HOP_LE, KHONG_TON_TAI, KHOP, NO_REQUEST_ID, REQUEST_FIELDS, SAI_LECH, Citizen, Population,
-    normalised_name,
-)
 from hub.core import personal_id
 from hub.core.schemas.registry import bundled_schemas_dir, compile_schema
+from province.connectors.population_db.population import (
+    KHONG_HOP_LE,
+    KHONG_TON_TAI,
+    KHOP,
+    NO_REQUEST_ID,
+    REQUEST_FIELDS,
+    SAI_LECH,
+    Citizen,
+    Population,
+    normalised_name,
+)
 
 POPULATION = Population(seed=2023, size=20_000)
 ABSENT = object()  # marks a field to leave out of a request

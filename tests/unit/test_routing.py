@@ -3,7 +3,8 @@ import pytest
 
 from hub.core.directory import ConnectorSpec, Directory
 from hub.core.envelope import encode
-from hub.core.routing import Delivery, Rejection, route
+from hub.core.rejection import Rejection
+from hub.core.routing import Delivery, route
 from hub.testing.samples import dossier_submitted
 
 LIMIT = 100_000

@@ -2,7 +2,14 @@ import copy
 
 import pytest
 
-from hub.core.schemas.registry import Incompatible, InvalidSchema, SchemaRegistry, UnknownType, UnknownVersion, bundled_schemas_dir
+from hub.core.schemas.registry import (
+    Incompatible,
+    InvalidSchema,
+    SchemaRegistry,
+    UnknownType,
+    UnknownVersion,
+    bundled_schemas_dir,
+)
 from hub.testing.samples import dossier_submitted_payload
 
 

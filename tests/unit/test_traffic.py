@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from province.clock import VN_TZ
+from hub.core.clock import VN_TZ
 from province.scenario import Calendar, Scenario, Uniform, load_scenario
 from province.traffic import (
     ApplicantKind,

@@ -15,8 +15,8 @@ from pydantic import SecretStr
 
 from hub.control.api import connectors, dead_letters, errors, health, kpi, messages, schemas, stats
 from hub.control.api.limits import BodyLimit
-from hub.operator.metrics import HubCollector
 from hub.control.runtime import Hub
+from hub.operator.metrics import HubCollector
 from hub.settings import Settings
 
 

@@ -12,10 +12,10 @@ from hub.control import registration
 from hub.control.api.deps import HubDep, Operator
 from hub.control.api.errors import ApiError
 from hub.control.api.responses import JsonResponse
+from hub.control.runtime import Hub
 from hub.core.credentials import Algorithm, Credential
 from hub.core.directory import ConnectorSpec
 from hub.core.envelope import MessageType
-from hub.control.runtime import Hub
 
 router = APIRouter(prefix="/connectors", tags=["connectors"])
 
@@ -29,7 +29,7 @@ async def _spec(hub: Hub, connector_id: str) -> dict[str, Any]:
 
 async def _status(hub: Hub, connector_id: str) -> dict[str, Any]:
     paused = connector_id in await asyncio.to_thread(hub.store.paused_connectors)
-    return await hub.bus.status.status(connector_id, paused)
+    return await hub.status.status(connector_id, paused)
 
 
 class Grants(BaseModel):
@@ -132,7 +132,7 @@ async def list_connectors(hub: HubDep, expand: Literal["info", "status"] | None 
     if expand == "info":
         return {spec["id"]: {"info": spec} for spec in specs}
     if expand == "status":  # the observer's view, at most a couple of seconds old
-        known = hub.operator.observer.statuses
+        known = hub.observer.statuses
         return {spec["id"]: {"status": known.get(spec["id"]) or await _status(hub, spec["id"])} for spec in specs}
     return [spec["id"] for spec in specs]
 
@@ -170,5 +170,5 @@ async def resume(connector_id: str, hub: HubDep) -> Response:
 async def delete_connector(connector_id: str, hub: HubDep) -> Response:
     if not await asyncio.to_thread(hub.store.delete_connector, connector_id):
         raise ApiError(404, f"connector {connector_id!r} is not registered")
-    await asyncio.to_thread(hub.control.catalog.reload)  # its credentials went with it
+    await asyncio.to_thread(hub.catalog.reload)  # its credentials went with it
     return Response(status_code=204)

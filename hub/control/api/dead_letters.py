@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 
 from hub.control.api.deps import HubDep, Operator
-from hub.core.routing import Stage
+from hub.core.rejection import Stage
 
 router = APIRouter(tags=["dead letters"])
 

@@ -23,7 +23,7 @@ async def health(hub: HubDep) -> JsonResponse:
     body = {
         "status": "ok" if healthy else "degraded",
         "checks": checks,
-        "broker": {**hub.broker_info.as_dict(), "topic_prefix": hub.bus.topics.prefix,
+        "broker": {**hub.broker_info.as_dict(), "topic_prefix": hub.topics.prefix,
                    "memory_exhausted": hub.broker_memory_exhausted()},
         "router": _router_stats(hub),
     }
@@ -31,8 +31,8 @@ async def health(hub: HubDep) -> JsonResponse:
 
 
 def _router_stats(hub: HubDep) -> dict | None:
-    if hub.bus.router is None:
+    if hub.router is None:
         return None
-    stats = hub.bus.router.stats
+    stats = hub.router.stats
     return {"routed": stats.routed, "deliveries": stats.deliveries, "rejected": stats.rejected,
             "batches": stats.batches, "last_batch_at": stats.last_batch_at}

@@ -14,21 +14,21 @@ router = APIRouter(prefix="/kpi", tags=["indicators"])
 
 @router.get("/connectivity", summary="Share of citizen/business-facing systems connected, against the target")
 async def get_connectivity(hub: HubDep) -> dict[str, Any]:
-    return hub.operator.observer.connectivity
+    return hub.observer.connectivity
 
 
 @router.get("/connectivity/history", summary="The connectivity share sampled on the simulated clock")
 async def get_connectivity_history(hub: HubDep) -> dict[str, Any]:
-    rows = await asyncio.to_thread(hub.operator.observer.history)
-    return {"target": hub.operator.observer.connectivity.get("target"),
+    rows = await asyncio.to_thread(hub.observer.history)
+    return {"target": hub.observer.connectivity.get("target"),
             "points": [{**row, "at": row["at"].isoformat()} for row in rows]}
 
 
 @router.get("/dossiers", summary="Dossiers received, online share, on time vs late, signed results; per day and cumulative")
 async def get_dossiers(hub: HubDep) -> dict[str, Any]:
-    return hub.operator.observer.dossiers
+    return hub.observer.dossiers
 
 
 @router.get("/dossiers/late", summary="Late dossiers to follow up, optionally for one agency")
 async def get_late_dossiers(hub: HubDep, agency: str | None = None) -> dict[str, Any]:
-    return await asyncio.to_thread(hub.operator.observer.indicators.late, agency)
+    return await asyncio.to_thread(hub.observer.indicators.late, agency)

@@ -8,14 +8,15 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter, Query, Request
 
+from hub.audit.message_log import decision
 from hub.control.api.deps import HubDep, Operator
 from hub.control.api.errors import ApiError
 from hub.control.api.responses import JsonResponse
-from hub.audit.message_log import decision
 from hub.core.credentials import CREDENTIAL_HEADER, HTTP_CREDENTIAL_HEADER, HTTP_SIGNATURE_HEADER, SIGNATURE_HEADER
 from hub.core.envelope import Envelope
 from hub.core.personal_id import mask, mask_text, problem
-from hub.core.routing import Rejection, route
+from hub.core.rejection import Rejection
+from hub.core.routing import route
 
 router = APIRouter(tags=["messages"])
 
@@ -38,7 +39,7 @@ async def publish(request: Request, hub: HubDep) -> JsonResponse:
     if hub.broker_memory_exhausted():
         raise ApiError(503, "the hub's tansu broker reached LGSP_TANSU_MAX_RSS_MB; restart the hub or use Apache Kafka")
     seal = (request.headers.get(HTTP_CREDENTIAL_HEADER), request.headers.get(HTTP_SIGNATURE_HEADER))
-    catalog = hub.control.catalog
+    catalog = hub.catalog
     outcome = route(raw, catalog.schemas, catalog.directory, hub.settings.max_message_bytes, catalog.keyring,
                     seal, time.time())
     if isinstance(outcome, Rejection):

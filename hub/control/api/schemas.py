@@ -24,14 +24,14 @@ class SchemaBody(BaseModel):
 
 def _versions(hub: Any, type: str) -> list[int]:
     try:
-        return hub.control.catalog.schemas.versions(type)
+        return hub.catalog.schemas.versions(type)
     except UnknownType as exc:
         raise ApiError(404, str(exc)) from exc
 
 
 @router.get("", summary="Message types with their versions")
 async def list_types(hub: HubDep) -> list[dict[str, Any]]:
-    registry = hub.control.catalog.schemas
+    registry = hub.catalog.schemas
     return [{"type": t, "versions": registry.versions(t), "latest": max(registry.versions(t))} for t in registry.types()]
 
 
@@ -45,7 +45,7 @@ async def get_version(type: str, version: Annotated[str, Path(pattern=r"^(latest
                       hub: HubDep) -> dict[str, Any]:
     number = max(_versions(hub, type)) if version == "latest" else _parse_version(version)
     try:
-        return hub.control.catalog.schemas.schema(type, number)
+        return hub.catalog.schemas.schema(type, number)
     except (UnknownType, UnknownVersion) as exc:  # schema() raises UnknownType for an unknown type
         raise ApiError(404, str(exc)) from exc
 
@@ -53,7 +53,7 @@ async def get_version(type: str, version: Annotated[str, Path(pattern=r"^(latest
 @router.post("/{type}/compatibility", summary="Dry run: would this schema be accepted as the next version?")
 async def check_compatibility(type: MessageType, body: SchemaBody, hub: HubDep) -> dict[str, Any]:
     try:
-        changes = hub.control.catalog.schemas.check(type, body.schema_)
+        changes = hub.catalog.schemas.check(type, body.schema_)
     except InvalidSchema as exc:
         raise ApiError(422, str(exc)) from exc
     return {"is_compatible": not changes, "messages": changes}
@@ -62,7 +62,7 @@ async def check_compatibility(type: MessageType, body: SchemaBody, hub: HubDep) 
 @router.post("/{type}/versions", dependencies=[Operator], summary="Register the next version (backward compatible only)",
              responses={409: {"description": "Not backward compatible with the latest version"}})
 async def register_version(type: MessageType, body: SchemaBody, hub: HubDep) -> dict[str, Any]:
-    registry = hub.control.catalog.schemas
+    registry = hub.catalog.schemas
     same = registry.version_of(type, body.schema_)
     if same is not None:  # registering an identical schema again is idempotent
         return {"type": type, "version": same, "created": False}

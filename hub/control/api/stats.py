@@ -11,4 +11,4 @@ router = APIRouter(prefix="/stats", tags=["operations"])
 
 @router.get("/throughput", summary="Routed and rejected msg/s with route latency p50/p95, last ten minutes")
 async def get_throughput(hub: HubDep) -> dict[str, Any]:
-    return {"points": list(hub.operator.observer.throughput)}
+    return {"points": list(hub.observer.throughput)}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import jsonschema_rs
 import orjson
 
 from hub.core import personal_id
+from hub.core.rejection import FieldError
 from hub.core.schemas.compat import breaking_changes
 from hub.core.schemas.keywords import KEYWORDS
 
@@ -35,15 +35,6 @@ class Incompatible(ValueError):
 
 class InvalidSchema(ValueError):
     pass
-
-
-@dataclass(frozen=True, slots=True)
-class FieldError:
-    """One broken rule: where (a dotted path from the envelope), which keyword, and why."""
-
-    field: str
-    rule: str
-    message: str
 
 
 def _no_remote(uri: str) -> Any:

@@ -1,11 +1,11 @@
 """Connectivity indicator: systems serving citizens and businesses connected through the LGSP.
 
 Pure logic, no I/O. The plan's target (60% in Bình Định) counts the province's information systems that
-serve citizens and businesses; the denominator is every such system of the scenario's inventory, not
+serve citizens and businesses; the denominator is every such system of the inventory, not
 only those with a connector. A system counts as connected when at least one connector bound to it (a
 registered connector listing it in `systems`) was seen — a heartbeat or a valid message — within the
 window. The caller chooses which connectors to bind: a PAUSED connector is still registered and counts
-if it exchanged something within the window. The scenario's static `connected` flag plays no part here:
+if it exchanged something within the window. The inventory's static `connected` flag plays no part here:
 this is the live measure.
 
 `projection` fits a least-squares line through the indicator's history and says when, at this trend,
@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from province.scenario import Scenario
+from hub.core.inventory import Inventory
 
 DEFAULT_TARGET = 0.60
 LEVELS = ("province", "district", "commune")
@@ -40,19 +40,19 @@ def _tally(rows: Iterable[tuple[str, bool]]) -> dict[str, list[int]]:
     return counts
 
 
-def connectivity(scenario: Scenario, bindings: dict[str, list[str]], last_seen: dict[str, float], now: float,
+def connectivity(inventory: Inventory, bindings: dict[str, list[str]], last_seen: dict[str, float], now: float,
                  window_seconds: float) -> dict[str, Any]:
     """The share of systems serving citizens/businesses with a connector seen in the last `window_seconds`.
 
     bindings: system id → connector ids bound to it; last_seen: connector id → unix time of its last
     heartbeat or valid message; now: unix time. Systems of other ids in `bindings` are ignored.
     """
-    targets = scenario.province.targets
+    targets = inventory.province.targets
     target = getattr(targets, "connected_systems", None)
     target = DEFAULT_TARGET if target is None else target
-    names = {agency.code: agency.name for agency in scenario.agencies}
+    names = {agency.code: agency.name for agency in inventory.agencies}
     systems = []
-    for system in scenario.systems_serving_citizens_businesses():
+    for system in inventory.systems_serving_citizens_businesses():
         connectors = sorted(set(bindings.get(system.id, ())))
         latest = max((last_seen[c] for c in connectors if c in last_seen), default=None)
         systems.append({
@@ -64,7 +64,7 @@ def connectivity(scenario: Scenario, bindings: dict[str, list[str]], last_seen: 
     share = _share(connected, total)
     levels = _tally((s["level"], s["connected"]) for s in systems)
     agencies = _tally((s["owner"], s["connected"]) for s in systems)
-    agency_order = {agency.code: i for i, agency in enumerate(scenario.agencies)}
+    agency_order = {agency.code: i for i, agency in enumerate(inventory.agencies)}
     return {
         "share": share, "target": target, "met": share is not None and share >= target - _EPSILON,
         "connected": connected, "total": total, "window_seconds": window_seconds,

@@ -36,8 +36,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from province.clock import VN_TZ
-from province.scenario import Scenario
+from hub.core.clock import VN_TZ
+from hub.core.inventory import Inventory
 
 ONLINE = 2  # KenhThucHien: 1 at the counter, 2 online, 3 by public post
 SUPPLEMENT_REQUESTED = 5  # TrangThaiHoSo
@@ -114,13 +114,13 @@ class _AgencyTally:
 class DossierIndicators:
     """Received, online, on time / late and signed-result indicators, overall, per day and per agency."""
 
-    def __init__(self, scenario: Scenario | None = None) -> None:
-        targets = scenario.province.targets if scenario is not None else None
+    def __init__(self, inventory: Inventory | None = None) -> None:
+        targets = inventory.province.targets if inventory is not None else None
         online = getattr(targets, "online_dossiers", None)
         signed = getattr(targets, "signed_results", None)
         self.online_target: float = DEFAULT_ONLINE_TARGET if online is None else online
         self.signed_target: float = DEFAULT_SIGNED_TARGET if signed is None else signed
-        self.agency_names: dict[str, str] = {a.code: a.name for a in scenario.agencies} if scenario else {}
+        self.agency_names: dict[str, str] = {a.code: a.name for a in inventory.agencies} if inventory else {}
         self._dossiers: dict[str, _Dossier] = {}
         self._open: dict[str, _Dossier] = {}
         self._days: dict[str, _DayTally] = {}

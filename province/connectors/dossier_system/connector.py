@@ -15,11 +15,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
+from hub.core.clock import VN_TZ
+from hub.sdk import Connector, Message, RequestTimeout
+from province.clock import SimClock
 from province.connectors.dossier_system import lifecycle
 from province.connectors.population_db.population import Population
-from province.clock import VN_TZ, SimClock
 from province.scenario import Scenario
-from hub.sdk import Connector, Message, RequestTimeout
 from province.traffic import ApplicantKind, DossierPlanner, PlannedDossier
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ import itertools
 from datetime import datetime, timezone
 from typing import Any
 
-from province.connectors.ndxp.national import to_national
 from hub.sdk import Connector, Message
+from province.connectors.ndxp.national import to_national
 
 ID = "ndxp"
 DOSSIER_TYPES = ("dossier.submitted", "dossier.status_changed", "dossier.completed")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from province.clock import VN_TZ
+from hub.core.clock import VN_TZ
 
 PORTAL_FORMAT = "%Y%m%d%H%M%S"
 DATE_FIELDS = ("NgayTiepNhan", "NgayHenTra", "NgayKetThucXuLy", "NgayTra", "ThoiDiem")

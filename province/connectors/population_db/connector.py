@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import random
 
-from province.connectors.population_db.population import Population
 from hub.sdk import Connector, Message
+from province.connectors.population_db.population import Population
 
 ID = "csdl-dan-cu"
 

@@ -1,0 +1,55 @@
+"""Why a message was refused: the stage, and each broken rule with its field.
+
+A rejection travels with the refused message's original bytes: as dead-letter record headers on the
+DLQ (Kafka Connect's layout, `lgsp.error.*`), and as columns of the message log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Literal
+
+import orjson
+
+from hub.core.envelope import Envelope
+
+Stage = Literal["auth", "decode", "envelope", "schema", "routing", "handler"]  # handler: a connector gave up on it
+DEAD_LETTER_PREFIX = "lgsp.error."
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One broken rule: where (a dotted path from the envelope), which keyword, and why."""
+
+    field: str
+    rule: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    stage: Stage
+    reason: str
+    errors: tuple[FieldError, ...] = ()
+    envelope: Envelope | None = None
+
+    @classmethod
+    def of(cls, stage: Stage, errors: list[FieldError], envelope: Envelope | None = None) -> Rejection:
+        first = errors[0]
+        more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+        return cls(stage, f"{first.field}: {first.message} [rule: {first.rule}]{more}", tuple(errors), envelope)
+
+
+def dead_letter_headers(rejection: Rejection, topic: str, partition: int, offset: int) -> list[tuple[str, bytes]]:
+    errors = [{"field": e.field, "rule": e.rule, "message": e.message} for e in rejection.errors]
+    fields = {
+        "stage": rejection.stage,
+        "reason": rejection.reason,
+        "errors": orjson.dumps(errors).decode(),
+        "topic": topic,
+        "partition": str(partition),
+        "offset": str(offset),
+        "at": datetime.now(timezone.utc).isoformat(),
+    }
+    return [(DEAD_LETTER_PREFIX + name, value.encode()) for name, value in fields.items()]
