@@ -53,7 +53,7 @@ from hub.control.runtime import Hub
 from hub.core.clock import VN_TZ
 from hub.sdk import LocalRegistrar, Message
 from hub.settings import Settings
-from province.runner import Province
+from province.runner import Simulation
 from province.scenario import load_scenario
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -86,7 +86,7 @@ def ms(values: list[float]) -> dict[str, float]:
 class Watch:
     """Samples events in flight and event-loop lag; times each dossier event on its arrival at NDXP."""
 
-    def __init__(self, province: Province) -> None:
+    def __init__(self, province: Simulation) -> None:
         self.province = province
         self.in_flight: list[int] = []
         self.loop_lag: list[float] = []
@@ -124,7 +124,7 @@ class Watch:
             self.in_flight.append(self.events_in_flight())
 
 
-def backlog(province: Province, first: date, days: int, cutoff: datetime) -> int:
+def backlog(province: Simulation, first: date, days: int, cutoff: datetime) -> int:
     """Dossiers received before `cutoff` that were never submitted (a dossier's first event is its submission)."""
     submitted = set(province.dossier_system.published.values())
     planner = province.dossier_system.planner
@@ -139,10 +139,9 @@ async def run_once(speed: float, volume: float, days: int, seed: int, partitions
     end = datetime.combine(first + timedelta(days=days), datetime.min.time(), VN_TZ)
     with tempfile.TemporaryDirectory() as tmp:
         started = time.monotonic()
-        hub = Hub(Settings(database_url=f"sqlite:///{tmp}/hub.db", scenario=SCENARIO, stubs=False,
-                           partitions=partitions))
+        hub = Hub(Settings(database_url=f"sqlite:///{tmp}/hub.db", partitions=partitions), inventory=scenario)
         await hub.start()
-        province = Province(scenario, seed=seed, speed=HELD, volume=volume, days=days, heartbeat_seconds=5.0)
+        province = Simulation(scenario, seed=seed, speed=HELD, volume=volume, days=days, heartbeat_seconds=5.0)
         watch = Watch(province)
         try:
             await province.start(LocalRegistrar(hub))

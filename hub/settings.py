@@ -56,11 +56,9 @@ class Settings(BaseSettings):
         True, description="Route only messages signed by an active connector credential (off: benchmarks only).")
     credential_grace_seconds: float = Field(
         3600.0, ge=0, description="How long a rotated-out credential stays valid beside the new one.")
-    scenario: str = Field("binh-dinh-2023", description="Province scenario: a bundled name or a TOML path.")
-    stubs: bool = Field(True, description="Run the three bundled connectors in the hub process.")
-    speed: float = Field(3600.0, gt=0, description="Simulated seconds per real second.")
-    seed: int = Field(2023, description="Seed of the simulation: the same seed gives the same province.")
-    volume: float = Field(1.0, gt=0, description="Scales the scenario's dossiers per day.")
+    inventory: Path | None = Field(
+        None, description="TOML file of the province's inventory (agencies, information systems, targets), loaded "
+        "into the store at start; a scenario file will do. Unset: the one stored (PUT /v1/inventory).")
     heartbeat_timeout_seconds: float = Field(15.0, gt=0, description="Silence after which a connector is UNREACHABLE.")
     connectivity_window_seconds: float = Field(
         60.0, gt=0, description="A system counts as connected when its connector was heard from this recently.")

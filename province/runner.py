@@ -1,4 +1,4 @@
-"""A living province: the three bundled connectors on one scenario, one seed and one simulated clock."""
+"""The simulated province running: the three bundled connectors on one scenario, one seed and one clock."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from province.scenario import Outage, Scenario
 DAY_START = time(6, 0)  # the simulation opens at dawn of the scenario's first day
 
 
-class Province:
+class Simulation:
     def __init__(self, scenario: Scenario, seed: int, speed: float, volume: float = 1.0, days: int | None = None,
                  population_size: int = 200_000, verify_latency: float = 0.0, verify_failure_rate: float = 0.0,
                  heartbeat_seconds: float = 5.0) -> None:

@@ -158,7 +158,8 @@ class HubProcess:
 
     `broker`: a namespace on a session broker, or a kind ("kafka", "tansu") for a broker the hub runs itself."""
 
-    def __init__(self, tmp: Path, broker: BrokerUnderTest | str, **env: str) -> None:
+    def __init__(self, tmp: Path, broker: BrokerUnderTest | str, command: str = "up", **env: str) -> None:
+        self.command = command  # `up`: the hub with the province's inventory and clock; `serve`: the hub alone
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "LGSP_PORT": str(self.port), "LGSP_DATABASE_URL": f"sqlite:///{tmp / 'hub.db'}",
@@ -175,7 +176,7 @@ class HubProcess:
         self._view = LgspHub(self.url)  # reads the broker's address and namespace from /v1/health, once
 
     def start(self, timeout: float = 120.0, own_group: bool = False) -> HubProcess:
-        self.process = launch(self.env, ROOT, self.log, timeout, own_group)
+        self.process = launch(self.env, ROOT, self.log, timeout, own_group, self.command)
         return self
 
     @property

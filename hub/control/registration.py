@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from hub.core.credentials import Algorithm, Credential, issue
 from hub.core.directory import ConnectorSpec
+from hub.core.inventory import Inventory
 
 
 class RegistryError(ValueError):
@@ -25,11 +26,15 @@ def _problems(hub: Any, spec: ConnectorSpec) -> list[dict[str, str]]:
     known_types = set(hub.catalog.schemas.types())
     problems = [{"field": f"{side}[{i}]", "rule": "knownType", "message": f"unknown message type {t!r}"}
                 for side in ("produces", "consumes") for i, t in enumerate(getattr(spec, side)) if t not in known_types]
-    inventory = {system.id for system in hub.scenario.systems}
-    problems += [{"field": f"systems[{i}]", "rule": "knownSystem",
-                  "message": f"{s!r} is not in the information-system inventory of {hub.scenario.province.name}"}
-                 for i, s in enumerate(spec.systems) if s not in inventory]
-    return problems
+    return problems + _unknown_systems(hub.inventory, spec)
+
+
+def _unknown_systems(inventory: Inventory | None, spec: ConnectorSpec) -> list[dict[str, str]]:
+    known = {system.id for system in inventory.systems} if inventory else set()
+    where = f"the information-system inventory of {inventory.province.name}" if inventory else (
+        "an inventory: none is loaded (LGSP_INVENTORY, or PUT /v1/inventory)")
+    return [{"field": f"systems[{i}]", "rule": "knownSystem", "message": f"{s!r} is not in {where}"}
+            for i, s in enumerate(spec.systems) if s not in known]
 
 
 async def register(hub: Any, data: dict[str, Any] | ConnectorSpec) -> tuple[ConnectorSpec, bool]:

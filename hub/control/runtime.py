@@ -1,11 +1,16 @@
-"""The hub process: broker (its own or a cluster's), store, catalog, router, HTTP ingress."""
+"""The hub process: broker (its own or a cluster's), store, catalog, router, HTTP ingress.
+
+It runs with or without a simulated province: whatever runs beside it (guests, such as the province's
+connectors) is handed in, with the clock the operator's view samples on.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from datetime import datetime
+from collections.abc import Sequence
+from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
 
@@ -19,30 +24,39 @@ from hub.bus.router import Router
 from hub.bus.status import StatusBoard
 from hub.bus.topics import RECORD_BYTES_MAX, BrokerLink
 from hub.control.registration import announce
-from hub.core.clock import VN_TZ
+from hub.core.clock import Clock, WallClock
+from hub.core.inventory import Inventory, read_inventory
 from hub.core.rejection import Rejection, dead_letter_headers
 from hub.core.schemas.registry import SchemaRegistry, bundled_schemas_dir
 from hub.operator.observer import Observer
 from hub.sdk.registrar import LocalRegistrar
 from hub.settings import Settings
 from hub.store import Store
-from province.clock import SimClock
-from province.runner import Province
-from province.scenario import load_scenario
 
 log = logging.getLogger(__name__)
 STOP_CLIENTS_SECONDS = 5.0  # shutdown stays bounded when the broker is gone: clients get this long in all,
 STOP_BROKER_SECONDS = 5.0  # and the hub's own broker this long for a controlled shutdown before SIGKILL
 
 
+class Guest(Protocol):
+    """Something that runs beside the hub in its process, with connectors registered in-process."""
+
+    async def start(self, registrar: LocalRegistrar) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 class Hub:
-    def __init__(self, settings: Settings, with_router: bool = True) -> None:
+    def __init__(self, settings: Settings, with_router: bool = True, inventory: Inventory | None = None,
+                 clock: Clock | None = None, guests: Sequence[Guest] = ()) -> None:
         self.settings = settings
         self.with_router = with_router
         self.topics = settings.topics
         self.broker = local_broker(settings)  # None on an existing cluster
         self.router: Router | None = None
-        self.province: Province | None = None
+        self.inventory = inventory  # given, else LGSP_INVENTORY, else the stored one (None: not loaded yet)
+        self.clock = clock or WallClock()
+        self.guests = list(guests)
         self._tasks: list[asyncio.Task] = []
         self.left_behind: list[asyncio.Task] = []  # closes that ran out of time in stop()
 
@@ -60,7 +74,7 @@ class Hub:
                           self.broker is not None, self.settings.idempotence)
 
     async def start(self) -> None:
-        """Broker, then the control plane's state, then routing, then the province and its observer."""
+        """Broker, then the control plane's state, then routing beside the guests, then the observer."""
         if self.broker is not None:
             # Started from the main thread: the kernel ties the broker's death signal to this thread.
             self.broker.start()
@@ -70,7 +84,9 @@ class Hub:
         self.message_log = MessageLog(self.store, worker_id(), settings=self.settings)
         await self.message_log.start()
         # Consumer-group joins take seconds on tansu: the router's and the connectors' run side by side.
-        await asyncio.gather(self._start_router(), self._start_province())
+        await asyncio.gather(self._start_router(), *(guest.start(LocalRegistrar(self)) for guest in self.guests))
+        self.observer = Observer(self, self.clock)
+        await self.observer.start()
 
     async def _start_router(self) -> None:
         if self.with_router:
@@ -79,8 +95,8 @@ class Hub:
             self._tasks.append(asyncio.create_task(self.router.run(), name="router"))
 
     async def _start_control_plane(self) -> None:
-        self.scenario = load_scenario(self.settings.scenario)
         self.store = Store(self.settings.database_url)
+        await asyncio.to_thread(self._load_inventory)
         roots = [bundled_schemas_dir(), *([self.settings.schemas_dir] if self.settings.schemas_dir else [])]
         self.catalog = Catalog(self.store, SchemaRegistry.from_dirs(*roots), self.settings.require_signatures)
         self.catalog.reload()
@@ -98,13 +114,21 @@ class Hub:
         await self.status.start()
         self._tasks.append(asyncio.create_task(self.catalog.refresh_forever(self.settings.refresh_seconds)))
 
-    async def _start_province(self) -> None:
-        if self.settings.stubs:
-            self.province = Province(self.scenario, self.settings.seed, self.settings.speed, self.settings.volume)
-            await self.province.start(LocalRegistrar(self))
-        clock = self.province.clock if self.province else SimClock(datetime.now(VN_TZ), 1.0)
-        self.observer = Observer(self, clock)
-        await self.observer.start()
+    def _load_inventory(self) -> None:
+        if self.inventory is None and self.settings.inventory is not None:
+            self.inventory = Inventory.model_validate(read_inventory(self.settings.inventory))
+        if self.inventory is not None:
+            self.inventory = self.inventory.only()
+            self.store.put_inventory(self.inventory.model_dump(mode="json"))
+        else:
+            stored = self.store.inventory()
+            self.inventory = Inventory.model_validate(stored) if stored else None
+
+    async def use_inventory(self, inventory: Inventory) -> None:
+        """The operator loaded another inventory: stored, then counted from the next refresh."""
+        await asyncio.to_thread(self.store.put_inventory, inventory.model_dump(mode="json"))
+        self.inventory = inventory
+        self.observer.indicators.use(inventory)
 
     async def _announce_desired_states(self) -> None:
         """The control topic is the connectors' source of truth; rebuild it from the store."""
@@ -135,8 +159,8 @@ class Hub:
     def _closings(self):
         if hasattr(self, "observer"):
             yield self.observer.stop()
-        if self.province:
-            yield self.province.stop()
+        for guest in reversed(self.guests):
+            yield guest.stop()
         if self.router:
             yield self.router.stop()
         for task in reversed(self._tasks):

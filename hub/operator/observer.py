@@ -32,14 +32,14 @@ THROUGHPUT_POINTS = 300  # ten minutes at one point every two seconds
 class Observer:
     def __init__(self, hub: Any, clock: Clock, interval: float = 2.0, history_every: timedelta = timedelta(hours=6)):
         self.hub, self.clock, self.interval, self.history_every = hub, clock, interval, history_every
-        self.indicators = DossierIndicators(hub.scenario)
+        self.indicators = DossierIndicators(hub.inventory)
         self.statuses: dict[str, dict[str, Any]] = {}
         self.connectivity: dict[str, Any] = {}
         self.dossiers: dict[str, Any] = {}
         self.throughput: deque[dict[str, Any]] = deque(maxlen=THROUGHPUT_POINTS)
         self._last = (time.time(), 0, 0)
         self._next_sample: datetime | None = None
-        self.kpi = Connector(KPI_CONNECTOR, name="Bộ chỉ số LGSP (KPI)", agency=hub.scenario.province.name,
+        self.kpi = Connector(KPI_CONNECTOR, name="Bộ chỉ số LGSP (KPI)", agency=hub.inventory.province.name if hub.inventory else "LGSP",
                              heartbeat_seconds=5.0)
         for type in DOSSIER_TYPES:
             self.kpi.on(type)(self._observe)
@@ -121,8 +121,9 @@ class Observer:
             for source, seen in self.hub.router.stats.last_seen.items():
                 last_seen[source] = max(seen, last_seen.get(source, 0.0))
         window = self.hub.settings.connectivity_window_seconds
-        report = connectivity(self.hub.scenario, bindings, last_seen, time.time(), window)
-        report["province"] = {"name": self.hub.scenario.province.name, "code": self.hub.scenario.province.code}
+        inventory = self.hub.inventory
+        report = connectivity(inventory, bindings, last_seen, time.time(), window)
+        report["province"] = {"name": inventory.province.name, "code": inventory.province.code} if inventory else None
         report["as_of"] = self.clock.now().isoformat(timespec="seconds")
         report["projection"] = projection(self._history_points(), report["target"])
         return report

@@ -98,6 +98,15 @@ hub_values = sa.Table(
 )
 
 
+# The province's inventory as the operator last loaded it: one document.
+inventory = sa.Table(
+    "inventory", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
 @sa.event.listens_for(metadata, "after_create")
 def _add_payload_column(target: sa.MetaData, connection: sa.Connection, **kw: Any) -> None:
     """A message log created before payload modes gets its payload column (create_all adds tables only)."""
@@ -298,6 +307,16 @@ class Store:
             subjects_old = message_subjects.c.seq < boundary if boundary is not None else sa.true()
             conn.execute(message_subjects.delete().where(subjects_old))
             return conn.execute(message_log.delete().where(old)).rowcount
+
+    # the inventory ------------------------------------------------------------
+    def put_inventory(self, document: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(inventory.delete())
+            conn.execute(inventory.insert().values(id=1, document=document, loaded_at=_now()))
+
+    def inventory(self) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(inventory.c.document)).scalar()
 
     def hub_value(self, name: str, make: Callable[[], str]) -> str:
         """A value the hub keeps for good, created with `make()` by whichever process asks first."""

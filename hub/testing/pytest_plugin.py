@@ -128,14 +128,14 @@ class LgspHub:
 
 
 def launch(env: dict[str, str], cwd: Path, log: Path, timeout: float = START_TIMEOUT,
-           own_group: bool = False) -> subprocess.Popen:
-    """`lgsp-hub up` as a process (LGSP_PORT from `env`); returns once `/v1/health` answers 200.
+           own_group: bool = False, command: str = "up") -> subprocess.Popen:
+    """`lgsp-hub up` (or `command`) as a process (LGSP_PORT from `env`); returns once `/v1/health` answers 200.
     `own_group`: in a process group of its own, which a signal can reach as a terminal's Ctrl-C does."""
     import httpx
 
     url = f"http://127.0.0.1:{env['LGSP_PORT']}/v1/health"
     with open(log, "ab") as out:
-        process = subprocess.Popen([sys.executable, "-m", "hub", "up"], env=env, cwd=cwd, stdout=out,
+        process = subprocess.Popen([sys.executable, "-m", "hub", command], env=env, cwd=cwd, stdout=out,
                                    stderr=subprocess.STDOUT, start_new_session=own_group)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -21,16 +21,16 @@ from collections.abc import Awaitable, Callable
 
 from hub.sdk import Connector
 from hub.sdk.registrar import Registrar
-from hub.settings import Settings
-from province.runner import Province
+from province.runner import Simulation
 from province.scenario import load_scenario
+from province.settings import ProvinceSettings
 
 Job = Callable[[], Awaitable[object]]
 
 
-def province() -> Province:
-    settings = Settings()
-    return Province(load_scenario(settings.scenario), settings.seed, settings.speed, settings.volume)
+def province() -> Simulation:
+    settings = ProvinceSettings()
+    return Simulation(load_scenario(settings.scenario), settings.seed, settings.speed, settings.volume)
 
 
 def population_db() -> Connector:
@@ -51,7 +51,7 @@ def dossier_system() -> Connector:
     return _driven(living, living.dossier_system.connector, [living.dossier_system.run], living.adapters)
 
 
-def _driven(living: Province, connector: Connector, jobs: list[Job] | None = None,
+def _driven(living: Simulation, connector: Connector, jobs: list[Job] | None = None,
             companions: list[Connector] | None = None) -> Connector:
     """`connector`, which once started also starts its companions and runs its jobs and outage windows."""
     jobs = [*(jobs or []), *(lambda o=o: living._outage(connector, o)

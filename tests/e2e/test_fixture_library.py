@@ -27,7 +27,8 @@ def lgsp_hub(*args: str, timeout: float = 240, **env: str) -> subprocess.Complet
     """`lgsp-hub …` as a user runs it (LGSP_BROKER in `env`). The embedded replay must not reach an outside
     Kafka cluster."""
     environment = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "LGSP_SCHEMAS_DIR")}
-    return subprocess.run([sys.executable, "-m", "hub", *args], cwd=ROOT, env={**environment, **env},
+    inventory = {"LGSP_INVENTORY": str(ROOT / "scenarios" / "binh-dinh-2023.toml")}  # the one recorded on
+    return subprocess.run([sys.executable, "-m", "hub", *args], cwd=ROOT, env={**environment, **inventory, **env},
                           capture_output=True, text=True, timeout=timeout)
 
 

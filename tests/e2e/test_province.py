@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from hub.control.runtime import Hub
 from hub.core.deadlines import is_late
 from hub.sdk import LocalRegistrar
-from province.runner import Province
+from province.runner import Simulation
 from province.scenario import Outage, load_scenario
 from province.traffic import expected_late_share
 
@@ -27,9 +27,9 @@ async def wait_for(condition, timeout: float, what: str) -> None:
 async def test_a_week_of_binh_dinh(tmp_path, broker):
     scenario = load_scenario("binh-dinh-2023")
     scenario = scenario.model_copy(update={"outages": [OUTAGE]})
-    hub = Hub(broker.settings(database_url=f"sqlite:///{tmp_path / 'hub.db'}", stubs=False, refresh_seconds=0.5))
+    hub = Hub(broker.settings(database_url=f"sqlite:///{tmp_path / 'hub.db'}", refresh_seconds=0.5), inventory=scenario)
     await hub.start()
-    province = Province(scenario, seed=7, speed=SPEED, volume=0.1, days=7, heartbeat_seconds=1)
+    province = Simulation(scenario, seed=7, speed=SPEED, volume=0.1, days=7, heartbeat_seconds=1)
     try:
         await province.start(LocalRegistrar(hub))
         await asyncio.wait_for(province.traffic, timeout=240)

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from pydantic import SecretStr
 
-from hub.control.api import connectors, dead_letters, errors, health, kpi, messages, schemas, stats
+from hub.control.api import connectors, dead_letters, errors, health, inventory, kpi, messages, schemas, stats
 from hub.control.api.limits import BodyLimit
 from hub.control.runtime import Hub
 from hub.operator.metrics import HubCollector
@@ -27,25 +27,27 @@ def operator_token(settings: Settings) -> str:
     return settings.operator_token.get_secret_value()
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
+    """The API over `hub` (by default a hub alone, on the stored inventory), started and stopped with it."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        hub = Hub(settings, with_router=settings.router)
-        await hub.start()
-        app.state.hub = hub
+        running = hub or Hub(settings, with_router=settings.router)
+        await running.start()
+        app.state.hub = running
         app.state.indicators = CollectorRegistry()
-        app.state.indicators.register(HubCollector(hub))
+        app.state.indicators.register(HubCollector(running))
         try:
             yield
         finally:
-            await hub.stop()
+            await running.stop()
 
     app = FastAPI(title="lgsp-hub", version="0.1.0", lifespan=lifespan,
                   description="Provincial integration and data-sharing platform (LGSP): control plane.")
     app.state.operator_token = operator_token(settings)
     errors.install(app)
     app.add_middleware(BodyLimit, settings=settings)  # 413 on any body over its limit, before routes read it
-    for module in (health, messages, schemas, connectors, dead_letters, kpi, stats):
+    for module in (health, messages, schemas, connectors, inventory, dead_letters, kpi, stats):
         app.include_router(module.router, prefix="/v1")
 
     @app.get("/metrics", include_in_schema=False)

@@ -40,19 +40,20 @@ def _tally(rows: Iterable[tuple[str, bool]]) -> dict[str, list[int]]:
     return counts
 
 
-def connectivity(inventory: Inventory, bindings: dict[str, list[str]], last_seen: dict[str, float], now: float,
+def connectivity(inventory: Inventory | None, bindings: dict[str, list[str]], last_seen: dict[str, float], now: float,
                  window_seconds: float) -> dict[str, Any]:
     """The share of systems serving citizens/businesses with a connector seen in the last `window_seconds`.
 
     bindings: system id → connector ids bound to it; last_seen: connector id → unix time of its last
     heartbeat or valid message; now: unix time. Systems of other ids in `bindings` are ignored.
     """
-    targets = inventory.province.targets
+    targets = inventory.province.targets if inventory else None  # None: no inventory loaded yet
     target = getattr(targets, "connected_systems", None)
     target = DEFAULT_TARGET if target is None else target
-    names = {agency.code: agency.name for agency in inventory.agencies}
+    listed = inventory.agencies if inventory else []
+    names = {agency.code: agency.name for agency in listed}
     systems = []
-    for system in inventory.systems_serving_citizens_businesses():
+    for system in inventory.systems_serving_citizens_businesses() if inventory else []:
         connectors = sorted(set(bindings.get(system.id, ())))
         latest = max((last_seen[c] for c in connectors if c in last_seen), default=None)
         systems.append({
@@ -64,7 +65,7 @@ def connectivity(inventory: Inventory, bindings: dict[str, list[str]], last_seen
     share = _share(connected, total)
     levels = _tally((s["level"], s["connected"]) for s in systems)
     agencies = _tally((s["owner"], s["connected"]) for s in systems)
-    agency_order = {agency.code: i for i, agency in enumerate(inventory.agencies)}
+    agency_order = {agency.code: i for i, agency in enumerate(listed)}
     return {
         "share": share, "target": target, "met": share is not None and share >= target - _EPSILON,
         "connected": connected, "total": total, "window_seconds": window_seconds,

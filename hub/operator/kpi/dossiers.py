@@ -115,12 +115,7 @@ class DossierIndicators:
     """Received, online, on time / late and signed-result indicators, overall, per day and per agency."""
 
     def __init__(self, inventory: Inventory | None = None) -> None:
-        targets = inventory.province.targets if inventory is not None else None
-        online = getattr(targets, "online_dossiers", None)
-        signed = getattr(targets, "signed_results", None)
-        self.online_target: float = DEFAULT_ONLINE_TARGET if online is None else online
-        self.signed_target: float = DEFAULT_SIGNED_TARGET if signed is None else signed
-        self.agency_names: dict[str, str] = {a.code: a.name for a in inventory.agencies} if inventory else {}
+        self.use(inventory)
         self._dossiers: dict[str, _Dossier] = {}
         self._open: dict[str, _Dossier] = {}
         self._days: dict[str, _DayTally] = {}
@@ -132,6 +127,15 @@ class DossierIndicators:
             "dossier.status_changed": self._status_changed,
             "dossier.completed": self._completed,
         }
+
+    def use(self, inventory: Inventory | None) -> None:
+        """Targets and agency names from the province's inventory (the plans' defaults without one)."""
+        targets = inventory.province.targets if inventory is not None else None
+        online = getattr(targets, "online_dossiers", None)
+        signed = getattr(targets, "signed_results", None)
+        self.online_target: float = DEFAULT_ONLINE_TARGET if online is None else online
+        self.signed_target: float = DEFAULT_SIGNED_TARGET if signed is None else signed
+        self.agency_names: dict[str, str] = {a.code: a.name for a in inventory.agencies} if inventory else {}
 
     # --- ingest ---------------------------------------------------------------------------------
 

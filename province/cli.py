@@ -1,0 +1,54 @@
+"""`lgsp-hub up`: the hub and the simulated province in one process, on the province's clock.
+
+Added to the `lgsp-hub` command through the `lgsp_hub.commands` entry point: the province uses the hub,
+never the other way round.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import typer
+
+from hub.cli.common import setup_logging
+from hub.cli.serve import prepare_broker, run_app, summary
+from hub.control.api import create_app
+from hub.control.runtime import Hub
+from hub.core.clock import VN_TZ
+from hub.settings import Settings
+from province.clock import SimClock
+from province.runner import DAY_START, Simulation
+from province.scenario import load_scenario
+from province.settings import ProvinceSettings
+
+STUBS = "mot-cua (dossier system), csdl-dan-cu (population database), ndxp (national platform)"
+
+
+def up(
+    scenario: Annotated[str | None, typer.Option(help="Scenario name or TOML path (LGSP_SCENARIO).")] = None,
+    speed: Annotated[float | None, typer.Option(help="Simulated seconds per real second (LGSP_SPEED).")] = None,
+    host: Annotated[str | None, typer.Option(help="Listen address (LGSP_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port (LGSP_PORT).")] = None,
+    log_level: str = "warning",
+) -> None:
+    """Start the hub (its broker: Apache Kafka unless LGSP_BROKER or KAFKA_BOOTSTRAP_SERVERS say otherwise,
+    router, API) with the simulated province: its inventory, its clock and its connectors."""
+    settings = Settings(**{k: v for k, v in {"host": host, "port": port}.items() if v is not None})
+    given = ProvinceSettings(**{k: v for k, v in {"scenario": scenario, "speed": speed}.items() if v is not None})
+    setup_logging(log_level)
+    plan = load_scenario(given.scenario)
+    broker = prepare_broker(settings)
+    if given.stubs:
+        simulation = Simulation(plan, given.seed, given.speed, given.volume)
+        clock, guests = simulation.clock, [simulation]
+    else:  # the province's inventory and clock, its connectors elsewhere
+        clock, guests = SimClock(datetime.combine(plan.calendar.start, DAY_START, VN_TZ), given.speed), []
+    typer.echo(summary(settings, broker, [
+        f"  scenario    {given.scenario}: {plan.province.name}, "
+        f"{plan.traffic.dossiers_per_day * given.volume:.0f} dossiers per working day",
+        f"  clock       ×{given.speed:g} (one simulated day every {86400 / given.speed:.0f} s), "
+        f"from {plan.calendar.start}",
+        f"  connectors  {STUBS if given.stubs else 'none bundled (LGSP_STUBS=false)'}"]))
+    hub = Hub(settings, with_router=settings.router, inventory=plan, clock=clock, guests=guests)
+    run_app(create_app(settings, hub), settings, log_level)

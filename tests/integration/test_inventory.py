@@ -1,0 +1,57 @@
+"""A hub alone, without the simulated province: the operator loads the inventory it counts and binds."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from hub.core.inventory import Inventory, read_inventory
+from tests.conftest import OPERATOR, ROOT, HubProcess
+
+BINH_DINH = Inventory.model_validate(read_inventory(ROOT / "scenarios" / "binh-dinh-2023.toml"))
+MOT_CUA = {"id": "mot-cua", "name": "Một cửa điện tử", "agency": "000.00.01.H22", "systems": ["mot-cua"],
+           "produces": ["dossier.submitted"]}
+
+
+def connectivity(hub: HubProcess) -> dict:
+    return httpx.get(f"{hub.url}/v1/kpi/connectivity", timeout=10).json()
+
+
+def eventually(check, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+    return found
+
+
+def test_a_hub_alone_binds_systems_of_the_inventory_the_operator_loads(tmp_path, broker):
+    hub = HubProcess(tmp_path, broker, command="serve").start()
+    try:
+        assert httpx.get(f"{hub.url}/v1/inventory", timeout=10).status_code == 404
+        refused = httpx.post(f"{hub.url}/v1/connectors", json=MOT_CUA, headers=OPERATOR, timeout=10)
+        assert refused.status_code == 422
+        assert {"field": "systems[0]", "rule": "knownSystem"}.items() <= refused.json()["error"]["details"][0].items()
+        assert connectivity(hub)["total"] == 0 and connectivity(hub)["province"] is None
+
+        document = BINH_DINH.model_dump(mode="json")
+        orphan = {**document, "systems": [{**document["systems"][0], "owner": "999.99.99.H22"}]}
+        bad = httpx.put(f"{hub.url}/v1/inventory", json=orphan, headers=OPERATOR, timeout=10)
+        assert bad.status_code == 422 and "owner" in bad.text
+        assert httpx.put(f"{hub.url}/v1/inventory", json=document, timeout=10).status_code == 401
+        assert httpx.put(f"{hub.url}/v1/inventory", json=document, headers=OPERATOR, timeout=10).status_code == 200
+        assert httpx.get(f"{hub.url}/v1/inventory", timeout=10).json() == document
+
+        registered = httpx.post(f"{hub.url}/v1/connectors", json=MOT_CUA, headers=OPERATOR, timeout=10)
+        assert registered.status_code == 201, registered.text
+        counted = eventually(lambda: (view := connectivity(hub))["total"] and view)
+        assert counted["total"] == BINH_DINH.connected_systems_denominator()
+        assert counted["province"]["name"] == BINH_DINH.province.name
+    finally:
+        hub.stop()
+    again = HubProcess(tmp_path, broker, command="serve").start()  # the same store: the inventory was kept
+    try:
+        assert httpx.get(f"{again.url}/v1/inventory", timeout=10).json() == document
+    finally:
+        again.stop()
