@@ -33,8 +33,10 @@ LGSP_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:$(PG_PORT)/lgs
 postgres:
 	@LGSP_PG_PORT=$(PG_PORT) bash scripts/test-postgres.sh >/dev/null
 
-# Every behaviour test runs on Apache Kafka and on tansu (test ids [kafka] and [tansu]).
+# The import contracts of pyproject.toml first (the architecture), then every behaviour test on Apache Kafka and
+# on tansu (test ids [kafka] and [tansu]).
 test: $(VENV)/.installed java chromium postgres
+	$(BIN)/lint-imports --no-cache
 	LGSP_TEST_POSTGRES_URL=$(LGSP_TEST_POSTGRES_URL) $(BIN)/python -m pytest
 
 bench: $(VENV)/.installed java

@@ -49,9 +49,10 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from hub.control.registration import LocalRegistrar
 from hub.control.runtime import Hub
 from hub.core.clock import VN_TZ
-from hub.sdk import LocalRegistrar, Message
+from hub.sdk import Message
 from hub.settings import Settings
 from province.runner import Simulation
 from province.scenario import load_scenario

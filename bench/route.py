@@ -362,7 +362,8 @@ async def hub_end_to_end(place: Place, messages: list[Message], partitions: int,
                 store.add_credential(row, None)
             catalog = Catalog(store, SchemaRegistry.from_dirs(bundled_schemas_dir()), settings.require_signatures)
             catalog.reload()
-            message_log = MessageLog(store, "bench", settings=settings) if mode != "bare" else None
+            message_log = MessageLog(store, "bench", payload_modes=settings.log_payload,
+                                     retention_days=settings.log_retention_days) if mode != "bare" else None
             if message_log:
                 await message_log.start()
             router = TimedRouter(place.link, catalog, settings, message_log)

@@ -24,7 +24,6 @@ from typing import Any, NamedTuple
 import orjson
 
 from hub.audit.content import Entry, Keeping, PayloadModes, metadata_entry, subject_hash
-from hub.settings import Settings
 from hub.store import Store, message_log
 
 log = logging.getLogger(__name__)
@@ -117,12 +116,12 @@ class MessageLog:
     """Decisions are handed over with record(); `recorded` and `written` count them, so the router can
     commit its input only once the decisions about it are stored (a killed worker loses none)."""
 
-    def __init__(self, store: Store, chain: str, flush_seconds: float = 0.5, settings: Settings | None = None,
-                 prune_seconds: float = 3600.0) -> None:
+    def __init__(self, store: Store, chain: str, flush_seconds: float = 0.5, payload_modes: dict[str, str] | None = None,
+                 retention_days: float = 0, prune_seconds: float = 3600.0) -> None:
+        """`payload_modes` and `retention_days` as LGSP_LOG_PAYLOAD and LGSP_LOG_RETENTION_DAYS give them (0: kept)."""
         self._store, self.chain, self._flush_seconds = store, chain, flush_seconds
-        settings = settings or Settings()
-        self._modes = PayloadModes(settings.log_payload)
-        self.retention_days, self._prune_seconds = settings.log_retention_days, prune_seconds
+        self._modes = PayloadModes(payload_modes or {})
+        self.retention_days, self._prune_seconds = retention_days, prune_seconds
         self._keeping: Keeping | None = None  # once the pepper is read from the store
         self._pending: list[Decision] = []
         self._unwritten: list[Entry] = []  # prepared but not stored yet: the store may be away

@@ -85,8 +85,8 @@ async def _replay(fixture, hub_url: str | None, speed: float | None, progress):
         return await replay(fixture, await link.broker(), link.register, speed, progress=progress)
     import tempfile
 
+    from hub.control.registration import LocalRegistrar
     from hub.control.runtime import Hub
-    from hub.sdk import LocalRegistrar
 
     with tempfile.TemporaryDirectory() as scratch:
         # Its own broker, even when KAFKA_BOOTSTRAP_SERVERS points at a cluster.

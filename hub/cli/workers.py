@@ -77,7 +77,8 @@ async def _run_router(settings: Settings) -> None:
         from prometheus_client import start_http_server
 
         start_http_server(settings.router_metrics_port)
-    message_log = MessageLog(catalog.store, worker_id(), settings=settings)
+    message_log = MessageLog(catalog.store, worker_id(), payload_modes=settings.log_payload,
+                             retention_days=settings.log_retention_days)
     await message_log.start()
     from hub.bus.topics import BrokerLink
 

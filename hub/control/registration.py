@@ -9,9 +9,11 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from hub.bus.topics import BrokerLink
 from hub.core.credentials import Algorithm, Credential, issue
 from hub.core.directory import ConnectorSpec
 from hub.core.inventory import Inventory
+from hub.sdk.registrar import RegistrationError
 
 
 class RegistryError(ValueError):
@@ -96,3 +98,23 @@ async def set_paused(hub: Any, connector_id: str, paused: bool) -> bool:
         return False
     await announce(hub, connector_id, paused)
     return True
+
+
+class LocalRegistrar:
+    """Registration for a connector running inside the hub process (the KPI subscriber, a simulated
+    province's stubs): the same rules as the API, and a fresh credential each start."""
+
+    def __init__(self, hub: Any) -> None:
+        self._hub = hub
+
+    async def broker(self) -> BrokerLink:
+        return self._hub.link
+
+    async def register(self, spec: dict[str, Any]) -> Credential:
+        try:
+            await register(self._hub, spec)
+        except RegistryError as exc:
+            raise RegistrationError(f"hub refused registration of {spec['id']!r}: {exc}") from exc
+        # In the hub's own process the hub holds every key anyway: the cheaper HMAC loses nothing.
+        credential, _ = await issue_credential(self._hub, spec["id"], "hmac-sha256")
+        return credential

@@ -23,13 +23,12 @@ from hub.bus.dead_letters import DeadLetterTail
 from hub.bus.router import Router
 from hub.bus.status import StatusBoard
 from hub.bus.topics import RECORD_BYTES_MAX, BrokerLink
-from hub.control.registration import announce
+from hub.control.registration import LocalRegistrar, announce
 from hub.core.clock import Clock, WallClock
 from hub.core.inventory import Inventory, read_inventory
 from hub.core.rejection import Rejection, dead_letter_headers
 from hub.core.schemas.registry import SchemaRegistry, bundled_schemas_dir
 from hub.operator.observer import Observer
-from hub.sdk.registrar import LocalRegistrar
 from hub.settings import Settings
 from hub.store import Store
 
@@ -81,12 +80,13 @@ class Hub:
             log.info("%s on %s", NAMES[self.broker.kind], self.broker.bootstrap_servers)
         await wait_for_broker(self.bootstrap_servers)
         await self._start_control_plane()
-        self.message_log = MessageLog(self.store, worker_id(), settings=self.settings)
+        self.message_log = MessageLog(self.store, worker_id(), payload_modes=self.settings.log_payload,
+                                      retention_days=self.settings.log_retention_days)
         await self.message_log.start()
         # Consumer-group joins take seconds on tansu: the router's and the connectors' run side by side.
         await asyncio.gather(self._start_router(), *(guest.start(LocalRegistrar(self)) for guest in self.guests))
         self.observer = Observer(self, self.clock)
-        await self.observer.start()
+        await self.observer.start(LocalRegistrar(self))
 
     async def _start_router(self) -> None:
         if self.with_router:

@@ -20,7 +20,8 @@ from typing import Any
 from hub.core.clock import Clock
 from hub.operator.kpi.connectivity import connectivity, projection
 from hub.operator.kpi.dossiers import DossierIndicators
-from hub.sdk import Connector, LocalRegistrar, Message
+from hub.sdk import Connector, Message
+from hub.sdk.registrar import Registrar
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,8 @@ class Observer:
             self.kpi.on(type)(self._observe)
         self._tasks: list[asyncio.Task] = []
 
-    async def start(self) -> None:
-        await self.kpi.start(LocalRegistrar(self.hub))
+    async def start(self, registrar: Registrar) -> None:
+        await self.kpi.start(registrar)
         await self.refresh()  # the endpoints answer with a full view from the first request
         self._tasks = [asyncio.create_task(self._run(), name="observer"),
                        asyncio.create_task(self._sample_every_interval(), name="throughput")]

@@ -56,24 +56,3 @@ class HttpRegistrar:
             raise RegistrationError(f"hub refused registration of {connector_id!r}: {response.text}")
         shown = response.json()
         return Credential.parse(shown.get("credential", shown)["value"])
-
-
-class LocalRegistrar:
-    """A connector running inside the hub process (the bundled stubs): a fresh credential each start."""
-
-    def __init__(self, hub: Any) -> None:
-        self._hub = hub
-
-    async def broker(self) -> BrokerLink:
-        return self._hub.link
-
-    async def register(self, spec: dict[str, Any]) -> Credential:
-        from hub.control.registration import RegistryError, issue_credential, register
-
-        try:
-            await register(self._hub, spec)
-        except RegistryError as exc:
-            raise RegistrationError(f"hub refused registration of {spec['id']!r}: {exc}") from exc
-        # In the hub's own process the hub holds every key anyway: the cheaper HMAC loses nothing.
-        credential, _ = await issue_credential(self._hub, spec["id"], "hmac-sha256")
-        return credential

@@ -6,9 +6,9 @@ import asyncio
 import time
 from datetime import datetime, timedelta
 
+from hub.control.registration import LocalRegistrar
 from hub.control.runtime import Hub
 from hub.core.deadlines import is_late
-from hub.sdk import LocalRegistrar
 from province.runner import Simulation
 from province.scenario import Outage, load_scenario
 from province.traffic import expected_late_share

@@ -21,10 +21,10 @@ LAND = {"id": "dat-dai", "name": "CSDL đất đai", "agency": "000.01.04.H22", 
 
 
 class Hub(SimpleNamespace):
-    """What registration uses of the hub: the store, the catalog, the scenario, topics and the control topic."""
+    """What registration uses of the hub: the store, the catalog, the inventory, topics and the control topic."""
 
     def __init__(self, store: Store) -> None:
-        super().__init__(store=store, scenario=load_scenario("binh-dinh-2023"), topics=Topics(), created=[],
+        super().__init__(store=store, inventory=load_scenario("binh-dinh-2023"), topics=Topics(), created=[],
                          announced=[],
                          catalog=Catalog(store, SchemaRegistry.from_dirs(bundled_schemas_dir())))
         self.admin = SimpleNamespace(ensure=self._ensure)

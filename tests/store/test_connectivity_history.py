@@ -24,7 +24,7 @@ async def test_samples_every_six_simulated_hours_survive_a_restart(store, store_
 
     start = datetime(2023, 9, 4, 7, 30, tzinfo=VN_TZ)
     clock = Clock(start)
-    observer = Observer(SimpleNamespace(scenario=load_scenario("binh-dinh-2023"), store=store), clock)
+    observer = Observer(SimpleNamespace(inventory=load_scenario("binh-dinh-2023"), store=store), clock)
     for hour, connected in ((0, 3), (2, 4), (6, 5), (12, 6), (13, 7), (18, 8)):
         clock.at = start + timedelta(hours=hour)
         observer.connectivity = {"share": connected / 20, "connected": connected, "total": 20}
@@ -32,7 +32,7 @@ async def test_samples_every_six_simulated_hours_survive_a_restart(store, store_
 
     again = Store(store_url)  # a hub started again reads the history back
     try:
-        history = Observer(SimpleNamespace(scenario=observer.hub.scenario, store=again), clock).history()
+        history = Observer(SimpleNamespace(inventory=observer.hub.inventory, store=again), clock).history()
     finally:
         again.close()
     assert [row["at"] for row in history] == [start + timedelta(hours=h) for h in (0, 6, 12, 18)]

@@ -19,9 +19,11 @@ import typer
 import yaml
 from pydantic import AliasChoices, ValidationError
 
-from hub.cli import _load, app
+from hub.cli import app
+from hub.cli.workers import _load
 from hub.control.api import create_app
 from hub.settings import Settings
+from province.settings import ProvinceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -55,10 +57,10 @@ def environment(service: dict) -> dict[str, str]:
 
 
 def setting_names() -> set[str]:
-    """Every environment variable Settings reads: LGSP_<FIELD>, or the field's aliases."""
+    """Every environment variable the hub's and the province's settings read: LGSP_<FIELD>, or the field's aliases."""
     prefix = Settings.model_config["env_prefix"]
     names = set()
-    for field_name, field in Settings.model_fields.items():
+    for field_name, field in {**Settings.model_fields, **ProvinceSettings.model_fields}.items():
         alias = field.validation_alias
         if isinstance(alias, AliasChoices):
             names |= {choice.upper() for choice in alias.choices if isinstance(choice, str)}
@@ -119,7 +121,7 @@ def test_hub_service_settings_validate(name, monkeypatch):
     assert settings.database_url.startswith("postgresql+psycopg://")
     assert settings.operator_token is not None
     if name == "api":
-        assert (settings.host, settings.stubs, settings.router) == ("0.0.0.0", False, False)
+        assert (settings.host, ProvinceSettings().stubs, settings.router) == ("0.0.0.0", False, False)
 
 
 def test_kafka_is_one_kraft_node_advertised_as_the_hubs_bootstrap():

@@ -39,7 +39,9 @@ def decisions(n: int, start: int = 0, at: float = NOW, type: str = "dossier.subm
 
 def write(store: Store, chain: str, batches: list[list[Decision]], **settings) -> MessageLog:
     async def run() -> MessageLog:
-        log = MessageLog(store, chain, settings=Settings(**settings))
+        configured = Settings(**settings)
+        log = MessageLog(store, chain, payload_modes=configured.log_payload,
+                         retention_days=configured.log_retention_days)
         await log.start()
         for batch in batches:
             log.record(batch)
@@ -136,7 +138,7 @@ def test_the_writer_prunes_on_its_own_beat(store):
     write(store, "w", [decisions(3, at=NOW - 100 * DAY)])
 
     async def run() -> None:
-        log = MessageLog(store, "w", flush_seconds=0.01, prune_seconds=0.01, settings=Settings(log_retention_days=1))
+        log = MessageLog(store, "w", flush_seconds=0.01, prune_seconds=0.01, retention_days=1)
         await log.start()
         await asyncio.sleep(0.3)
         await log.stop()

@@ -24,7 +24,7 @@ def emitted(code: str) -> str:
 def test_the_cli_logging_masks_ids_in_messages_arguments_and_tracebacks():
     out = emitted(f"""
 import logging
-from hub.cli import _logging
+from hub.cli.common import setup_logging as _logging
 _logging("info")
 log = logging.getLogger("hub.connectors")
 log.info("verified citizen {CITIZEN}")
