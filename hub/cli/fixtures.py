@@ -50,8 +50,8 @@ def replay_command(
     = False,
     hub: Annotated[str | None, typer.Option(help="Replay against this running hub.")] = None,
     embedded: Annotated[bool, typer.Option(
-        help="Replay against an ephemeral hub in this process, on a broker of its own (LGSP_BROKER) and the "
-        "inventory LGSP_INVENTORY names (the fixture's registrations bind its systems).")] = False,
+        help="Replay against an ephemeral hub in this process, on a broker of its own (LGSP_BROKER), with the "
+        "inventory the fixture was recorded with (or the one LGSP_INVENTORY names).")] = False,
 ) -> None:
     """Replay a fixture against a hub and report (and with --check, compare) every outcome."""
     from rich.progress import Progress
@@ -87,11 +87,14 @@ async def _replay(fixture, hub_url: str | None, speed: float | None, progress):
 
     from hub.control.registration import LocalRegistrar
     from hub.control.runtime import Hub
+    from hub.core.inventory import Inventory
 
     with tempfile.TemporaryDirectory() as scratch:
         # Its own broker, even when KAFKA_BOOTSTRAP_SERVERS points at a cluster.
-        embedded = Hub(Settings(database_url=f"sqlite:///{scratch}/hub.db",
-                                kafka_bootstrap_servers=None, kafka_data_dir=Path(scratch) / "kafka"))
+        settings = Settings(database_url=f"sqlite:///{scratch}/hub.db", kafka_bootstrap_servers=None,
+                            kafka_data_dir=Path(scratch) / "kafka")
+        recorded = fixture.inventory if settings.inventory is None else None  # LGSP_INVENTORY wins
+        embedded = Hub(settings, inventory=Inventory.model_validate(recorded) if recorded else None)
         await embedded.start()
         try:
             return await replay(fixture, embedded.link, LocalRegistrar(embedded).register,

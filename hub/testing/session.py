@@ -46,6 +46,12 @@ class HubLink:
     async def connectors(self) -> list[dict[str, Any]]:
         return [entry["info"] for entry in (await self._get("/v1/connectors", expand="info")).values()]
 
+    async def inventory(self) -> dict[str, Any] | None:
+        """The province's inventory the hub binds registrations to; None when it has none loaded."""
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.get(f"{self.url}/v1/inventory")
+        return response.json() if response.status_code == 200 else None
+
     async def decisions(self, message_id: str | None) -> list[dict[str, Any]]:
         """The routing decisions the message log holds for a message; none without the operator token."""
         token = self.token or os.environ.get("LGSP_OPERATOR_TOKEN")
@@ -84,7 +90,7 @@ async def record(link: HubLink, types: set[str] | None = None, duration: float |
     del tap.seen.ingress[cutoff[0]:], tap.seen.refused_at_http[cutoff[1]:]  # traffic after the limit
     messages = _recorded_messages(tap, types)
     await _from_message_log(link, [m for m in messages if not m.outcome.known])
-    return Fixture(messages, list(registered.values()))
+    return Fixture(messages, list(registered.values()), inventory=await link.inventory())
 
 
 class _Watch:
