@@ -9,8 +9,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.core.envelope import ConnectorId, MessageType
+from hub.core.inventory import AgencyLevel
 
-Level = Literal["national", "province", "district", "commune"]
+# A connector may also stand for a national system, which no province inventory lists.
+ConnectorLevel = Literal["national", AgencyLevel]
 
 
 class ConnectorSpec(BaseModel):
@@ -21,7 +23,7 @@ class ConnectorSpec(BaseModel):
     id: ConnectorId
     name: str = Field(min_length=1, max_length=200)
     agency: str = Field(min_length=1, max_length=100, description="Owning agency (code or name).")
-    level: Level = "province"
+    level: ConnectorLevel = "province"
     systems: list[str] = Field(default_factory=list, description="Information systems of the province it connects.")
     produces: list[MessageType] = Field(default_factory=list)
     consumes: list[MessageType] = Field(default_factory=list)

@@ -81,7 +81,9 @@ STATEFUL_422 = {
     "POST /v1/connectors/{connector_id}/credentials": "a public key of the right length may still not be a "
                                                       "point of the Ed25519 curve",
     "PUT /v1/connectors/{connector_id}/grants": "produces/consumes must be registered message types",
-    "POST /v1/connectors": "produces/consumes must be registered message types, systems in the scenario inventory",
+    "POST /v1/connectors": "produces/consumes must be registered message types, systems in the loaded inventory",
+    "PUT /v1/inventory": "rules across fields: agency codes share one province part, system owners are listed "
+                         "agencies, the province code is one of birth registration and the name names it",
     "POST /v1/schemas/{type}/versions": "the body must be a valid JSON Schema (draft 2020-12)",
     "POST /v1/schemas/{type}/compatibility": "the body must be a valid JSON Schema (draft 2020-12)",
 }
