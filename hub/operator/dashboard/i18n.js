@@ -13,19 +13,17 @@ let formats = formatter(WORDS[current].locale);
 function stored() {
   try {
     const lang = window.localStorage.getItem(STORAGE_KEY);
-    return lang in WORDS ? lang : DEFAULT;
+    return Object.hasOwn(WORDS, lang) ? lang : DEFAULT;
   } catch (_) {
     return DEFAULT; // storage refused (private mode): the default language
   }
 }
 
-export const lang = () => current;
-
 /** The formatters of the current language. */
 export const fmt = () => formats;
 
-export function setLang(next) {
-  current = next in WORDS ? next : DEFAULT;
+function setLang(next) {
+  current = Object.hasOwn(WORDS, next) ? next : DEFAULT;
   formats = formatter(WORDS[current].locale);
   try { window.localStorage.setItem(STORAGE_KEY, current); } catch (_) { /* kept for this visit only */ }
 }

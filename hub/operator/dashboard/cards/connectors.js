@@ -8,7 +8,7 @@ export const sources = ['status', 'info'];
 const STATES = ['FAILED', 'UNREACHABLE', 'PAUSED', 'RUNNING']; // trouble first
 const LAG_WARNING = 1000; // messages waiting in an inbox before the lag is highlighted
 
-export function statePill(state, count) {
+function statePill(state, count) {
   if (!state) return h('span', { class: 'state-pill state-unknown', 'data-state': '' }, '—');
   const label = term('states', state);
   return h('span', { class: `state-pill state-${state.toLowerCase()}`, 'data-state': state, title: state },
