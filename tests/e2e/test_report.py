@@ -1,4 +1,5 @@
-"""The HTML report: one file, its charts drawn by the dashboard's chart module, opened from disk in Chromium."""
+"""The HTML report: one file, its charts drawn by the dashboard's chart module, opened from disk in Chromium;
+and the indicators as the report and the dashboard receive them, every verdict and order already decided."""
 
 from __future__ import annotations
 
@@ -12,11 +13,18 @@ from hub.operator.report import CHARTS, render_report
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
+A, B = "000.00.01.H22", "000.02.22.H22"
 CONNECTIVITY = connectivity_shown({
     "province": {"name": "Bình Định", "code": "52"}, "as_of": "2023-09-06T10:00:00+07:00",
     "share": 0.5, "target": 0.6, "met": False, "connected": 2, "total": 4,
-    "by_level": [{"level": "province", "connected": 2, "total": 4, "share": 0.5}],
-    "by_agency": [], "systems": [],
+    "by_level": [{"level": "province", "connected": 2, "total": 3, "share": 2 / 3},
+                 {"level": "district", "connected": 0, "total": 1, "share": 0.0}],
+    "by_agency": [{"agency": A, "name": "Sở Tư pháp", "connected": 2, "total": 3, "share": 2 / 3},
+                  {"agency": B, "name": "UBND xã Nhơn Phong", "connected": 0, "total": 1, "share": 0.0}],
+    "systems": [{"id": "ho-tich", "owner": A, "level": "province", "connected": True},
+                {"id": "mot-cua", "owner": A, "level": "province", "connected": False},
+                {"id": "mot-cua-xa", "owner": B, "level": "district", "connected": False},
+                {"id": "ly-lich", "owner": "000.99.99.H22", "level": "province", "connected": True}],
 })
 HISTORY = {"target": 0.6, "points": [
     {"at": "2023-09-04T00:00:00+00:00", "share": 0.25, "connected": 1, "total": 4},
@@ -33,6 +41,25 @@ DOSSIERS = dossiers_shown({
     "late_by_agency": [{"agency": "000.00.01.H22", "name": "Sở Tư pháp </script>", "completed": 4, "late": 2,
                         "late_share": 0.5, "open_late": 1}],
 })
+
+
+def test_each_level_has_its_verdict_and_every_level_is_listed() -> None:
+    assert [(row["level"], row["met"]) for row in CONNECTIVITY["by_level"]] == [
+        ("province", True), ("district", False), ("commune", None)]  # no commune system: nothing to judge
+    assert CONNECTIVITY["by_level"][2] == {"level": "commune", "connected": 0, "total": 0, "share": None, "met": None}
+    assert CONNECTIVITY["met"] is False and CONNECTIVITY["near_target"] is False  # 50% is below 85% of 60%
+    assert connectivity_shown({"share": 0.55, "target": 0.6, "met": False})["near_target"] is True
+
+
+def test_systems_still_to_connect_come_first_with_their_owners_name() -> None:
+    assert [(s["id"], s["owner_name"]) for s in CONNECTIVITY["systems"]] == [
+        ("mot-cua", "Sở Tư pháp"), ("mot-cua-xa", "UBND xã Nhơn Phong"), ("ho-tich", "Sở Tư pháp"),
+        ("ly-lich", "000.99.99.H22")]  # an owner outside the agency list keeps its code
+
+
+def test_the_on_time_share_is_sent_beside_the_late_one() -> None:
+    assert (DOSSIERS["cumulative"]["on_time_share"], DOSSIERS["cumulative"]["late_share"]) == (0.5, 0.5)
+    assert dossiers_shown({"cumulative": {"completed": 0, "on_time": 0}})["cumulative"]["on_time_share"] is None
 
 
 @pytest.fixture(scope="module")
