@@ -57,7 +57,7 @@ def indicator_tables(connectivity: dict[str, Any], dossiers: dict[str, Any]) -> 
 
 # --- HTML report: the dashboard's own chart module draws the charts, inlined ---------------------
 DASHBOARD = Path(__file__).resolve().parent / "dashboard"
-# None of these imports another, so one inline module holds them all, in this order.
+# None has an import statement (report-charts.js calls the other two), so one inline module holds them all.
 INLINED_SCRIPTS = ("format.js", "charts.js", "report-charts.js")
 INLINED_STYLES = ("palette.css", "charts.css")
 CHARTS = (  # data-chart (what report-charts.js draws in it), caption
