@@ -1,9 +1,15 @@
-"""The indicators for people: terminal tables (`lgsp-hub kpi`) and a self-contained HTML report."""
+"""The indicators for people: terminal tables (`lgsp-hub kpi`) and a self-contained HTML report.
+
+The report carries its data as JSON and draws its charts with the dashboard's chart module, inlined: one
+chart engine for both pages.
+"""
 
 from __future__ import annotations
 
 import html
+import json
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from rich.table import Table
@@ -49,82 +55,62 @@ def indicator_tables(connectivity: dict[str, Any], dossiers: dict[str, Any]) -> 
     return [summary, levels, late]
 
 
-# --- SVG charts, small enough to write by hand and embed -------------------------------------
-W, H, PAD = 720, 240, 40
+# --- HTML report: the dashboard's own chart module draws the charts, inlined ---------------------
+DASHBOARD = Path(__file__).resolve().parent / "dashboard"
+# None has an import statement (report-charts.js calls the other two), so one inline module holds them all.
+INLINED_SCRIPTS = ("format.js", "charts.js", "report-charts.js")
+INLINED_STYLES = ("palette.css", "charts.css")
+CHARTS = (  # data-chart (what report-charts.js draws in it), caption
+    ("connectivity", "Systems connected (share) over the simulated period"),
+    ("received", "Dossiers received per day (online inside), late beside"),
+    ("online", "Share submitted online per day"),
+    ("late", "Share of completed dossiers late, per day"),
+    ("signed", "Share of results digitally signed, per day"),
+)
 
-
-def _scale(value: float, low: float, high: float, out_low: float, out_high: float) -> float:
-    return out_low + (value - low) / ((high - low) or 1) * (out_high - out_low)
-
-
-def svg_line(points: list[tuple[float, float]], target: float | None, title: str) -> str:
-    """A share (0..1) over time, with the target as a dashed line."""
-    if not points:
-        return f"<p>{html.escape(title)}: no samples yet.</p>"
-    xs = [x for x, _ in points]
-    to_x = lambda x: _scale(x, min(xs), max(xs), PAD, W - PAD)  # noqa: E731
-    to_y = lambda y: _scale(y, 0, 1, H - PAD, PAD)  # noqa: E731
-    path = " ".join(f"{'M' if i == 0 else 'L'}{to_x(x):.1f},{to_y(y):.1f}" for i, (x, y) in enumerate(points))
-    target_line = "" if target is None else (
-        f'<line x1="{PAD}" x2="{W - PAD}" y1="{to_y(target):.1f}" y2="{to_y(target):.1f}" class="target"/>'
-        f'<text x="{W - PAD}" y="{to_y(target) - 4:.1f}" text-anchor="end">target {_pct(target)}</text>')
-    axis = "".join(f'<text x="{PAD - 6}" y="{to_y(v) + 4:.1f}" text-anchor="end">{v:.0%}</text>'
-                   for v in (0, 0.5, 1))
-    return (f'<figure><figcaption>{html.escape(title)}</figcaption><svg viewBox="0 0 {W} {H}" role="img">'
-            f'{axis}{target_line}<path d="{path}" class="series"/></svg></figure>')
-
-
-def svg_bars(labels: list[str], values: list[float], title: str, percent: bool = False) -> str:
-    if not values:
-        return f"<p>{html.escape(title)}: no data yet.</p>"
-    high = max(max(values), 1e-9)
-    width = (W - 2 * PAD) / len(values)
-    bars = []
-    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
-        top = _scale(value, 0, high, H - PAD, PAD)
-        shown = _pct(value) if percent else f"{value:g}"
-        bars.append(f'<rect x="{PAD + i * width + 1:.1f}" y="{top:.1f}" width="{max(width - 2, 1):.1f}" '
-                    f'height="{H - PAD - top:.1f}"><title>{html.escape(label)}: {shown}</title></rect>')
-    ticks = "".join(f'<text x="{PAD + i * width + width / 2:.1f}" y="{H - PAD + 14}" text-anchor="middle">'
-                    f'{html.escape(label[5:])}</text>' for i, label in enumerate(labels)
-                    if i % max(len(labels) // 10, 1) == 0)
-    return (f'<figure><figcaption>{html.escape(title)}</figcaption><svg viewBox="0 0 {W} {H}" role="img">'
-            f'{"".join(bars)}{ticks}</svg></figure>')
-
-
-_STYLE = """body{font-family:system-ui,sans-serif;max-width:780px;margin:2rem auto;color:#1d2733}
+_STYLE = """body{font-family:var(--font);max-width:780px;margin:2rem auto;color:var(--ink)}
 h1{font-size:1.4rem}table{border-collapse:collapse;width:100%;margin:1rem 0}
-td,th{border-bottom:1px solid #dde3ea;padding:.35rem .5rem;text-align:left}
+td,th{border-bottom:1px solid var(--line);padding:.35rem .5rem;text-align:left}
 figure{margin:1.5rem 0}figcaption{font-weight:600;margin-bottom:.3rem}
-svg{width:100%;background:#f7f9fb;font-size:11px}.series{fill:none;stroke:#0b6bcb;stroke-width:2}
-.target{stroke:#c0392b;stroke-dasharray:6 4}rect{fill:#0b6bcb}.met{color:#1e8449}.not{color:#c0392b}"""
+.chart-box{background:var(--line-2)}.met{color:var(--met)}.not{color:var(--notmet)}"""
+
+
+def _inlined(names: tuple[str, ...]) -> str:
+    text = "\n".join((DASHBOARD / name).read_text(encoding="utf-8") for name in names)
+    if "</script" in text or "</style" in text:  # would end the inline element early
+        raise ValueError(f"{names} cannot be inlined as they are")
+    return text
+
+
+def _json_for_script(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+
+
+def _figure(chart: str, caption: str) -> str:
+    return (f'<figure><figcaption>{html.escape(caption)}</figcaption><div class="chart-box">'
+            f'<svg class="chart" id="chart-{chart}" data-chart="{chart}" role="img"></svg></div></figure>')
 
 
 def render_report(connectivity: dict[str, Any], history: dict[str, Any], dossiers: dict[str, Any]) -> str:
+    """One self-contained file: the indicator tables, and charts drawn in the browser from the data it carries."""
     province = (connectivity.get("province") or {}).get("name", "")
     rows = "".join(
         f"<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td><td>{html.escape(c)}</td>"
         f"<td class=\"{'met' if d == 'met' else 'not' if d else ''}\">{d}</td></tr>"
         for a, b, c, d in indicator_rows(connectivity, dossiers))
-    points = [(datetime.fromisoformat(p["at"]).timestamp(), p["share"]) for p in history.get("points", [])]
-    daily = dossiers.get("daily", [])
-    days = [d["day"] for d in daily]
-    charts = [
-        svg_line(points, history.get("target"), "Systems connected (share) over the simulated period"),
-        svg_bars(days, [d["received"] for d in daily], "Dossiers received per day"),
-        svg_bars(days, [d["online_share"] or 0 for d in daily], "Share submitted online per day", percent=True),
-        svg_bars(days, [d["late_share"] or 0 for d in daily], "Share of completed dossiers late, per day",
-                 percent=True),
-        svg_bars(days, [d["signed_share"] or 0 for d in daily], "Share of results digitally signed, per day",
-                 percent=True),
-    ]
-    late = "".join(f"<tr><td>{html.escape(a['name'])}</td><td>{a['agency']}</td><td>{a['late']}</td>"
-                   f"<td>{a['completed']}</td><td>{_pct(a['late_share'])}</td></tr>"
+    cumulative = dossiers.get("cumulative") or {}
+    data = {"history": history, "daily": dossiers.get("daily", []),
+            "targets": {"online": cumulative.get("online_target"), "signed": cumulative.get("signed_target")}}
+    late = "".join(f"<tr><td>{html.escape(a['name'] or '')}</td><td>{html.escape(a['agency'])}</td>"
+                   f"<td>{a['late']}</td><td>{a['completed']}</td><td>{_pct(a['late_share'])}</td></tr>"
                    for a in dossiers.get("late_by_agency", [])[:20])
     written = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return (f"<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>LGSP report — {html.escape(province)}"
-            f"</title><style>{_STYLE}</style><h1>LGSP indicators — {html.escape(province)}</h1>"
+            f"</title><style>{_inlined(INLINED_STYLES)}\n{_STYLE}</style>"
+            f"<h1>LGSP indicators — {html.escape(province)}</h1>"
             f"<p>Simulated time {html.escape(str(dossiers.get('as_of') or connectivity.get('as_of') or '—'))}; "
             f"written {written}.</p><table><tr><th>Indicator</th><th>Value</th><th>Target</th><th></th></tr>{rows}"
-            f"</table>{''.join(charts)}<h2>Late dossiers by agency</h2><table><tr><th>Agency</th><th>Code</th>"
-            f"<th>Late</th><th>Completed</th><th>Late share</th></tr>{late}</table></html>")
+            f"</table>{''.join(_figure(*chart) for chart in CHARTS)}<h2>Late dossiers by agency</h2><table><tr>"
+            f"<th>Agency</th><th>Code</th><th>Late</th><th>Completed</th><th>Late share</th></tr>{late}</table>"
+            f'<script type="application/json" id="report-data">{_json_for_script(data)}</script>'
+            f'<script type="module">{_inlined(INLINED_SCRIPTS)}</script></html>')

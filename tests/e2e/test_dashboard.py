@@ -1,9 +1,18 @@
-"""The dashboard in Debian's headless Chromium while the hub runs with its connectors."""
+"""The dashboard in Debian's headless Chromium while the hub runs with its connectors.
+
+Each card is checked against its endpoint: the test reads the JSON, formats it as the page must
+(Intl's vi-VN or en-GB numbers, rounding half away from zero) and compares the card's text. The
+indicators move while the simulated province works, so a check retries until page and endpoint agree.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+from collections.abc import Awaitable, Callable
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,6 +25,103 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason="Debian's chromium is not installed (make test installs it)")
+
+# What the page must say, per language: a few of its words and its number conventions.
+LANGS = {
+    "vi": {"group": ".", "decimal": ",", "connTitle": "Hệ thống thông tin kết nối qua LGSP",
+           "kpiOnline": "Hồ sơ nộp trực tuyến", "systems": "{}/{} hệ thống", "met": "Đạt", "notMet": "Chưa đạt",
+           "sysSub": "{} đã kết nối · {} chưa kết nối"},
+    "en": {"group": ",", "decimal": ".", "connTitle": "Information systems connected through the LGSP",
+           "kpiOnline": "Dossiers filed online", "systems": "{}/{} systems", "met": "Met", "notMet": "Not met",
+           "sysSub": "{} connected · {} not connected"},
+}
+
+
+def integer(n: int | None, lang: str) -> str:
+    return "—" if n is None else f"{n:,}".replace(",", LANGS[lang]["group"])
+
+
+def percent(share: float | None, lang: str) -> str:
+    """One decimal, as Intl.NumberFormat's percent style: the exact value ×100, halves away from zero."""
+    if share is None:
+        return "—"
+    with localcontext(prec=80):
+        shown = (Decimal(share) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    whole, tenth = f"{shown:.1f}".split(".")
+    return f"{integer(int(whole), lang)}{LANGS[lang]['decimal']}{tenth}%"
+
+
+def verdict(met: bool | None, lang: str) -> str:
+    return "" if met is None else LANGS[lang]["met" if met else "notMet"]
+
+
+def api(hub: HubProcess, path: str) -> Any:
+    return httpx.get(f"{hub.url}{path}", timeout=10).json()
+
+
+async def agree(what: str, expected: Callable[[], Any], shown: Callable[[], Awaitable[Any]], tries: int = 150) -> None:
+    """Page and endpoint agree at some moment (each poll of the page is up to two seconds old)."""
+    for _ in range(tries):
+        want, got = await asyncio.to_thread(expected), await shown()
+        if want == got:
+            return
+        await asyncio.sleep(0.2)
+    assert got == want, what
+
+
+async def texts(page, selectors: dict[str, str]) -> dict[str, str]:
+    return {name: (await page.locator(selector).first.text_content() or "").strip()
+            for name, selector in selectors.items()}
+
+
+async def check_connectivity(page, hub: HubProcess, lang: str) -> None:
+    def expected() -> dict[str, Any]:
+        c = api(hub, "/v1/kpi/connectivity")
+        return {"share": percent(c["share"], lang), "met": verdict(c["met"], lang),
+                "count": LANGS[lang]["systems"].format(integer(c["connected"], lang), integer(c["total"], lang)),
+                "systems": LANGS[lang]["sysSub"].format(integer(c["connected"], lang),
+                                                        integer(c["total"] - c["connected"], lang)),
+                **{f"level {row['level']}": row["share"] for row in c["by_level"]}}
+
+    async def shown() -> dict[str, Any]:
+        seen: dict[str, Any] = await texts(page, {
+            "share": "[data-testid=gauge-share]", "met": "[data-testid=connectivity-met]",
+            "count": "[data-testid=connected-count]", "systems": "#sys-sub"})
+        for row in await page.locator("[data-testid=connectivity-levels] [data-level]").all():
+            value = await row.get_attribute("data-value")  # the share as the page got it, "" for none
+            seen[f"level {await row.get_attribute('data-level')}"] = float(value) if value else None
+        return seen
+    await agree("connectivity card", expected, shown)
+
+
+async def check_dossiers(page, hub: HubProcess, lang: str) -> None:
+    def expected() -> dict[str, str]:
+        d = api(hub, "/v1/kpi/dossiers")
+        c = d["cumulative"]
+        return {"online": percent(c["online_share"], lang), "online met": verdict(c["online_met"], lang),
+                "signed": percent(c["signed_share"], lang), "signed met": verdict(c["signed_met"], lang),
+                "on time": percent(c["on_time_share"], lang), "late": percent(c["late_share"], lang),
+                "received": integer(c["received"], lang),
+                "worst agency": d["late_by_agency"][0]["agency"] if d["late_by_agency"] else "",
+                "its late": integer(d["late_by_agency"][0]["late"], lang) if d["late_by_agency"] else ""}
+
+    async def shown() -> dict[str, str]:
+        worst = page.locator("[data-testid=late-agencies] tbody tr").first
+        return {**await texts(page, {
+            "online": "[data-testid=online-share]", "online met": "#kpi-online [data-role=met]",
+            "signed": "[data-testid=signed-share]", "signed met": "#kpi-signed [data-role=met]",
+            "on time": "#kpi-ontime [data-role=value]", "late": "[data-testid=late-share]",
+            "received": "[data-testid=dossiers-received]", "its late": "[data-testid=late-agencies] tbody td.num"}),
+            "worst agency": await worst.get_attribute("data-agency") or ""}
+    await agree("dossier tiles and late agencies", expected, shown)
+
+
+async def check_platform(page, hub: HubProcess, lang: str) -> None:
+    await agree("dead letters", lambda: integer(api(hub, "/v1/dlq/summary")["total"], lang),
+                lambda: page.get_by_test_id("dlq-count").text_content())
+    await agree("connectors table", lambda: sorted(api(hub, "/v1/connectors?expand=info")),
+                lambda: page.eval_on_selector_all("[data-testid=connectors-table] [data-connector-id]",
+                                                  "rows => rows.map(r => r.dataset.connectorId).sort()"))
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +173,17 @@ async def test_dashboard_shows_the_live_province(province_hub):
                 "(before) => document.querySelector('[data-testid=throughput-chart] path[data-series=routed]')"
                 ".getAttribute('d') !== before", arg=first, timeout=30_000)
 
+            # Vietnamese by default; every card shows its endpoint's figures, formatted the Vietnamese way.
+            assert await page.get_attribute("html", "lang") == "vi"
+            for check in (check_connectivity, check_dossiers, check_platform):
+                await check(page, hub, "vi")
+
             await page.get_by_test_id("lang-switch").click()
+            assert await page.get_attribute("html", "lang") == "en"
+            labels = await texts(page, {"connTitle": "[data-i18n=connTitle]", "kpiOnline": "[data-i18n=kpiOnline]"})
+            assert labels == {key: LANGS["en"][key] for key in labels}
+            for check in (check_connectivity, check_dossiers):
+                await check(page, hub, "en")
             ARTIFACTS.mkdir(exist_ok=True)
             await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
         finally:

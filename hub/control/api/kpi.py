@@ -1,4 +1,4 @@
-"""The province's indicators: connectivity against its target, and the dossier indicators."""
+"""The province's indicators as the pages show them: connectivity against its target, the dossier indicators."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from typing import Any
 from fastapi import APIRouter
 
 from hub.control.api.deps import HubDep
+from hub.operator.kpi.display import connectivity_shown, dossiers_shown
 
 router = APIRouter(prefix="/kpi", tags=["indicators"])
 
 
 @router.get("/connectivity", summary="Share of citizen/business-facing systems connected, against the target")
 async def get_connectivity(hub: HubDep) -> dict[str, Any]:
-    return hub.observer.connectivity
+    return connectivity_shown(hub.observer.connectivity)
 
 
 @router.get("/connectivity/history", summary="The connectivity share sampled on the simulated clock")
@@ -26,7 +27,7 @@ async def get_connectivity_history(hub: HubDep) -> dict[str, Any]:
 
 @router.get("/dossiers", summary="Dossiers received, online share, on time vs late, signed results; per day and cumulative")
 async def get_dossiers(hub: HubDep) -> dict[str, Any]:
-    return hub.observer.dossiers
+    return dossiers_shown(hub.observer.dossiers)
 
 
 @router.get("/dossiers/late", summary="Late dossiers to follow up, optionally for one agency")

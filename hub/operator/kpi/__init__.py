@@ -3,6 +3,7 @@
 - `hub.operator.kpi.dossiers`: received / online / on time vs late / signed results, from the `dossier.*` messages.
 - `hub.operator.kpi.connectivity`: the share of systems serving citizens and businesses connected through the
   LGSP, and a linear projection of when its target is reached.
+- `hub.operator.kpi.display`: both as the pages show them (verdicts, shares, display order), for the endpoints.
 """
 
 from hub.operator.kpi.connectivity import connectivity, projection
