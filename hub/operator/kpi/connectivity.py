@@ -19,11 +19,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from hub.core.inventory import Inventory
+from hub.operator.kpi.targets import reached
 
 DEFAULT_TARGET = 0.60
 LEVELS = ("province", "district", "commune")
 DAY_SECONDS = 86400.0
-_EPSILON = 1e-9
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -67,7 +67,7 @@ def connectivity(inventory: Inventory | None, bindings: dict[str, list[str]], la
     agencies = _tally((s["owner"], s["connected"]) for s in systems)
     agency_order = {agency.code: i for i, agency in enumerate(listed)}
     return {
-        "share": share, "target": target, "met": share is not None and share >= target - _EPSILON,
+        "share": share, "target": target, "met": reached(share, target),
         "connected": connected, "total": total, "window_seconds": window_seconds,
         "by_level": [{"level": level, "connected": levels[level][0], "total": levels[level][1],
                       "share": _share(*levels[level])} for level in LEVELS if level in levels],
@@ -102,7 +102,7 @@ def projection(history: list[tuple[datetime, float]], target: float) -> dict[str
         return {"status": status, "reached_at": reached_at.isoformat() if reached_at else None,
                 "slope_per_day": slope}
 
-    if points and points[-1][1] >= target - _EPSILON:
+    if points and reached(points[-1][1], target):
         return answer("met")
     if slope is None or intercept is None:
         return answer("too_little_history")

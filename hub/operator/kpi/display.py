@@ -10,17 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from hub.operator.kpi.connectivity import LEVELS
+from hub.operator.kpi.targets import verdict
 
 NEAR_TARGET = 0.85  # a share not met but at 85% of its target or more is shown as close, not far
-_TOLERANCE = 1e-9  # the indicators' own: 3/10 against 0.30 is met
-
-
-def verdict(share: float | None, target: float | None) -> bool | None:
-    """Met, not met, or None when there is nothing to judge (no share yet, or no target)."""
-    if share is None or target is None:
-        return None
-    return share >= target - _TOLERANCE
-
 
 def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None

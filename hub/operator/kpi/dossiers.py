@@ -38,6 +38,7 @@ from typing import Any
 
 from hub.core.clock import VN_TZ
 from hub.core.inventory import Inventory
+from hub.operator.kpi.targets import reached
 
 ONLINE = 2  # KenhThucHien: 1 at the counter, 2 online, 3 by public post
 SUPPLEMENT_REQUESTED = 5  # TrangThaiHoSo
@@ -45,7 +46,6 @@ RESULT_STATUSES = frozenset({9, 10})  # processing finished, result returned: th
 DEFAULT_ONLINE_TARGET = 0.30
 DEFAULT_SIGNED_TARGET = 1.0
 DAY_SECONDS = 86400.0
-_EPSILON = 1e-9  # 3/10 compared with 0.30 must count as met
 
 
 def _moment(text: str) -> datetime:
@@ -62,10 +62,6 @@ def _day(text: str, when: datetime) -> str:
 
 def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
-
-
-def _met(share: float | None, target: float) -> bool:
-    return share is not None and share >= target - _EPSILON
 
 
 class _Dossier:
@@ -296,11 +292,11 @@ class DossierIndicators:
         online_share, signed_share = _share(total.online, total.received), _share(total.signed, total.results)
         cumulative = {
             "received": total.received, "online": total.online, "online_share": online_share,
-            "online_target": self.online_target, "online_met": _met(online_share, self.online_target),
+            "online_target": self.online_target, "online_met": reached(online_share, self.online_target),
             "completed": total.completed, "on_time": total.on_time, "late": total.late,
             "late_share": _share(total.late, total.completed), "open": open_count, "open_late": len(open_late),
             "results": total.results, "signed": total.signed, "signed_share": signed_share,
-            "signed_target": self.signed_target, "signed_met": _met(signed_share, self.signed_target),
+            "signed_target": self.signed_target, "signed_met": reached(signed_share, self.signed_target),
         }
         return {"as_of": as_of.isoformat() if as_of else None, "cumulative": cumulative, "daily": daily,
                 "late_by_agency": self._late_by_agency(open_late)}
