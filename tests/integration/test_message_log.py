@@ -15,11 +15,11 @@ from hub.core.envelope import encode
 from hub.core.personal_id import mask
 from hub.store import Store, message_log
 from hub.testing.samples import dossier_submitted
-from tests.conftest import OPERATOR, ROOT, HubProcess
-from tests.integration.test_sdk import eventually
+from tests.support import ROOT
+from tests.support.connectors import MOT_CUA, NDXP
+from tests.support.hubs import OPERATOR, HubProcess
+from tests.support.waiting import eventually
 
-MOT_CUA = {"id": "mot-cua", "name": "Một cửa", "agency": "000.00.18.H22", "produces": ["dossier.submitted"]}
-NDXP = {"id": "ndxp", "name": "NDXP", "agency": "VPCP", "level": "national", "consumes": ["dossier.submitted"]}
 CITIZEN = dossier_submitted().payload["ChuHoSo"]["SoDinhDanh"]
 
 

@@ -9,10 +9,9 @@ import sys
 import httpx
 
 from hub.store import Store
-from tests.conftest import OPERATOR, ROOT, HubProcess
-
-MOT_CUA = {"id": "mot-cua", "name": "Một cửa điện tử", "agency": "000.00.18.H22", "produces": ["dossier.submitted"]}
-NDXP = {"id": "ndxp", "name": "NDXP", "agency": "VPCP", "level": "national", "consumes": ["dossier.submitted"]}
+from tests.support import ROOT
+from tests.support.connectors import MOT_CUA, NDXP
+from tests.support.hubs import OPERATOR, HubProcess
 
 
 def audit(db_url: str) -> subprocess.CompletedProcess:

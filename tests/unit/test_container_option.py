@@ -9,13 +9,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from tests import containers
+from tests.support import ROOT, containers
 
-ROOT = Path(__file__).resolve().parents[2]
 NO_ENGINE = "unix:///nonexistent/lgsp-test/docker.sock"
 
 
