@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -74,3 +75,9 @@ class HubProcess:
 
     def stop(self, sig: int = signal.SIGINT) -> int:
         return stop_process(self.process, sig) if self.process else 0
+
+
+def audit(db_url: str, *args: str) -> subprocess.CompletedProcess:
+    """`lgsp-hub audit …` (`verify` unless told) on the store at `db_url`."""
+    return subprocess.run([sys.executable, "-m", "hub", "audit", *(args or ("verify",))], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, env={**os.environ, "LGSP_DATABASE_URL": db_url})
