@@ -1,5 +1,6 @@
 """What the tests share besides fixtures: brokers, records on topics, hub processes, connector registrations,
-waiting. tests/conftest.py builds its fixtures from these; test modules import them from here."""
+a router in the test's process, waiting. tests/conftest.py builds its fixtures from these; test modules import
+them from here."""
 
 from pathlib import Path
 
