@@ -17,8 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ROOT, HubProcess
-from tests.integration.test_sdk import eventually
+from tests.support import ROOT
+from tests.support.hubs import HubProcess
+from tests.support.waiting import eventually
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"

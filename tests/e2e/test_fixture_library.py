@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from hub.testing.format import Fixture
-from tests.conftest import ROOT, HubProcess
+from tests.support import ROOT
+from tests.support.hubs import HubProcess
 
 FIXTURES = ROOT / "tests" / "fixtures"
 LIBRARY = sorted(FIXTURES.glob("*.jsonl"))

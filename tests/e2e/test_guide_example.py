@@ -8,8 +8,9 @@ import sys
 import httpx
 
 from hub.sdk import Connector, HttpRegistrar
-from tests.conftest import ROOT, HubProcess
-from tests.integration.test_sdk import eventually
+from tests.support import ROOT
+from tests.support.hubs import HubProcess
+from tests.support.waiting import eventually
 
 
 async def test_land_registry_example_answers_lookups(tmp_path, broker):

@@ -15,7 +15,7 @@ import time
 import httpx
 import pytest
 
-from tests.conftest import OPERATOR, HubProcess
+from tests.support.hubs import OPERATOR, HubProcess
 
 SPEC = {"id": "so-tu-phap", "name": "Sở Tư pháp", "agency": "000.00.01.H22", "consumes": ["dossier.submitted"]}
 BOUND = 15.0  # seconds a shutdown may take at most

@@ -9,7 +9,7 @@ import sys
 
 from hub.bus.admin import wait_for_broker
 from hub.bus.brokers.process import free_port
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 def kafka(command: str, data_dir, *args: str) -> subprocess.CompletedProcess:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import datetime, timedelta
 
 from hub.control.registration import LocalRegistrar
@@ -12,16 +11,10 @@ from hub.core.deadlines import is_late
 from province.runner import Simulation
 from province.scenario import Outage, load_scenario
 from province.traffic import expected_late_share
+from tests.support.waiting import eventually
 
 SPEED = 3 * 86_400  # three simulated days per real second
 OUTAGE = Outage(connector="ndxp", start_day=2, start_hour=9, duration_hours=36)
-
-
-async def wait_for(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.2)
 
 
 async def test_a_week_of_binh_dinh(tmp_path, broker):
@@ -35,8 +28,8 @@ async def test_a_week_of_binh_dinh(tmp_path, broker):
         await asyncio.wait_for(province.traffic, timeout=240)
         dossiers, ndxp, population = province.dossier_system, province.ndxp, province.population_db
         published = set(dossiers.published)
-        await wait_for(lambda: published <= set(ndxp.events) and published <= set(dossiers.stats.receipts),
-                       timeout=60, what="every dossier event to reach NDXP and be acknowledged")
+        await eventually(lambda: published <= set(ndxp.events) and published <= set(dossiers.stats.receipts),
+                       timeout=60, what="every dossier event to reach NDXP and be acknowledged", interval=0.2)
     finally:
         await province.stop()
         await hub.stop()

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import httpx
 
 from hub.store import Store
-from tests.conftest import OPERATOR, ROOT, HubProcess
-
-MOT_CUA = {"id": "mot-cua", "name": "Một cửa điện tử", "agency": "000.00.18.H22", "produces": ["dossier.submitted"]}
-NDXP = {"id": "ndxp", "name": "NDXP", "agency": "VPCP", "level": "national", "consumes": ["dossier.submitted"]}
-
-
-def audit(db_url: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "hub", "audit", "verify"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60, env={**os.environ, "LGSP_DATABASE_URL": db_url})
+from tests.support.connectors import MOT_CUA, NDXP
+from tests.support.hubs import OPERATOR, HubProcess, audit
 
 
 def test_the_hub_runs_on_postgresql(tmp_path, postgres_url, broker):

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from hub.audit.message_log import GENESIS, Decision, chained
 from hub.core.clock import VN_TZ
 from hub.store import Store
+from tests.support import connectors
+from tests.support.connectors import MOT_CUA
 
-NDXP = {"id": "ndxp", "name": "NDXP", "agency": "VPCP", "level": "national", "consumes": ["dossier.submitted"],
-        "systems": [], "note": "Cổng dữ liệu quốc gia — “NDXP”"}
-MOT_CUA = {"id": "mot-cua", "name": "Một cửa điện tử", "agency": "000.00.18.H22", "produces": ["dossier.submitted"]}
+NDXP = {**connectors.NDXP, "systems": [], "note": "Cổng dữ liệu quốc gia — “NDXP”"}
 
 
 def test_the_store_answers_its_ping(store):

@@ -8,7 +8,7 @@ import sys
 
 from hub.core import personal_id
 from hub.logs import PersonalIdFilter
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 CITIZEN = personal_id.make("052", 1990, True, 123)
 MASKED = personal_id.mask(CITIZEN)

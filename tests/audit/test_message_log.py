@@ -3,10 +3,6 @@ ID ever leaving the hub in clear; `lgsp-hub audit verify` catches tampering; bod
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import httpx
 import orjson
 import sqlalchemy as sa
@@ -15,17 +11,11 @@ from hub.core.envelope import encode
 from hub.core.personal_id import mask
 from hub.store import Store, message_log
 from hub.testing.samples import dossier_submitted
-from tests.conftest import OPERATOR, ROOT, HubProcess
-from tests.integration.test_sdk import eventually
+from tests.support.connectors import MOT_CUA, NDXP
+from tests.support.hubs import OPERATOR, HubProcess, audit
+from tests.support.waiting import eventually
 
-MOT_CUA = {"id": "mot-cua", "name": "Một cửa", "agency": "000.00.18.H22", "produces": ["dossier.submitted"]}
-NDXP = {"id": "ndxp", "name": "NDXP", "agency": "VPCP", "level": "national", "consumes": ["dossier.submitted"]}
 CITIZEN = dossier_submitted().payload["ChuHoSo"]["SoDinhDanh"]
-
-
-def audit(db_url: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "hub", "audit", *(args or ("verify",))], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60, env={**os.environ, "LGSP_DATABASE_URL": db_url})
 
 
 def search(hub: HubProcess, **criteria: str) -> httpx.Response:

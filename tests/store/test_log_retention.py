@@ -1,12 +1,11 @@
 """The message log in the store: payload modes hashed into the chain, subjects searchable by keyed hash,
-pruning that leaves an anchor so the rest still verifies and a deletion is still named."""
+pruning that leaves an anchor so the rest still verifies and a deletion is still named (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 import asyncio
 
 import orjson
-import pytest
 import sqlalchemy as sa
 
 from hub.audit.message_log import GENESIS, PEPPER, Decision, MessageLog, prune, verify
@@ -17,13 +16,6 @@ from hub.store import Store, message_log, message_log_anchors, message_subjects
 DAY = 86400.0
 NOW = 1_800_000_000.0
 CITIZEN = personal_id.make("052", 1990, True, 1234)
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'log.db'}")
-    yield store
-    store.close()
 
 
 def decisions(n: int, start: int = 0, at: float = NOW, type: str = "dossier.submitted",
@@ -122,14 +114,13 @@ def test_a_chain_pruned_to_nothing_continues_from_its_anchor(store):
     assert verify(store).ok and verify(store).checked == 2
 
 
-def test_a_log_from_before_payload_modes_gets_its_column_and_still_verifies(tmp_path):
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    store = Store(url)
+def test_a_log_from_before_payload_modes_gets_its_column_and_still_verifies(store_url):
+    store = Store(store_url)
     write(store, "w", [decisions(3)])
     with store.engine.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE message_log DROP COLUMN payload")
     store.close()
-    reopened = Store(url)
+    reopened = Store(store_url)
     assert verify(reopened).checked == 3 and "payload" in rows(reopened, message_log)[0]
     reopened.close()
 

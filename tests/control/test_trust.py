@@ -13,12 +13,12 @@ from hub.core.credentials import Credential
 from hub.core.envelope import decode, encode
 from hub.sdk import Connector, HttpRegistrar
 from hub.testing.samples import dossier_submitted
-from tests.conftest import OPERATOR, HubProcess, consume, produce, read_ids
+from tests.support import connectors
+from tests.support.connectors import MOT_CUA
+from tests.support.hubs import OPERATOR, HubProcess
+from tests.support.records import consume, produce, read_ids
 
-MOT_CUA = {"id": "mot-cua", "name": "Một cửa điện tử", "agency": "000.00.01.H22",
-           "produces": ["dossier.submitted"], "consumes": []}
-NDXP = {"id": "ndxp", "name": "Nền tảng NDXP", "agency": "NDXP", "level": "national",
-        "produces": ["dossier.submitted"], "consumes": ["dossier.submitted"]}
+NDXP = {**connectors.NDXP, "produces": ["dossier.submitted"]}  # it may send dossiers too
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,9 @@ from hub.core.credentials import issue
 from hub.core.envelope import encode
 from hub.store import Store
 from hub.testing.samples import dossier_submitted
-from tests.conftest import ROOT, consume, produce, read_ids
+from tests.support import ROOT
+from tests.support.connectors import MOT_CUA, NDXP
+from tests.support.records import consume, produce, read_ids
 
 N = 3000
 
@@ -31,9 +33,8 @@ async def count_delivered(broker) -> int:
 async def test_sigkill_mid_stream_loses_nothing(broker, tmp_path):
     db_url = f"sqlite:///{tmp_path / 'hub.db'}"
     store = Store(db_url)
-    store.put_connector("mot-cua", {"id": "mot-cua", "name": "Một cửa", "agency": "H22",
-                                    "produces": ["dossier.submitted"]})
-    store.put_connector("ndxp", {"id": "ndxp", "name": "NDXP", "agency": "NDXP", "consumes": ["dossier.submitted"]})
+    store.put_connector("mot-cua", MOT_CUA)
+    store.put_connector("ndxp", NDXP)
     key, row = issue("mot-cua", "hmac-sha256")
     store.add_credential(row, None)
     store.close()

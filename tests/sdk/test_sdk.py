@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import httpx
 import pytest
@@ -12,7 +11,9 @@ from pydantic import BaseModel
 from hub.core.envelope import encode
 from hub.sdk import Connector, HttpRegistrar, Message, RegistrationError, RequestTimeout
 from hub.testing.samples import dossier_submitted
-from tests.conftest import OPERATOR, HubProcess, produce
+from tests.support.hubs import OPERATOR, HubProcess
+from tests.support.records import produce
+from tests.support.waiting import eventually
 
 
 @pytest.fixture(scope="module")
@@ -21,13 +22,6 @@ def hub(tmp_path_factory, session_broker):
                          LGSP_HEARTBEAT_TIMEOUT_SECONDS="3").start()
     yield process
     process.stop()
-
-
-async def eventually(condition, timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.1)
 
 
 async def status(hub: HubProcess, connector_id: str) -> dict:

@@ -1,4 +1,4 @@
-"""Credentials and the `auth` stage: pure logic (the Kafka and HTTP paths are tested in tests/integration)."""
+"""Credentials and the `auth` stage: pure logic (the Kafka and HTTP paths are tested in tests/control)."""
 
 import base64
 from datetime import datetime, timedelta, timezone

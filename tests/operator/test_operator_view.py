@@ -11,10 +11,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from hub.core.envelope import Envelope, encode
 from hub.sdk import Connector, HttpRegistrar
-from tests.conftest import OPERATOR, ROOT, HubProcess
-from tests.integration.test_sdk import eventually
+from tests.support import ROOT, connectors
+from tests.support.hubs import OPERATOR, HubProcess
+from tests.support.waiting import eventually
 
-MOT_CUA = {"id": "mot-cua", "name": "Một cửa điện tử", "agency": "000.00.18.H22", "systems": ["mot-cua"],
+MOT_CUA = {**connectors.MOT_CUA, "systems": ["mot-cua"],
            "produces": ["dossier.submitted", "dossier.status_changed", "dossier.completed"]}
 
 

@@ -2,35 +2,27 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 
 from hub.core.inventory import Inventory, read_inventory
-from tests.conftest import OPERATOR, ROOT, HubProcess
+from tests.support import ROOT
+from tests.support.connectors import MOT_CUA
+from tests.support.hubs import OPERATOR, HubProcess
+from tests.support.waiting import eventually
 
 BINH_DINH = Inventory.model_validate(read_inventory(ROOT / "scenarios" / "binh-dinh-2023.toml"))
-MOT_CUA = {"id": "mot-cua", "name": "Một cửa điện tử", "agency": "000.00.01.H22", "systems": ["mot-cua"],
-           "produces": ["dossier.submitted"]}
+BOUND = {**MOT_CUA, "systems": ["mot-cua"]}
 
 
 def connectivity(hub: HubProcess) -> dict:
     return httpx.get(f"{hub.url}/v1/kpi/connectivity", timeout=10).json()
 
 
-def eventually(check, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
-    return found
-
-
-def test_a_hub_alone_binds_systems_of_the_inventory_the_operator_loads(tmp_path, broker):
+async def test_a_hub_alone_binds_systems_of_the_inventory_the_operator_loads(tmp_path, broker):
     hub = HubProcess(tmp_path, broker, command="serve").start()
     try:
         assert httpx.get(f"{hub.url}/v1/inventory", timeout=10).status_code == 404
-        refused = httpx.post(f"{hub.url}/v1/connectors", json=MOT_CUA, headers=OPERATOR, timeout=10)
+        refused = httpx.post(f"{hub.url}/v1/connectors", json=BOUND, headers=OPERATOR, timeout=10)
         assert refused.status_code == 422
         assert {"field": "systems[0]", "rule": "knownSystem"}.items() <= refused.json()["error"]["details"][0].items()
         assert connectivity(hub)["total"] == 0 and connectivity(hub)["province"] is None
@@ -43,9 +35,10 @@ def test_a_hub_alone_binds_systems_of_the_inventory_the_operator_loads(tmp_path,
         assert httpx.put(f"{hub.url}/v1/inventory", json=document, headers=OPERATOR, timeout=10).status_code == 200
         assert httpx.get(f"{hub.url}/v1/inventory", timeout=10).json() == document
 
-        registered = httpx.post(f"{hub.url}/v1/connectors", json=MOT_CUA, headers=OPERATOR, timeout=10)
+        registered = httpx.post(f"{hub.url}/v1/connectors", json=BOUND, headers=OPERATOR, timeout=10)
         assert registered.status_code == 201, registered.text
-        counted = eventually(lambda: (view := connectivity(hub))["total"] and view)
+        await eventually(lambda: connectivity(hub)["total"], what="the inventory's systems counted")
+        counted = connectivity(hub)
         assert counted["total"] == BINH_DINH.connected_systems_denominator()
         assert counted["province"]["name"] == BINH_DINH.province.name
     finally:

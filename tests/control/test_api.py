@@ -11,12 +11,10 @@ import pytest
 
 from hub.core.envelope import decode, encode
 from hub.testing.samples import dossier_submitted
-from tests.conftest import OPERATOR, consume
-
-MOT_CUA = {"id": "mot-cua", "name": "Một cửa điện tử", "agency": "000.00.01.H22",
-           "produces": ["dossier.submitted", "citizen.verify.request"], "consumes": ["citizen.verify.reply"]}
-NDXP = {"id": "ndxp", "name": "Nền tảng NDXP", "agency": "NDXP", "level": "national",
-        "consumes": ["dossier.submitted"], "produces": ["ndxp.receipt"]}
+from tests.support.connectors import MOT_CUA_VERIFYING as MOT_CUA
+from tests.support.connectors import NDXP_RECEIPTS as NDXP
+from tests.support.hubs import OPERATOR
+from tests.support.records import consume
 
 
 @pytest.fixture(scope="module")

@@ -25,12 +25,10 @@ from hub.control.api import create_app
 from hub.core.envelope import encode
 from hub.settings import Settings
 from hub.testing.samples import dossier_submitted
-from tests.conftest import OPERATOR, produce
-
-MOT_CUA = {"id": "mot-cua", "name": "Một cửa điện tử", "agency": "000.00.01.H22",
-           "produces": ["dossier.submitted", "citizen.verify.request"], "consumes": ["citizen.verify.reply"]}
-NDXP = {"id": "ndxp", "name": "Nền tảng NDXP", "agency": "NDXP", "level": "national",
-        "consumes": ["dossier.submitted"], "produces": ["ndxp.receipt"]}
+from tests.support.connectors import MOT_CUA_VERIFYING as MOT_CUA
+from tests.support.connectors import NDXP_RECEIPTS as NDXP
+from tests.support.hubs import OPERATOR
+from tests.support.records import produce
 
 TRIED: Counter[str] = Counter()
 STATUSES: Counter[int] = Counter()

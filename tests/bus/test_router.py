@@ -3,46 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import orjson
 
 from hub.bus import metrics
-from hub.bus.catalog import Catalog
 from hub.bus.dead_letters import dead_letter
-from hub.bus.router import Router
-from hub.core.credentials import issue
 from hub.core.envelope import decode, encode
-from hub.core.schemas.registry import SchemaRegistry, bundled_schemas_dir
-from hub.store import Store
 from hub.testing.samples import dossier_submitted
-from tests.conftest import consume, produce
-
-CONNECTORS = [
-    {"id": "mot-cua", "name": "Một cửa điện tử", "agency": "000.00.01.H22", "produces": ["dossier.submitted"]},
-    {"id": "ndxp", "name": "NDXP", "agency": "NDXP", "level": "national", "consumes": ["dossier.submitted"]},
-    {"id": "bao-cao", "name": "Báo cáo", "agency": "000.00.01.H22", "consumes": ["dossier.submitted"]},
-]
-MOT_CUA_KEY, MOT_CUA_ROW = issue("mot-cua", "hmac-sha256")  # every message below is sent as mot-cua
-
-
-@contextlib.asynccontextmanager
-async def running_router(broker, tmp_path, **overrides):
-    store = Store(f"sqlite:///{tmp_path / 'hub.db'}")
-    for spec in CONNECTORS:
-        store.put_connector(spec["id"], spec)
-    store.add_credential(MOT_CUA_ROW, None)
-    catalog = Catalog(store, SchemaRegistry.from_dirs(bundled_schemas_dir()))
-    catalog.reload()
-    router = Router(broker.link, catalog, broker.settings(**{"partitions": 3, **overrides}))
-    await router.start()
-    task = asyncio.create_task(router.run())
-    try:
-        yield router
-    finally:
-        await router.stop()
-        await asyncio.wait_for(task, 15)
-        store.close()
+from tests.support.records import consume, produce
+from tests.support.router import MOT_CUA_KEY, running_router
 
 
 async def test_valid_messages_reach_every_subscriber_in_key_order(broker, tmp_path):

@@ -12,12 +12,11 @@ import pytest
 from hub.core.envelope import Envelope, encode
 from hub.testing.format import Fixture, FixtureMessage
 from hub.testing.session import HubLink, _from_message_log, record, replay
-from tests.conftest import OPERATOR, HubProcess
+from tests.support import connectors
+from tests.support.connectors import POPULATION
+from tests.support.hubs import OPERATOR, HubProcess
 
-MOT_CUA = {"id": "mot-cua", "name": "Một cửa điện tử", "agency": "000.00.01.H22",
-           "produces": ["citizen.verify.request"], "consumes": []}
-POPULATION = {"id": "csdl-dan-cu", "name": "CSDL quốc gia về dân cư", "agency": "BCA", "level": "national",
-              "produces": [], "consumes": ["citizen.verify.request"]}
+MOT_CUA = {**connectors.MOT_CUA, "produces": ["citizen.verify.request"]}  # it only asks
 SENT = 5
 
 

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from hub.bus.brokers.process import free_port
 from hub.store import Store
 from hub.testing.pytest_plugin import stop_process
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 def test_a_router_worker_serves_its_metrics(broker, tmp_path):

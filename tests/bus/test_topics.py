@@ -16,7 +16,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from hub.bus.admin import TopicAdmin
 from hub.bus.topics import Topics
-from tests.conftest import BrokerUnderTest
+from tests.support.brokers import BrokerUnderTest
 
 
 async def topic_config(bootstrap: str, topic: str) -> dict[str, str]:

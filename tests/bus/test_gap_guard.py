@@ -7,8 +7,8 @@ import asyncio
 from hub.bus import metrics
 from hub.core.envelope import encode
 from hub.testing.samples import dossier_submitted
-from tests.conftest import produce, read_ids
-from tests.integration.test_router import MOT_CUA_KEY, running_router
+from tests.support.records import produce, read_ids
+from tests.support.router import MOT_CUA_KEY, running_router
 
 
 def skip_once(consumer) -> list[int]:

@@ -14,7 +14,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -24,10 +23,12 @@ from aiokafka import AIOKafkaProducer
 from hub.core.envelope import encode
 from hub.store import message_log
 from hub.testing.samples import dossier_submitted
-from tests.conftest import ROOT, HubProcess, consume, read_ids
+from tests.support import ROOT
+from tests.support.connectors import MOT_CUA, NDXP
+from tests.support.hubs import HubProcess
+from tests.support.records import consume, read_ids
+from tests.support.waiting import until
 
-SENDER = {"id": "mot-cua", "name": "Một cửa điện tử", "agency": "000.00.01.H22", "produces": ["dossier.submitted"]}
-RECEIVER = {"id": "ndxp", "name": "NDXP", "agency": "NDXP", "level": "national", "consumes": ["dossier.submitted"]}
 CHUNK, PAUSE = 25, 0.1  # a steady flow of ~250 messages a second
 AFTER = 1000  # messages sent once a phase's condition held: the stream goes on across the kill
 CAP = 20_000  # messages at most, should a worker never get its share
@@ -85,14 +86,6 @@ class Stream:
         self._limit = min(CAP, self.sent + more)
 
 
-async def until(condition, what, timeout: float = TIMEOUT) -> None:
-    """Wait until condition() holds; on timeout fail with what() (the state worth seeing)."""
-    deadline = time.monotonic() + timeout
-    while not await asyncio.to_thread(condition):
-        assert time.monotonic() < deadline, f"not within {timeout:g} s: {what()}"
-        await asyncio.sleep(0.5)
-
-
 async def test_workers_share_the_partitions_and_losing_one_loses_nothing(broker, tmp_path: Path):
     hub = HubProcess(tmp_path, broker, LGSP_ROUTER="false", LGSP_PARTITIONS="6").start()
     workers: list[subprocess.Popen] = []
@@ -116,8 +109,8 @@ async def test_workers_share_the_partitions_and_losing_one_loses_nothing(broker,
         return shown
 
     try:
-        sender = hub.register(SENDER)
-        hub.register(RECEIVER)
+        sender = hub.register(MOT_CUA)
+        hub.register(NDXP)
         first, second = start_worker(), start_worker()
         stream = Stream(broker, sender)
         streaming = asyncio.create_task(stream.run())

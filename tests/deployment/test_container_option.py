@@ -9,13 +9,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from tests import containers
+from tests.support import ROOT, containers
 
-ROOT = Path(__file__).resolve().parents[2]
 NO_ENGINE = "unix:///nonexistent/lgsp-test/docker.sock"
 
 
@@ -30,9 +28,9 @@ def run_pytest(test: str, **env: str) -> str:
 
 
 @pytest.mark.parametrize(("test", "variable"), [
-    ("tests/integration/test_router.py::test_router_stops_cleanly_when_idle[kafka]", containers.KAFKA),  # `broker`
-    ("tests/integration/test_message_log.py::test_every_request_body_has_a_limit[kafka]", containers.KAFKA),
-    ("tests/integration/test_message_log.py", containers.DATABASE),  # HubProcess
+    ("tests/bus/test_router.py::test_router_stops_cleanly_when_idle[kafka]", containers.KAFKA),  # `broker`
+    ("tests/audit/test_message_log.py::test_every_request_body_has_a_limit[kafka]", containers.KAFKA),
+    ("tests/audit/test_message_log.py", containers.DATABASE),  # HubProcess
 ])
 def test_container_option_without_engine_skips_with_the_reason(test, variable):
     output = run_pytest(test, **{variable: "container"})
