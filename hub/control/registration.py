@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from hub.core.credentials import Algorithm, Credential, issue
 from hub.core.directory import ConnectorSpec
+from hub.core.rejection import field_errors
 
 
 class RegistryError(ValueError):
@@ -37,8 +38,7 @@ async def register(hub: Any, data: dict[str, Any] | ConnectorSpec) -> tuple[Conn
     try:
         spec = data if isinstance(data, ConnectorSpec) else ConnectorSpec.model_validate(data)
     except ValidationError as exc:
-        details = [{"field": ".".join(map(str, e["loc"])), "rule": e["type"], "message": e["msg"]}
-                   for e in exc.errors(include_url=False, include_input=False)]
+        details = [e.as_dict() for e in field_errors(exc.errors(include_url=False, include_input=False))]
         raise RegistryError(f"{details[0]['field']}: {details[0]['message']}", details) from exc
     problems = _problems(hub, spec)
     if problems:

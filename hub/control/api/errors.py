@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from hub.control.api.responses import JsonResponse
+from hub.core.rejection import field_errors
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
           409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_failed",
@@ -45,8 +46,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JsonResponse:
-        details = [{"field": ".".join(map(str, err["loc"])), "rule": err["type"], "message": err["msg"]}
-                   for err in exc.errors()]
+        details = [e.as_dict() for e in field_errors(exc.errors())]
         first = details[0] if details else {"field": "body", "message": "invalid request"}
         return error_response(422, "validation_failed", f"{first['field']}: {first['message']}", details)
 
