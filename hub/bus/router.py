@@ -187,12 +187,14 @@ class Router:
         if self._message_log is None:
             return await self._commit(offsets)
         self._unlogged.append((self._message_log.record([decision(r, o, now) for r, o in outcomes]), offsets))
-        if self._message_log.recorded - self._message_log.written > LOG_BEHIND_MAX:  # back-pressure: memory stays bounded
+        behind = self._message_log.recorded - self._message_log.written
+        if behind > LOG_BEHIND_MAX:  # back-pressure: memory stays bounded
             await self._until_logged(self._message_log.recorded - LOG_BEHIND_MAX)
 
     async def _until_logged(self, mark: int) -> None:
         """Wait for the message log to reach `mark`, or for stop() (the store may be away for long)."""
-        waits = {asyncio.ensure_future(self._message_log.wait_written(mark)), asyncio.ensure_future(self._stopping.wait())}
+        waits = {asyncio.ensure_future(self._message_log.wait_written(mark)),
+                 asyncio.ensure_future(self._stopping.wait())}
         await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         for wait in waits:
             wait.cancel()

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+# The messages of a dossier's life, whose fields the rule reads.
+DOSSIER_TYPES = ("dossier.submitted", "dossier.status_changed", "dossier.completed")
 DAY_SECONDS = 86400.0
 MAX_SUPPLEMENT_REQUESTS = 1  # a second request for missing papers makes the dossier late
 
