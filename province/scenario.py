@@ -20,6 +20,7 @@ from pydantic import Field, StringConstraints, ValidationError, field_validator,
 
 from hub.core.clock import VN_TZ
 from hub.core.envelope import ConnectorId
+from hub.core.errors import HubError
 from hub.core.inventory import AgencyCode, Inventory, Name, Share, Strict, duplicates
 from hub.core.rejection import field_errors
 
@@ -194,7 +195,7 @@ class Scenario(Inventory):
 # --- loading ------------------------------------------------------------------------------------
 
 
-class ScenarioError(ValueError):
+class ScenarioError(HubError, ValueError):
     """A scenario that cannot be used; the message names the file, the field and the rule."""
 
 

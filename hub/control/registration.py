@@ -11,10 +11,11 @@ from pydantic import ValidationError
 
 from hub.core.credentials import Algorithm, Credential, issue
 from hub.core.directory import ConnectorSpec
+from hub.core.errors import HubError
 from hub.core.rejection import field_errors
 
 
-class RegistryError(ValueError):
+class RegistryError(HubError, ValueError):
     """A registration the hub refuses; `details` name each field and rule."""
 
     def __init__(self, message: str, details: list[dict[str, str]]) -> None:

@@ -9,9 +9,10 @@ import httpx
 
 from hub.bus.topics import BrokerLink
 from hub.core.credentials import Credential
+from hub.core.errors import HubError
 
 
-class RegistrationError(RuntimeError):
+class RegistrationError(HubError, RuntimeError):
     pass
 
 

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from hub.control.api.responses import JsonResponse
+from hub.core.errors import HubError
 from hub.core.rejection import field_errors
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
@@ -25,7 +26,7 @@ ERROR_SCHEMA = {
 _DESCRIPTIONS = {"400": "Malformed request body", "401": "Missing or wrong operator token", "404": "Not found", "422": "Validation failed (field and rule)"}
 
 
-class ApiError(Exception):
+class ApiError(HubError):
     def __init__(self, status: int, message: str, details: Any = None, code: str | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.details = status, message, details
