@@ -47,7 +47,8 @@ connectivity_history = sa.Table(
 )
 
 
-# Columns after seq: hub.audit.message_log.FIELDS, then the payload (hashed when a record has one), then the links.
+# Columns after seq: hub.audit.message_log.FIELDS, then what is hashed only when a record has it (the payload,
+# the first broken rule of a rejection), then the links.
 message_log = sa.Table(
     "message_log", metadata,
     sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
@@ -65,6 +66,8 @@ message_log = sa.Table(
     sa.Column("routed_at", sa.Float, nullable=False),
     sa.Column("chain", sa.String(100), nullable=False),
     sa.Column("payload", sa.Text),  # the message text, for types logged in `full` mode
+    sa.Column("field", sa.Text),  # a rejection's first broken rule: where (beside its stage and reason) ...
+    sa.Column("rule", sa.Text),  # ... and which (a schema may name its own keywords: no length bound)
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
 )
@@ -92,7 +95,7 @@ hub_values = sa.Table(
 )
 
 # Nullable text columns added after a table first shipped: create_all adds missing tables only.
-ADDED_COLUMNS = {"message_log": ("payload",)}
+ADDED_COLUMNS = {"message_log": ("payload", "field", "rule")}
 
 
 @sa.event.listens_for(metadata, "after_create")

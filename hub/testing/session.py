@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -134,13 +133,11 @@ async def _from_message_log(link: HubLink, unseen: list[FixtureMessage]) -> None
 
 
 def _logged_rejection(logged: dict[str, Any]) -> dict[str, str] | None:
-    """The field and rule back out of a logged reason ("field: message [rule: name]")."""
-    found = _REASON.match(logged.get("reason") or "")
-    return found and {"stage": logged.get("stage"), "field": found["field"], "rule": found["rule"],
-                      "reason": logged["reason"]}
-
-
-_REASON = re.compile(r"(?P<field>[^:]+): .*?\[rule: (?P<rule>[^\]]+)\]")
+    """The rejection as the message log stored it: stage, the first broken rule's field and rule, reason."""
+    if not logged.get("field") or not logged.get("rule"):
+        return None
+    return {"stage": logged.get("stage"), "field": logged["field"], "rule": logged["rule"],
+            "reason": logged["reason"]}
 
 
 def _recorded_messages(tap: Tap, types: set[str] | None) -> list[FixtureMessage]:
