@@ -1,8 +1,8 @@
-"""One settings object, read from LGSP_* environment variables (and KAFKA_BOOTSTRAP_SERVERS)."""
+"""The settings objects, read from LGSP_* environment variables (and KAFKA_BOOTSTRAP_SERVERS): nothing else
+reads the environment. `Settings` is the hub's, `ClientSettings` what a client of a hub needs."""
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -87,6 +87,21 @@ class Settings(BaseSettings):
         return retention_configs(self.retention_ms, self.retention_bytes, self.segment_bytes)
 
 
-@cache
-def settings() -> Settings:
-    return Settings()
+class ClientSettings(BaseSettings):
+    """What a client of a hub takes from its environment: a connector in its own process, the pytest plugin,
+    the recorder. The hub's own settings are `Settings`."""
+
+    model_config = SettingsConfigDict(env_prefix="LGSP_", extra="ignore")
+
+    operator_token: SecretStr | None = Field(
+        None, description="The hub's operator token: registering connectors and reading the message log need it.")
+    connector_credential: SecretStr | None = Field(
+        None, description="The credential an operator issued to this connector when registering it.")
+
+    @property
+    def token(self) -> str | None:
+        return self.operator_token.get_secret_value() if self.operator_token else None
+
+    @property
+    def credential(self) -> str | None:
+        return self.connector_credential.get_secret_value() if self.connector_credential else None

@@ -25,6 +25,7 @@ from hub.bus.brokers.tansu import Tansu
 from hub.bus.topics import BrokerLink, Topics
 from hub.core.credentials import Credential
 from hub.core.envelope import decode
+from hub.sdk.registrar import RegistrationClient
 from hub.settings import Settings
 from hub.testing.pytest_plugin import LgspHub, launch, stop_process
 from tests import containers
@@ -192,12 +193,7 @@ class HubProcess:
 
     def register(self, spec: dict) -> Credential:
         """Register (or update) a connector as the operator; a fresh credential to sign its messages."""
-        response = httpx.post(f"{self.url}/v1/connectors", json=spec, headers=OPERATOR, timeout=10)
-        if response.status_code == 200:  # registered before: rotate to a credential this test knows
-            response = httpx.post(f"{self.url}/v1/connectors/{spec['id']}/credentials", headers=OPERATOR, timeout=10)
-        response.raise_for_status()
-        shown = response.json()
-        return Credential.parse(shown.get("credential", shown)["value"])
+        return RegistrationClient(self.url, OPERATOR_TOKEN).enrol(spec)
 
     def publish(self, raw: bytes, signer: Credential | None) -> httpx.Response:
         """POST /v1/messages with the signature of `raw` (unsigned without a signer)."""

@@ -131,7 +131,7 @@ class MessageLog:
     def __init__(self, store: Store, chain: str, flush_seconds: float = 0.5, settings: Settings | None = None,
                  prune_seconds: float = 3600.0) -> None:
         self._store, self.chain, self._flush_seconds = store, chain, flush_seconds
-        settings = settings or Settings()
+        settings = settings or Settings.model_construct()  # the defaults, not the environment: callers pass theirs
         self._modes = PayloadModes(settings.log_payload)
         self.retention_days, self._prune_seconds = settings.log_retention_days, prune_seconds
         self._keeping: Keeping | None = None  # once the pepper is read from the store
