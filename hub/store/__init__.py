@@ -10,12 +10,21 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from hub.store.connectivity import ConnectivityRows
-from hub.store.registrations import ConnectorRows, CredentialRows
 from hub.store.database import open_engine
 from hub.store.message_records import MessageLogRows
+from hub.store.registrations import ConnectorRows, CredentialRows
 from hub.store.schemas import SchemaRows
-from hub.store.tables import (connectivity_history, connectors, credentials, hub_values, message_log,
-                              message_log_anchors, message_subjects, metadata, schema_versions)
+from hub.store.tables import (
+    connectivity_history,
+    connectors,
+    credentials,
+    hub_values,
+    message_log,
+    message_log_anchors,
+    message_subjects,
+    metadata,
+    schema_versions,
+)
 from hub.store.values import HubValues
 
 __all__ = ["Store", "connectivity_history", "connectors", "credentials", "hub_values", "message_log",

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import random
 import re
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from hub.core.personal_id import make, problem, province_codes
+from province.connectors.population_db.mistakes import misspelt, mistyped, normalised_name
 
 # --- names -------------------------------------------------------------------------------------
 # Family names with weights close to their national frequency (Nguyễn ≈ 38%), central-coast spelling
@@ -134,7 +134,6 @@ KHOP, SAI_LECH, KHONG_TON_TAI, KHONG_HOP_LE = "khop", "sai_lech", "khong_ton_tai
 REQUEST_FIELDS = ("MaYeuCau", "MaDichVu", "MaCanBo", "SoDinhDanh", "SoCMND", "HoVaTen", "NgaySinh")
 _OLD_ID = re.compile(r"[0-9]{9}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_TONES = "\u0300\u0301\u0303\u0309\u0323"  # huyền, sắc, ngã, hỏi, nặng as combining marks
 
 _MASK = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
@@ -300,9 +299,9 @@ class Population:
         """`citizen.applicant()` with a mistyped birth date (same year) or a misspelt name."""
         applicant = citizen.applicant()
         if rng.random() < 0.5:
-            applicant["NgaySinh"] = _mistyped(citizen.birth_date, rng).isoformat()
+            applicant["NgaySinh"] = mistyped(citizen.birth_date, rng).isoformat()
         else:
-            applicant["HoVaTen"] = _misspelt(citizen, rng)
+            applicant["HoVaTen"] = misspelt(citizen, rng)
         return applicant
 
     # --- what the population database answers ---
@@ -335,11 +334,6 @@ class Population:
         if "SoCMND" in request and request["SoCMND"] != citizen.old_id:
             mismatched.append("SoCMND")
         return _reply(request_id, SAI_LECH if mismatched else KHOP, mismatched)
-
-
-def normalised_name(name: str) -> str:
-    """A name as compared: Unicode NFC, case-folded, runs of whitespace collapsed to one space."""
-    return " ".join(unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold()).split())
 
 
 def _is_text(value: object, shortest: int, longest: int) -> bool:
@@ -390,44 +384,3 @@ def _reply(request_id: str, outcome: str, mismatched: list[str] | None = None,
     if message:
         reply["ThongBao"] = message[:500]
     return reply
-
-
-# --- the mistakes applicants and officers make ---
-def _mistyped(born: date, rng: random.Random) -> date:
-    """Another date in the same year (so the ID's year digits still agree): day and month swapped,
-    or a few days off."""
-    if born.day <= 12 and born.day != born.month and rng.random() < 0.5:
-        return born.replace(month=born.day, day=born.month)
-    days = timedelta(days=rng.randint(1, 30))
-    wrong = born + days if rng.random() < 0.5 else born - days
-    return wrong if wrong.year == born.year else born - (wrong - born)
-
-
-def _without_marks(word: str) -> str:
-    """Nguyễn → Nguyen, Đặng → Dang: the name typed on a keyboard without Vietnamese input."""
-    bare = "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
-    return bare.replace("đ", "d").replace("Đ", "D")
-
-
-def _other_tone(word: str, rng: random.Random) -> str:
-    """Hương → Hường: the wrong tone mark (or one added where there was none)."""
-    letters = list(unicodedata.normalize("NFD", word))
-    tone_at = next((i for i, c in enumerate(letters) if c in _TONES), None)
-    if tone_at is None:
-        vowel_at = next((i for i, c in enumerate(letters) if c in "aeiouyAEIOUY"), None)
-        if vowel_at is None:
-            return word
-        letters.insert(vowel_at + 1, rng.choice(_TONES))
-    else:
-        letters[tone_at] = rng.choice(_TONES.replace(letters[tone_at], ""))
-    return unicodedata.normalize("NFC", "".join(letters))
-
-
-def _misspelt(citizen: Citizen, rng: random.Random) -> str:
-    family, middle, given = citizen.family_name, citizen.middle_name, citizen.given_name
-    spellings = [f"{family} {given}",  # the middle name left out
-                 f"{family} {middle} {_other_tone(given, rng)}",
-                 f"{_without_marks(family)} {middle} {given}",
-                 f"{family} {middle} {_without_marks(given)}"]
-    wrong = [s for s in spellings if normalised_name(s) != normalised_name(citizen.full_name)]
-    return rng.choice(wrong)
