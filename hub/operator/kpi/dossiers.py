@@ -10,8 +10,8 @@ Rules
   of the scenario (default 0.30, "≥30%").
 - Completed: dossiers with a `dossier.completed` (statuses 3 refused, 7 withdrawn, 8 stopped, 9 finished,
   10 returned — all judged by the same rule), counted once per MaHoSo, on the day of NgayKetThucXuLy.
-- On time (hub.core.deadlines) when NgayKetThucXuLy − supplement time ≤ NgayHenTra (NgayHenTra of the completed event);
-  otherwise late. More than one supplement request is late whatever the dates.
+- On time when NgayKetThucXuLy − supplement time ≤ NgayHenTra (NgayHenTra of the completed event);
+  otherwise late. More than one supplement request is late whatever the dates (the rule: hub.core.deadlines).
 - Supplement time is the hub's own: from each status 5 (supplement requested) to the dossier's next status
   change (or to NgayKetThucXuLy if it ends while waiting). Supplement requests = the status-5 events seen.
   Only when no status change of the dossier was seen does the hub take the completed event's SoNgayBoSung
