@@ -31,22 +31,22 @@ class RegistrationClient:
     def __init__(self, hub_url: str, token: str | None = None, timeout: float = 10) -> None:
         self.url = hub_url.rstrip("/")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._client = {"timeout": timeout, "headers": headers}
+        self._options = {"timeout": timeout, "headers": headers}
 
     def broker(self) -> BrokerLink:
         """The hub's broker address and topic namespace, from `GET /v1/health`."""
-        return BrokerLink.from_health(httpx.get(f"{self.url}/v1/health", timeout=self._client["timeout"]).json())
+        return BrokerLink.from_health(httpx.get(f"{self.url}/v1/health", timeout=self._options["timeout"]).json())
 
     def register(self, spec: dict[str, Any]) -> dict[str, Any]:
         """Register (or replace) a connector: the hub's answer, which for a new connector holds its credential
         (`["credential"]["value"]`), shown this once."""
-        with httpx.Client(**self._client) as client:
+        with httpx.Client(**self._options) as client:
             return self._register(client, spec).json()
 
     def enrol(self, spec: dict[str, Any]) -> Credential:
         """Register (or replace) a connector and take a credential to sign with. One registered before gets a
         new one (its first was shown only once; the earlier ones expire after their grace)."""
-        with httpx.Client(**self._client) as client:
+        with httpx.Client(**self._options) as client:
             response = self._register(client, spec)
             if response.status_code == 200:  # registered before: rotate to a credential this process knows
                 response = client.post(f"{self.url}/v1/connectors/{spec['id']}/credentials").raise_for_status()
