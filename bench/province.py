@@ -52,6 +52,7 @@ from typing import Any
 from hub.control.registration import LocalRegistrar
 from hub.control.runtime import Hub
 from hub.core.clock import VN_TZ
+from hub.core.deadlines import DOSSIER_TYPES
 from hub.sdk import Message
 from hub.settings import Settings
 from province.runner import Simulation
@@ -59,7 +60,6 @@ from province.scenario import load_scenario
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SCENARIO = "binh-dinh-2023"
-DOSSIER_TYPES = ("dossier.submitted", "dossier.status_changed", "dossier.completed")
 SAMPLE_SECONDS, DRAIN_SECONDS, GRACE_SECONDS = 0.5, 10.0, 1.0
 HELD = 1e-9  # clock speed while the consumer groups join: time stands still
 CLOCK_TICK = os.sysconf("SC_CLK_TCK")

@@ -1,8 +1,8 @@
-"""One settings object, read from LGSP_* environment variables (and KAFKA_BOOTSTRAP_SERVERS)."""
+"""The settings objects, read from LGSP_* environment variables (and KAFKA_BOOTSTRAP_SERVERS): nothing else
+reads the environment. `Settings` is the hub's; a client of a hub has `hub.sdk.settings.ClientSettings`."""
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -83,8 +83,3 @@ class Settings(BaseSettings):
 
     def topic_configs(self) -> dict[str, str]:
         return retention_configs(self.retention_ms, self.retention_bytes, self.segment_bytes)
-
-
-@cache
-def settings() -> Settings:
-    return Settings()

@@ -20,7 +20,9 @@ from pydantic import Field, StringConstraints, ValidationError, field_validator,
 
 from hub.core.clock import VN_TZ
 from hub.core.envelope import ConnectorId
+from hub.core.errors import HubError
 from hub.core.inventory import AgencyCode, Inventory, Name, Share, Strict, duplicates
+from hub.core.rejection import field_errors
 
 ProcedureCode = Annotated[str, StringConstraints(pattern=r"^[0-9]\.[0-9]{6}$")]
 ServiceLevel = Literal["toan_trinh", "mot_phan", "truc_tiep"]  # fully online / partly online / in person only
@@ -193,7 +195,7 @@ class Scenario(Inventory):
 # --- loading ------------------------------------------------------------------------------------
 
 
-class ScenarioError(ValueError):
+class ScenarioError(HubError, ValueError):
     """A scenario that cannot be used; the message names the file, the field and the rule."""
 
 
@@ -228,9 +230,6 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
 
 
 def _describe(exc: ValidationError) -> str:
-    """One line per broken rule: `dotted.field[2].path: message`."""
-    lines = []
-    for error in exc.errors(include_url=False):
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"]).lstrip(".")
-        lines.append(f"{where or '(scenario)'}: {error['msg']}")
+    """One line per broken rule: `dotted.field.2.path: message`."""
+    lines = [f"{e.field or '(scenario)'}: {e.message}" for e in field_errors(exc.errors(include_url=False))]
     return f"{len(lines)} problem(s)\n  " + "\n  ".join(lines)

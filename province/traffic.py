@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import IntEnum
 
+from hub.core import deadlines
 from hub.core.clock import VN_TZ
 from province.scenario import Calendar, Procedure, Scenario, Traffic
 
@@ -123,8 +124,8 @@ class PlannedDossier:
 
     @property
     def late(self) -> bool:
-        """Late by the national rule, as planned (see the module notes)."""
-        return not self.refused and (self.share_of_legal_time > 1 or len(self.supplements) > 1)
+        """Late by the national rule, as planned (see the module notes): overdue in units of legal time."""
+        return not self.refused and deadlines.late(self.share_of_legal_time - 1, len(self.supplements))
 
     @property
     def supplement_days(self) -> float:

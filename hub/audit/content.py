@@ -140,6 +140,7 @@ class Entry(NamedTuple):
     values: list  # the decision's hashed fields (hub.audit.message_log.FIELDS) but the chain
     payload: str | None  # the message text, for a type logged in full
     subjects: tuple[str, ...]  # keyed hashes of the personal IDs it carried
+    cause: tuple[str | None, str | None] = (None, None)  # a rejection's field and rule
 
 
 class Keeping:
@@ -156,12 +157,13 @@ class Keeping:
             if mode == "full" and d.raw is not None:
                 payload = payload_text(d.raw)
             found = subjects(self._key, d.raw)
-        return Entry(hashed_fields(d, digest), payload, found)
+        return Entry(hashed_fields(d, digest), payload, found, (d.field, d.rule))
 
 
 def metadata_entry(d: Any) -> Entry:
     """A decision kept in `metadata` mode, with no subjects: the hash it carries, else that of its message."""
-    return Entry(hashed_fields(d, d.payload_sha256 if d.payload_sha256 is not None else sha256(d.raw)), None, ())
+    digest = d.payload_sha256 if d.payload_sha256 is not None else sha256(d.raw)
+    return Entry(hashed_fields(d, digest), None, (), (d.field, d.rule))
 
 
 def hashed_fields(d: Any, digest: str) -> list:

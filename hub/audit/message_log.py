@@ -44,6 +44,8 @@ class Decision(NamedTuple):  # a tuple: one is built for every routed message
     key: str | None
     payload_sha256: str | None  # None: the log's writer hashes `raw`, off the router's path
     routed_at: float
+    field: str | None = None  # a rejection's first broken rule: where, and which
+    rule: str | None = None
     raw: bytes | None = None  # the message as received (a reference, not a copy); dropped once written
 
 
@@ -61,6 +63,7 @@ def decision(record: Any, outcome: Any, routed_at: float) -> Decision:
     """What the log keeps of one routing outcome (hub.core.routing.Delivery or Rejection)."""
     envelope = outcome.envelope
     rejected = not hasattr(outcome, "targets")
+    broken = outcome.errors[0] if rejected and outcome.errors else None
     return Decision(
         message_id=str(envelope.id) if envelope else None, type=envelope.type if envelope else None,
         # a version past 32 bits (only ever refused: no schema has it) does not fit PostgreSQL's integer column
@@ -70,13 +73,18 @@ def decision(record: Any, outcome: Any, routed_at: float) -> Decision:
         stage=outcome.stage if rejected else None, reason=_storable(outcome.reason) if rejected else None,
         correlation_id=str(envelope.correlation_id) if envelope and envelope.correlation_id else None,
         key=_storable(envelope.key) if envelope else None,
-        payload_sha256=None, raw=record.value, routed_at=routed_at)
+        payload_sha256=None, raw=record.value, routed_at=routed_at,
+        field=_storable(broken.field) if broken else None, rule=_storable(broken.rule) if broken else None)
 
 
-# The hashed fields, in the order they are hashed and stored; then the payload text, hashed after them when
-# a record has one (records without one hash as they always did); then prev_hash and hash.
+# The hashed fields, in the order they are hashed and stored; then what is hashed after them only when a
+# record has it: the payload text, and a rejection's field and rule (CAUSE). A record without them hashes as
+# records did before those columns were added, so older records still verify. Then prev_hash and hash.
 FIELDS = (*Decision._fields[:Decision._fields.index("routed_at") + 1], "chain")
-assert [c.name for c in message_log.columns][1:] == [*FIELDS, "payload", "prev_hash", "hash"], "store and log disagree"
+CAUSE = ("field", "rule")
+NO_CAUSE = (None, None)
+assert [c.name for c in message_log.columns][1:] == [*FIELDS, "payload", *CAUSE, "prev_hash", "hash"], \
+    "store and log disagree"
 PEPPER = "message_log.subject_pepper"  # the hub_values entry keying the subject hashes
 
 
@@ -84,20 +92,23 @@ def record_hash(prev_hash: str, values: list[Any]) -> str:
     return hashlib.sha256(prev_hash.encode() + orjson.dumps(values)).hexdigest()
 
 
-def hashed(values: list[Any], payload: str | None) -> list[Any]:
-    return values if payload is None else [*values, payload]
+def hashed(values: list[Any], payload: str | None, cause: tuple[str | None, str | None] = NO_CAUSE) -> list[Any]:
+    """What a record's hash covers. Each optional part has its own length (payload 1, cause 2), so no two
+    records' parts can be taken for one another."""
+    optional = ([] if payload is None else [payload]) + ([] if cause == NO_CAUSE else list(cause))
+    return [*values, *optional] if optional else values
 
 
 def chained(entries: list[Entry | Decision], chain: str, prev_hash: str) -> tuple[list[tuple], str]:
-    """Rows (FIELDS, payload, prev_hash, hash) ready to store, each linked to the one before; the new head.
-    A Decision stands for its metadata entry (the hash it carries, no payload, no subjects)."""
+    """Rows (FIELDS, payload, CAUSE, prev_hash, hash) ready to store, each linked to the one before; the new
+    head. A Decision stands for its metadata entry (the hash it carries, no payload, no subjects)."""
     rows = []
     for entry in entries:  # plain lists, not dicts: this runs for every routed message
-        values, payload, _ = entry if isinstance(entry, Entry) else metadata_entry(entry)
+        values, payload, _, cause = entry if isinstance(entry, Entry) else metadata_entry(entry)
         values = [*values, chain]
-        digest = record_hash(prev_hash, hashed(values, payload))
+        digest = record_hash(prev_hash, hashed(values, payload, cause))
         values[4] = orjson.dumps(values[4]).decode()  # targets are stored as JSON text
-        rows.append((*values, payload, prev_hash, digest))
+        rows.append((*values, payload, *cause, prev_hash, digest))
         prev_hash = digest
     return rows, prev_hash
 
@@ -239,7 +250,8 @@ def verify(store: Store) -> Verdict:
     for row in store.log_records():
         chain = row["chain"]
         expected_prev = heads.get(chain) or anchors.get(chain, GENESIS)
-        values = hashed([list(row[name]) if name == "targets" else row[name] for name in FIELDS], row["payload"])
+        values = hashed([list(row[name]) if name == "targets" else row[name] for name in FIELDS], row["payload"],
+                        (row["field"], row["rule"]))
         if row["prev_hash"] != expected_prev:
             why = "a record before it in the chain was deleted or changed"
             return Verdict(checked, {"seq": row["seq"], "message_id": row["message_id"], "why": why})

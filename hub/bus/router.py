@@ -97,7 +97,7 @@ class Router:
                  message_log: MessageLog | None = None) -> None:
         self._bootstrap = link.bootstrap_servers
         self._link, self.topics = link, link.topics
-        self._log = message_log
+        self._message_log = message_log
         self._catalog = catalog
         self._settings = settings
         self.stats = RouterStats()
@@ -142,9 +142,9 @@ class Router:
                     await self._route_batch(records)
                 await self._commit_logged()
         finally:
-            if self._log is not None:
+            if self._message_log is not None:
                 with contextlib.suppress(Exception):  # the store may be away: the batches are then re-delivered
-                    await self._log.flush()
+                    await self._message_log.flush()
                     await self._commit_logged()
             await self._close()
 
@@ -184,24 +184,26 @@ class Router:
         await asyncio.gather(*acks)
         self._count(outcomes)
         offsets = {TopicPartition(r.topic, r.partition): r.offset + 1 for r in records}  # in offset order
-        if self._log is None:
+        if self._message_log is None:
             return await self._commit(offsets)
-        self._unlogged.append((self._log.record([decision(r, o, now) for r, o in outcomes]), offsets))
-        if self._log.recorded - self._log.written > LOG_BEHIND_MAX:  # back-pressure: memory stays bounded
-            await self._until_logged(self._log.recorded - LOG_BEHIND_MAX)
+        self._unlogged.append((self._message_log.record([decision(r, o, now) for r, o in outcomes]), offsets))
+        behind = self._message_log.recorded - self._message_log.written
+        if behind > LOG_BEHIND_MAX:  # back-pressure: memory stays bounded
+            await self._until_logged(self._message_log.recorded - LOG_BEHIND_MAX)
 
     async def _until_logged(self, mark: int) -> None:
         """Wait for the message log to reach `mark`, or for stop() (the store may be away for long)."""
-        waits = {asyncio.ensure_future(self._log.wait_written(mark)), asyncio.ensure_future(self._stopping.wait())}
+        waits = {asyncio.ensure_future(self._message_log.wait_written(mark)),
+                 asyncio.ensure_future(self._stopping.wait())}
         await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         for wait in waits:
             wait.cancel()
 
     async def settle(self) -> None:
         """Before partitions are taken away: commit what the log stored; the rest goes to the new owner."""
-        if self._log is not None:
+        if self._message_log is not None:
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._log.flush(), 5)
+                await asyncio.wait_for(self._message_log.flush(), 5)
             await self._commit_logged()
         self._unlogged.clear()
 
@@ -230,7 +232,7 @@ class Router:
     async def _commit_logged(self) -> None:
         """Commit the batches whose decisions the message log has stored."""
         offsets: dict[TopicPartition, int] = {}
-        while self._unlogged and self._log is not None and self._unlogged[0][0] <= self._log.written:
+        while self._unlogged and self._message_log is not None and self._unlogged[0][0] <= self._message_log.written:
             offsets.update(self._unlogged.popleft()[1])
         if offsets:
             await self._commit(offsets)

@@ -12,11 +12,13 @@ from pydantic import ValidationError
 from hub.bus.topics import BrokerLink
 from hub.core.credentials import Algorithm, Credential, issue
 from hub.core.directory import ConnectorSpec
+from hub.core.errors import HubError
 from hub.core.inventory import Inventory
+from hub.core.rejection import field_errors
 from hub.sdk.registrar import RegistrationError
 
 
-class RegistryError(ValueError):
+class RegistryError(HubError, ValueError):
     """A registration the hub refuses; `details` name each field and rule."""
 
     def __init__(self, message: str, details: list[dict[str, str]]) -> None:
@@ -44,8 +46,7 @@ async def register(hub: Any, data: dict[str, Any] | ConnectorSpec) -> tuple[Conn
     try:
         spec = data if isinstance(data, ConnectorSpec) else ConnectorSpec.model_validate(data)
     except ValidationError as exc:
-        details = [{"field": ".".join(map(str, e["loc"])), "rule": e["type"], "message": e["msg"]}
-                   for e in exc.errors(include_url=False, include_input=False)]
+        details = [e.as_dict() for e in field_errors(exc.errors(include_url=False, include_input=False))]
         raise RegistryError(f"{details[0]['field']}: {details[0]['message']}", details) from exc
     problems = _problems(hub, spec)
     if problems:

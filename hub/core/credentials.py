@@ -24,6 +24,8 @@ from typing import Any, Literal
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 
+from hub.core.errors import HubError
+
 Algorithm = Literal["ed25519", "hmac-sha256"]
 ALGORITHMS: tuple[str, ...] = ("ed25519", "hmac-sha256")
 
@@ -114,7 +116,7 @@ def seal(record: Any) -> tuple[bytes | None, bytes | None]:
     return credential, signature
 
 
-class AuthError(Exception):
+class AuthError(HubError):
     """Why a message's signature is not accepted: the field it concerns and the rule."""
 
     def __init__(self, field: str, rule: str, message: str) -> None:

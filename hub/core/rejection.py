@@ -6,9 +6,10 @@ DLQ (Kafka Connect's layout, `lgsp.error.*`), and as columns of the message log.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
-from typing import Literal
+from typing import Any, Literal
 
 import orjson
 
@@ -26,6 +27,15 @@ class FieldError:
     rule: str
     message: str
 
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def field_errors(errors: Iterable[Mapping[str, Any]], *within: str) -> list[FieldError]:
+    """pydantic's errors (`ValidationError.errors()`, FastAPI's `RequestValidationError.errors()`) as broken
+    rules: the location dotted (below `within`), pydantic's error type as the rule."""
+    return [FieldError(".".join([*within, *map(str, error["loc"])]), error["type"], error["msg"]) for error in errors]
+
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
@@ -42,7 +52,7 @@ class Rejection:
 
 
 def dead_letter_headers(rejection: Rejection, topic: str, partition: int, offset: int) -> list[tuple[str, bytes]]:
-    errors = [{"field": e.field, "rule": e.rule, "message": e.message} for e in rejection.errors]
+    errors = [e.as_dict() for e in rejection.errors]
     fields = {
         "stage": rejection.stage,
         "reason": rejection.reason,

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from hub.core.credentials import AuthError, Keyring
 from hub.core.directory import Directory
 from hub.core.envelope import Envelope
-from hub.core.rejection import FieldError, Rejection
+from hub.core.rejection import FieldError, Rejection, field_errors
 from hub.core.schemas.registry import SchemaRegistry, UnknownType, UnknownVersion
 
 
@@ -25,11 +25,6 @@ from hub.core.schemas.registry import SchemaRegistry, UnknownType, UnknownVersio
 class Delivery:
     envelope: Envelope
     targets: tuple[str, ...]
-
-
-def envelope_errors(exc: ValidationError) -> list[FieldError]:
-    return [FieldError(".".join(["envelope", *map(str, err["loc"])]), err["type"], err["msg"])
-            for err in exc.errors(include_url=False, include_input=False)]
 
 
 Seal = tuple[bytes | str | None, bytes | str | None]  # (credential id, signature) as they came
@@ -68,7 +63,7 @@ def decide(raw: bytes, schemas: SchemaRegistry, directory: Directory, signer: st
     try:
         envelope = Envelope.model_validate(data)
     except ValidationError as exc:
-        return Rejection.of("envelope", envelope_errors(exc))
+        return Rejection.of("envelope", field_errors(exc.errors(include_url=False, include_input=False), "envelope"))
     if signer is not None and envelope.source != signer:
         return Rejection.of("auth", [FieldError("envelope.source", "signerIsSource",
                                                 f"source {envelope.source!r} is not the signer {signer!r}")], envelope)

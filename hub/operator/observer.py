@@ -18,6 +18,7 @@ from statistics import quantiles
 from typing import Any
 
 from hub.core.clock import Clock
+from hub.core.deadlines import DOSSIER_TYPES
 from hub.operator.kpi.connectivity import connectivity, projection
 from hub.operator.kpi.dossiers import DossierIndicators
 from hub.sdk import Connector, Message
@@ -26,7 +27,6 @@ from hub.sdk.registrar import Registrar
 log = logging.getLogger(__name__)
 
 KPI_CONNECTOR = "lgsp-kpi"
-DOSSIER_TYPES = ("dossier.submitted", "dossier.status_changed", "dossier.completed")
 THROUGHPUT_POINTS = 300  # ten minutes at one point every two seconds
 
 

@@ -32,6 +32,7 @@ from hub.bus import metrics
 from hub.bus.gaps import GapGuard, Reassigned
 from hub.core.credentials import Credential
 from hub.core.envelope import Envelope, decode, encode
+from hub.core.errors import HubError
 from hub.core.rejection import FieldError, Rejection, dead_letter_headers
 from hub.sdk.dedup import SeenIds
 from hub.sdk.registrar import Registrar
@@ -45,7 +46,7 @@ def _plain(payload: dict[str, Any] | BaseModel) -> dict[str, Any]:
     return payload.model_dump(mode="json", exclude_none=True) if isinstance(payload, BaseModel) else payload
 
 
-class RequestTimeout(TimeoutError):
+class RequestTimeout(HubError, TimeoutError):
     pass
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import os
+import asyncio
 from typing import Any, Protocol
 
 import httpx
 
 from hub.bus.topics import BrokerLink
 from hub.core.credentials import Credential
+from hub.core.errors import HubError
+from hub.sdk.settings import ClientSettings
 
 
-class RegistrationError(RuntimeError):
+class RegistrationError(HubError, RuntimeError):
     pass
 
 
@@ -21,6 +23,40 @@ class Registrar(Protocol):
     async def register(self, spec: dict[str, Any]) -> Credential: ...
 
 
+class RegistrationClient:
+    """The hub's registration endpoints over HTTP, as the operator: the one client that registers connectors
+    (HttpRegistrar, the pytest plugin, the tests). Blocking; HttpRegistrar calls it in a thread, once a start.
+    A refusal raises httpx.HTTPStatusError."""
+
+    def __init__(self, hub_url: str, token: str | None = None, timeout: float = 10) -> None:
+        self.url = hub_url.rstrip("/")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._options = {"timeout": timeout, "headers": headers}
+
+    def broker(self) -> BrokerLink:
+        """The hub's broker address and topic namespace, from `GET /v1/health`."""
+        return BrokerLink.from_health(httpx.get(f"{self.url}/v1/health", timeout=self._options["timeout"]).json())
+
+    def register(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """Register (or replace) a connector: the hub's answer, which for a new connector holds its credential
+        (`["credential"]["value"]`), shown this once."""
+        with httpx.Client(**self._options) as client:
+            return self._register(client, spec).json()
+
+    def enrol(self, spec: dict[str, Any]) -> Credential:
+        """Register (or replace) a connector and take a credential to sign with. One registered before gets a
+        new one (its first was shown only once; the earlier ones expire after their grace)."""
+        with httpx.Client(**self._options) as client:
+            response = self._register(client, spec)
+            if response.status_code == 200:  # registered before: rotate to a credential this process knows
+                response = client.post(f"{self.url}/v1/connectors/{spec['id']}/credentials").raise_for_status()
+        shown = response.json()
+        return Credential.parse(shown.get("credential", shown)["value"])
+
+    def _register(self, client: httpx.Client, spec: dict[str, Any]) -> httpx.Response:
+        return client.post(f"{self.url}/v1/connectors", json=spec).raise_for_status()
+
+
 class HttpRegistrar:
     """A connector in its own process, in one of two ways:
 
@@ -28,17 +64,20 @@ class HttpRegistrar:
       LGSP_CONNECTOR_CREDENTIAL); it runs with the grants the operator gave it;
     - self-registering (development): with the operator token (`token`, or LGSP_OPERATOR_TOKEN) it
       registers its own spec and takes a fresh credential, the earlier ones expiring after their grace.
+
+    The environment variables are read through `settings` (by default ClientSettings()).
     """
 
-    def __init__(self, hub_url: str, token: str | None = None, credential: Credential | str | None = None) -> None:
+    def __init__(self, hub_url: str, token: str | None = None, credential: Credential | str | None = None,
+                 settings: ClientSettings | None = None) -> None:
+        settings = settings or ClientSettings()
         self._url = hub_url.rstrip("/")
-        self._token = token or os.environ.get("LGSP_OPERATOR_TOKEN")
-        given = credential or os.environ.get("LGSP_CONNECTOR_CREDENTIAL")
+        self._token = token or settings.token
+        given = credential or settings.credential
         self._credential = Credential.parse(given) if isinstance(given, str) else given
 
     async def broker(self) -> BrokerLink:
-        async with httpx.AsyncClient(timeout=10) as client:
-            return BrokerLink.from_health((await client.get(f"{self._url}/v1/health")).json())
+        return await asyncio.to_thread(RegistrationClient(self._url).broker)
 
     async def register(self, spec: dict[str, Any]) -> Credential:
         connector_id = spec["id"]
@@ -47,12 +86,7 @@ class HttpRegistrar:
         if not self._token:
             raise RegistrationError(f"connector {connector_id!r} has no credential: give LGSP_CONNECTOR_CREDENTIAL "
                                     "(issued when an operator registered it) or LGSP_OPERATOR_TOKEN")
-        headers = {"Authorization": f"Bearer {self._token}"}
-        async with httpx.AsyncClient(timeout=10, headers=headers) as client:
-            response = await client.post(f"{self._url}/v1/connectors", json=spec)
-            if response.status_code == 200:  # registered before: rotate to a credential this process knows
-                response = await client.post(f"{self._url}/v1/connectors/{connector_id}/credentials")
-        if response.status_code >= 400:
-            raise RegistrationError(f"hub refused registration of {connector_id!r}: {response.text}")
-        shown = response.json()
-        return Credential.parse(shown.get("credential", shown)["value"])
+        try:
+            return await asyncio.to_thread(RegistrationClient(self._url, self._token).enrol, spec)
+        except httpx.HTTPStatusError as exc:
+            raise RegistrationError(f"hub refused registration of {connector_id!r}: {exc.response.text}") from exc

@@ -43,6 +43,8 @@ from hub.bus.brokers.process import free_port
 
 if TYPE_CHECKING:  # the hub's other modules are imported only when a fixture is used
     from hub.bus.topics import BrokerLink
+    from hub.sdk.registrar import RegistrationClient
+    from hub.sdk.settings import ClientSettings
     from hub.testing.format import Fixture
     from hub.testing.session import ReplayResult
 
@@ -66,19 +68,20 @@ class LgspHub:
                  token: str | None = None) -> None:
         self.url = url.rstrip("/")
         self.process, self.log = process, log
-        self.token = token or os.environ.get("LGSP_OPERATOR_TOKEN")  # the operator token of this hub
+        self.token = token or _client_settings().token  # the operator token of this hub
         self._broker: BrokerLink | None = None
 
     @property
     def broker(self) -> BrokerLink:
         """The hub's broker address and topic namespace."""
         if self._broker is None:
-            import httpx
-
-            from hub.bus.topics import BrokerLink
-
-            self._broker = BrokerLink.from_health(httpx.get(f"{self.url}/v1/health", timeout=10).json())
+            self._broker = self._client().broker()
         return self._broker
+
+    def _client(self) -> RegistrationClient:
+        from hub.sdk.registrar import RegistrationClient
+
+        return RegistrationClient(self.url, self.token)
 
     @property
     def bootstrap_servers(self) -> str:
@@ -87,12 +90,7 @@ class LgspHub:
     def register(self, spec: dict[str, Any]) -> dict[str, Any]:
         """Register (or replace) a connector; raises httpx.HTTPStatusError when the hub refuses it.
         A new connector's answer holds its credential (`["credential"]["value"]`), shown this once."""
-        import httpx
-
-        response = httpx.post(f"{self.url}/v1/connectors", json=spec, timeout=10,
-                              headers={"Authorization": f"Bearer {self.token}"})
-        response.raise_for_status()
-        return response.json()
+        return self._client().register(spec)
 
     async def areplay(self, fixture: str | os.PathLike | Fixture, speed: float | None = None,
                       timeout: float = 60.0) -> ReplayResult:
@@ -125,6 +123,12 @@ class LgspHub:
 
     def stop(self) -> int | None:
         return stop_process(self.process) if self.process else None
+
+
+def _client_settings() -> ClientSettings:
+    from hub.sdk.settings import ClientSettings
+
+    return ClientSettings()
 
 
 def launch(env: dict[str, str], cwd: Path, log: Path, timeout: float = START_TIMEOUT,

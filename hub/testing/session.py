@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import time
 from collections.abc import Callable
@@ -18,7 +17,8 @@ from aiokafka import AIOKafkaProducer
 from hub.bus.topics import RECORD_BYTES_MAX, BrokerLink
 from hub.core.credentials import Credential
 from hub.core.ids import uuid7
-from hub.sdk.registrar import HttpRegistrar
+from hub.sdk.registrar import HttpRegistrar, RegistrationClient
+from hub.sdk.settings import ClientSettings
 from hub.testing.format import Fixture, FixtureMessage, Outcome
 from hub.testing.tap import Tap, envelope_id
 
@@ -30,9 +30,10 @@ Progress = Callable[[int], None]
 class HubLink:
     """A hub reached over HTTP: its broker address, registrations and connector list."""
 
-    def __init__(self, url: str, token: str | None = None) -> None:
+    def __init__(self, url: str, token: str | None = None, settings: ClientSettings | None = None) -> None:
         self.url = url.rstrip("/")
-        self.token = token  # the operator token; registering needs it (default LGSP_OPERATOR_TOKEN)
+        # The operator token (default LGSP_OPERATOR_TOKEN): registering and reading the message log need it.
+        self.token = token or (settings or ClientSettings()).token
 
     async def _get(self, path: str, **params: Any) -> Any:
         async with httpx.AsyncClient(timeout=10) as client:
@@ -41,7 +42,7 @@ class HubLink:
             return response.json()
 
     async def broker(self) -> BrokerLink:
-        return BrokerLink.from_health(await self._get("/v1/health"))
+        return await asyncio.to_thread(RegistrationClient(self.url).broker)
 
     async def connectors(self) -> list[dict[str, Any]]:
         return [entry["info"] for entry in (await self._get("/v1/connectors", expand="info")).values()]
@@ -54,12 +55,11 @@ class HubLink:
 
     async def decisions(self, message_id: str | None) -> list[dict[str, Any]]:
         """The routing decisions the message log holds for a message; none without the operator token."""
-        token = self.token or os.environ.get("LGSP_OPERATOR_TOKEN")
-        if not message_id or not token:
+        if not message_id or not self.token:
             return []
         async with httpx.AsyncClient(timeout=10) as client:
             response = await client.get(f"{self.url}/v1/messages/{message_id}",
-                                        headers={"Authorization": f"Bearer {token}"})
+                                        headers={"Authorization": f"Bearer {self.token}"})
         return response.json()["decisions"] if response.status_code == 200 else []
 
     async def register(self, spec: dict[str, Any]) -> Credential:
@@ -140,13 +140,18 @@ async def _from_message_log(link: HubLink, unseen: list[FixtureMessage]) -> None
 
 
 def _logged_rejection(logged: dict[str, Any]) -> dict[str, str] | None:
-    """The field and rule back out of a logged reason ("field: message [rule: name]")."""
-    found = _REASON.match(logged.get("reason") or "")
-    return found and {"stage": logged.get("stage"), "field": found["field"], "rule": found["rule"],
-                      "reason": logged["reason"]}
+    """The rejection as the message log stored it: stage, the first broken rule's field and rule, reason.
+    Records from before the field and rule columns name them only in the reason ("field: message [rule: name]")."""
+    field, rule = logged.get("field"), logged.get("rule")
+    if not (field and rule):
+        found = _LEGACY_REASON.match(logged.get("reason") or "")
+        if not found:
+            return None
+        field, rule = found["field"], found["rule"]
+    return {"stage": logged.get("stage"), "field": field, "rule": rule, "reason": logged["reason"]}
 
 
-_REASON = re.compile(r"(?P<field>[^:]+): .*?\[rule: (?P<rule>[^\]]+)\]")
+_LEGACY_REASON = re.compile(r"(?P<field>[^:]+): .*?\[rule: (?P<rule>[^\]]+)\]")
 
 
 def _recorded_messages(tap: Tap, types: set[str] | None) -> list[FixtureMessage]:

@@ -106,3 +106,37 @@ def test_the_router_can_wait_until_its_decisions_are_stored(store, monkeypatch):
     mark, written = asyncio.run(run())
     assert mark == written == 1500 and max(transactions) <= 400 and sum(transactions) == 1500
     assert verify(store).ok and verify(store).checked == 1500
+
+
+def rejected(i: int, **cause: str) -> Decision:
+    return decisions(1, i)[0]._replace(outcome="rejected", targets=(), stage="schema",
+                                       reason="payload.MaHoSo: 'x' does not match [rule: pattern]", **cause)
+
+
+def test_a_rejection_keeps_its_field_and_rule_as_hashed_columns(store):
+    write(store, "w", [[rejected(0, field="payload.MaHoSo", rule="pattern"), *decisions(1, 1)]])
+    first, delivered = store.log_records()
+    assert (first["stage"], first["field"], first["rule"]) == ("schema", "payload.MaHoSo", "pattern")
+    assert (delivered["field"], delivered["rule"]) == (None, None)
+    assert verify(store).ok
+    with store.engine.begin() as conn:
+        conn.execute(sa.update(message_log).where(message_log.c.seq == first["seq"]).values(rule="enum"))
+    assert not verify(store).ok and verify(store).broken["seq"] == first["seq"]
+
+
+def test_a_log_from_before_the_field_and_rule_columns_opens_and_still_verifies(store_url):
+    """Records written before the columns existed hash without them; the store adds the columns when it opens."""
+    old = Store(store_url)
+    write(old, "w", [[rejected(0), *decisions(2, 1)]])  # no field or rule: as such records were written
+    with old.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE message_log DROP COLUMN field")
+        conn.exec_driver_sql("ALTER TABLE message_log DROP COLUMN rule")
+    old.close()
+    store = Store(store_url)
+    try:
+        write(store, "w", [[rejected(10, field="payload.MaHoSo", rule="pattern")]])
+        assert verify(store).ok and verify(store).checked == 4
+        assert [(r["field"], r["rule"]) for r in store.log_records()] == [(None, None)] * 3 + [
+            ("payload.MaHoSo", "pattern")]
+    finally:
+        store.close()

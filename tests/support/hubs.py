@@ -13,6 +13,7 @@ import httpx
 from hub.bus.brokers.process import free_port
 from hub.bus.topics import BrokerLink, Topics
 from hub.core.credentials import Credential
+from hub.sdk.registrar import RegistrationClient
 from hub.testing.pytest_plugin import LgspHub, launch, stop_process
 from tests.support import ROOT, containers
 from tests.support.brokers import BrokerUnderTest
@@ -62,12 +63,7 @@ class HubProcess:
 
     def register(self, spec: dict) -> Credential:
         """Register (or update) a connector as the operator; a fresh credential to sign its messages."""
-        response = httpx.post(f"{self.url}/v1/connectors", json=spec, headers=OPERATOR, timeout=10)
-        if response.status_code == 200:  # registered before: rotate to a credential this test knows
-            response = httpx.post(f"{self.url}/v1/connectors/{spec['id']}/credentials", headers=OPERATOR, timeout=10)
-        response.raise_for_status()
-        shown = response.json()
-        return Credential.parse(shown.get("credential", shown)["value"])
+        return RegistrationClient(self.url, OPERATOR_TOKEN).enrol(spec)
 
     def publish(self, raw: bytes, signer: Credential | None) -> httpx.Response:
         """POST /v1/messages with the signature of `raw` (unsigned without a signer)."""

@@ -22,3 +22,9 @@ def test_a_logged_reason_gives_back_its_field_and_rule():
     assert _logged_rejection({"stage": "schema", "reason": reason}) == {
         "stage": "schema", "field": "payload.NgaySinh", "rule": "format", "reason": reason}
     assert _logged_rejection({"stage": "schema", "reason": "no rule named here"}) is None
+
+
+def test_a_logged_rejection_is_read_from_its_stored_field_and_rule():
+    logged = {"stage": "routing", "field": "envelope.target", "rule": "knownTarget", "reason": "target: unknown"}
+    assert _logged_rejection(logged) == {"stage": "routing", "field": "envelope.target", "rule": "knownTarget",
+                                         "reason": "target: unknown"}

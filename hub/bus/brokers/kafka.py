@@ -18,6 +18,7 @@ from pathlib import Path
 
 from hub.bus.brokers.process import BrokerProcess, alive, free_port, spawn
 from hub.bus.topics import RECORD_BYTES_MAX
+from hub.core.errors import HubError
 
 HERE = Path(__file__).resolve().parent
 POM = HERE / "pom.xml"
@@ -27,7 +28,7 @@ JAVA_MIN = 17
 STATE_FILE = "lgsp-broker.json"  # pid, address and version of the broker running on a data folder
 
 
-class BrokerUnavailable(RuntimeError):
+class BrokerUnavailable(HubError, RuntimeError):
     """What is missing to run Apache Kafka here, and what to do instead."""
 
 

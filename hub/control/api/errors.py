@@ -9,6 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from hub.control.api.responses import JsonResponse
+from hub.core.errors import HubError
+from hub.core.rejection import field_errors
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
           409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_failed",
@@ -24,7 +26,7 @@ ERROR_SCHEMA = {
 _DESCRIPTIONS = {"400": "Malformed request body", "401": "Missing or wrong operator token", "404": "Not found", "422": "Validation failed (field and rule)"}
 
 
-class ApiError(Exception):
+class ApiError(HubError):
     def __init__(self, status: int, message: str, details: Any = None, code: str | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.details = status, message, details
@@ -45,8 +47,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JsonResponse:
-        details = [{"field": ".".join(map(str, err["loc"])), "rule": err["type"], "message": err["msg"]}
-                   for err in exc.errors()]
+        details = [e.as_dict() for e in field_errors(exc.errors())]
         first = details[0] if details else {"field": "body", "message": "invalid request"}
         return error_response(422, "validation_failed", f"{first['field']}: {first['message']}", details)
 

@@ -105,7 +105,7 @@ def _masked_criterion(name: str, value: str) -> str:
     return mask(value) if name == "personal_id" else mask_text(value)
 
 
-_PEOPLE_TEXT = ("key", "reason", "payload")  # where a personal ID may be: never answered in clear
+_PEOPLE_TEXT = ("key", "reason", "field", "payload")  # where a personal ID may be: never answered in clear
 
 
 def shown(record: dict) -> dict:

@@ -12,6 +12,7 @@ import jsonschema_rs
 import orjson
 
 from hub.core import personal_id
+from hub.core.errors import HubError
 from hub.core.rejection import FieldError
 from hub.core.schemas.compat import breaking_changes
 from hub.core.schemas.keywords import KEYWORDS
@@ -19,21 +20,21 @@ from hub.core.schemas.keywords import KEYWORDS
 _VERSION_FILE = re.compile(r"^v([1-9][0-9]*)\.json$")
 
 
-class UnknownType(LookupError):
+class UnknownType(HubError, LookupError):
     pass
 
 
-class UnknownVersion(LookupError):
+class UnknownVersion(HubError, LookupError):
     pass
 
 
-class Incompatible(ValueError):
+class Incompatible(HubError, ValueError):
     def __init__(self, type: str, changes: list[str]) -> None:
         super().__init__(f"{type}: not backward compatible: {'; '.join(changes)}")
         self.changes = changes
 
 
-class InvalidSchema(ValueError):
+class InvalidSchema(HubError, ValueError):
     pass
 
 

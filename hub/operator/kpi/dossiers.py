@@ -11,7 +11,7 @@ Rules
 - Completed: dossiers with a `dossier.completed` (statuses 3 refused, 7 withdrawn, 8 stopped, 9 finished,
   10 returned — all judged by the same rule), counted once per MaHoSo, on the day of NgayKetThucXuLy.
 - On time when NgayKetThucXuLy − supplement time ≤ NgayHenTra (NgayHenTra of the completed event);
-  otherwise late. More than one supplement request is late whatever the dates.
+  otherwise late. More than one supplement request is late whatever the dates (the rule: hub.core.deadlines).
 - Supplement time is the hub's own: from each status 5 (supplement requested) to the dossier's next status
   change (or to NgayKetThucXuLy if it ends while waiting). Supplement requests = the status-5 events seen.
   Only when no status change of the dossier was seen does the hub take the completed event's SoNgayBoSung
@@ -36,7 +36,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from hub.core import deadlines
 from hub.core.clock import VN_TZ
+from hub.core.deadlines import DAY_SECONDS
 from hub.core.inventory import Inventory
 from hub.operator.kpi.targets import reached
 
@@ -45,7 +47,6 @@ SUPPLEMENT_REQUESTED = 5  # TrangThaiHoSo
 RESULT_STATUSES = frozenset({9, 10})  # processing finished, result returned: the dossier has a result
 DEFAULT_ONLINE_TARGET = 0.30
 DEFAULT_SIGNED_TARGET = 1.0
-DAY_SECONDS = 86400.0
 
 
 def _moment(text: str) -> datetime:
@@ -222,8 +223,8 @@ class DossierIndicators:
         else:
             supplement_seconds = float(payload.get("SoNgayBoSung") or 0) * DAY_SECONDS
             supplements = int(payload.get("SoLanBoSung") or 0)
-        overdue = (ended - _moment(payload["NgayHenTra"])).total_seconds() - supplement_seconds
-        late = supplements > 1 or overdue > 0
+        overdue = deadlines.overdue_seconds(ended, _moment(payload["NgayHenTra"]), supplement_seconds)
+        late = deadlines.late(overdue, supplements)
         status = payload["TrangThaiHoSo"]
 
         tally = self._day_tally(_day(ended_text, ended))
@@ -270,8 +271,8 @@ class DossierIndicators:
             for code, dossier in dossiers:
                 if dossier.due is None:
                     continue
-                overdue = (as_of - dossier.due).total_seconds() - dossier.supplement_seconds_at(as_of)
-                if dossier.supplements > 1 or overdue > 0:
+                overdue = deadlines.overdue_seconds(as_of, dossier.due, dossier.supplement_seconds_at(as_of))
+                if deadlines.late(overdue, dossier.supplements):
                     late.append((code, dossier, overdue))
         return len(dossiers), late
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from hub.core.clock import VN_TZ
+from hub.core.deadlines import DOSSIER_TYPES
 from hub.sdk import Connector, Message, RequestTimeout
 from province.clock import SimClock
 from province.connectors.dossier_system import lifecycle
@@ -27,7 +28,6 @@ log = logging.getLogger(__name__)
 
 ID = "mot-cua"
 POPULATION_DB = "csdl-dan-cu"
-DOSSIER_TYPES = ["dossier.submitted", "dossier.status_changed", "dossier.completed"]
 
 
 @dataclass

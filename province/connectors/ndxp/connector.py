@@ -10,11 +10,11 @@ import itertools
 from datetime import datetime, timezone
 from typing import Any
 
+from hub.core.deadlines import DOSSIER_TYPES
 from hub.sdk import Connector, Message
 from province.connectors.ndxp.national import to_national
 
 ID = "ndxp"
-DOSSIER_TYPES = ("dossier.submitted", "dossier.status_changed", "dossier.completed")
 
 
 class NationalPlatform:

@@ -1,5 +1,4 @@
-"""The mistakes applicants and officers make when they type a citizen's data, and the name comparison
-that forgives case and spacing but not them."""
+"""The mistakes applicants and officers make when they type a citizen's data, and how names are compared."""
 
 from __future__ import annotations
 

@@ -1,0 +1,117 @@
+"""The store's tables (SQLAlchemy Core metadata), and the columns added to tables that already exist."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+connectors = sa.Table(
+    "connectors", metadata,
+    sa.Column("id", sa.String(63), primary_key=True),
+    sa.Column("spec", sa.JSON, nullable=False),
+    sa.Column("paused", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+schema_versions = sa.Table(
+    "schema_versions", metadata,
+    sa.Column("type", sa.String(100), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("schema", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+# The hub's half of each connector credential (hub.core.credentials): a public key, or an HMAC key.
+credentials = sa.Table(
+    "credentials", metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("connector_id", sa.String(63), nullable=False, index=True),
+    sa.Column("algorithm", sa.String(16), nullable=False),
+    sa.Column("verify_key", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True)),  # set when a newer credential replaces it
+)
+
+
+connectivity_history = sa.Table(
+    "connectivity_history", metadata,
+    sa.Column("at", sa.DateTime(timezone=True), primary_key=True),  # simulated time of the sample
+    sa.Column("share", sa.Float, nullable=False),
+    sa.Column("connected", sa.Integer, nullable=False),
+    sa.Column("total", sa.Integer, nullable=False),
+)
+
+
+# Columns after seq: hub.audit.message_log.FIELDS, then what is hashed only when a record has it (the payload,
+# the first broken rule of a rejection), then the links.
+message_log = sa.Table(
+    "message_log", metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("message_id", sa.String(36), index=True),
+    sa.Column("type", sa.String(100)),
+    sa.Column("version", sa.Integer),
+    sa.Column("source", sa.String(63)),
+    sa.Column("targets", sa.JSON, nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("stage", sa.String(16)),
+    sa.Column("reason", sa.Text),
+    sa.Column("correlation_id", sa.String(36), index=True),
+    sa.Column("key", sa.String(256), index=True),
+    sa.Column("payload_sha256", sa.String(64), nullable=False),
+    sa.Column("routed_at", sa.Float, nullable=False),
+    sa.Column("chain", sa.String(100), nullable=False),
+    sa.Column("payload", sa.Text),  # the message text, for types logged in `full` mode
+    sa.Column("field", sa.Text),  # a rejection's first broken rule: where (beside its stage and reason) ...
+    sa.Column("rule", sa.Text),  # ... and which (a schema may name its own keywords: no length bound)
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+# Whom a record concerned: keyed hashes of the personal IDs in its message (hub.audit.content), never the IDs.
+message_subjects = sa.Table(
+    "message_subjects", metadata,
+    sa.Column("subject", sa.String(64), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True, index=True),  # message_log.seq
+)
+
+# Where each chain now starts after a prune: its last pruned record, which the first one kept links to.
+message_log_anchors = sa.Table(
+    "message_log_anchors", metadata,
+    sa.Column("chain", sa.String(100), primary_key=True),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+# Small values the hub creates once and keeps (the pepper of the subject hashes).
+# The province's inventory as the operator last loaded it: one document.
+inventory = sa.Table(
+    "inventory", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+hub_values = sa.Table(
+    "hub_values", metadata,
+    sa.Column("name", sa.String(63), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+# Nullable text columns added after a table first shipped: create_all adds missing tables only.
+ADDED_COLUMNS = {"message_log": ("payload", "field", "rule")}
+
+
+@sa.event.listens_for(metadata, "after_create")
+def _add_missing_columns(target: sa.MetaData, connection: sa.Connection, **kw: Any) -> None:
+    """A table created by an earlier version of the hub gets the columns added since."""
+    for table, names in ADDED_COLUMNS.items():
+        present = {column["name"] for column in sa.inspect(connection).get_columns(table)}
+        for name in names:
+            if name not in present:
+                connection.exec_driver_sql(f'ALTER TABLE {table} ADD COLUMN "{name}" TEXT')
