@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import multiprocessing as mp
 import os
 import shlex
@@ -40,12 +39,12 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from route import BROKERS, Place, Site, create_topics, machine, parse_brokers, producer_config, stop_on_sigterm
+from runs import RESULTS, ended, machine, stop_on_sigterm, write_results
+from sites import BROKERS, Place, Site, create_topics, parse_brokers, producer_config
 
 from hub.bus.gaps import GapGuard
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
 READER = dict(enable_auto_commit=False, auto_offset_reset="earliest", fetch_max_wait_ms=10,
               max_partition_fetch_bytes=1 << 20)
 SAMPLE = 20  # gaps listed in full per reader
@@ -328,10 +327,8 @@ def main() -> None:
     results = {"timestamp": started.isoformat(timespec="seconds"),
                "command": shlex.join([os.path.relpath(sys.executable, ROOT), *sys.argv]), "machine": facts,
                "settings": {k: v for k, v in vars(args).items() if k not in ("out", "brokers")},
-               "wall_seconds": round((datetime.now(timezone.utc) - started).total_seconds()),
-               "load_average_at_end": [round(x, 2) for x in os.getloadavg()], "brokers": brokers}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+               **ended(started), "brokers": brokers}
+    write_results(args.out, results)
     print(f"\n{'broker':<22} {'rounds':>6} {'records':>9} {'rounds w/ gaps':>14} {'naive gaps':>10} "
           f"{'offsets':>8} {'exist':>6} {'recovered':>9} {'accepted':>8} {'all there':>9}")
     for b in brokers.values():

@@ -1,0 +1,43 @@
+"""The traffic every bench routes: a sender (`mot-cua`) and a receiver (`ndxp`), and dossier.submitted
+envelopes between them, built before any clock starts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.core import personal_id
+from hub.core.credentials import Credential
+from hub.core.envelope import encode
+from hub.store import Store
+from hub.testing.samples import dossier_submitted
+
+SENDER, RECEIVER = "mot-cua", "ndxp"
+CONNECTORS = [
+    {"id": SENDER, "name": "Một cửa điện tử", "agency": "000.00.01.H22", "produces": ["dossier.submitted"]},
+    {"id": RECEIVER, "name": "NDXP", "agency": "national", "level": "national", "consumes": ["dossier.submitted"]},
+]
+Message = tuple[bytes, bytes, list[tuple[str, bytes]]]  # key, value, headers
+
+
+def make_messages(n: int) -> list[Message]:
+    """(key, value) of n dossier.submitted envelopes to subscribers (no target), each with its own
+    personal ID so that no cache in the validation path can flatter the figures."""
+    messages = []
+    for i in range(n):
+        envelope = dossier_submitted(counter=i)
+        owner = {**envelope.payload["ChuHoSo"], "SoDinhDanh": personal_id.make("052", 1990, True, i)}
+        envelope = envelope.model_copy(update={"payload": {**envelope.payload, "ChuHoSo": owner}})
+        messages.append((envelope.key.encode(), encode(envelope), []))
+    return messages
+
+
+def signed(messages: list[Message], credential: Credential) -> list[Message]:
+    return [(key, value, credential.headers(value)) for key, value, _ in messages]
+
+
+def register(store: Store, credential_row: dict[str, Any] | None) -> None:
+    """The sender and receiver in `store`, and the sender's credential if it signs."""
+    for spec in CONNECTORS:
+        store.put_connector(spec["id"], spec)
+    if credential_row is not None:
+        store.add_credential(credential_row, None)
