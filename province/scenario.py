@@ -22,7 +22,7 @@ from hub.core.clock import VN_TZ
 from hub.core.envelope import ConnectorId
 from hub.core.errors import HubError
 from hub.core.inventory import AgencyCode, Inventory, Name, Share, Strict, duplicates
-from hub.core.rejection import field_errors
+from hub.core.rejection import describe
 
 ProcedureCode = Annotated[str, StringConstraints(pattern=r"^[0-9]\.[0-9]{6}$")]
 ServiceLevel = Literal["toan_trinh", "mot_phan", "truc_tiep"]  # fully online / partly online / in person only
@@ -226,10 +226,4 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(f"{path}: {_describe(exc)}") from exc
-
-
-def _describe(exc: ValidationError) -> str:
-    """One line per broken rule: `dotted.field.2.path: message`."""
-    lines = [f"{e.field or '(scenario)'}: {e.message}" for e in field_errors(exc.errors(include_url=False))]
-    return f"{len(lines)} problem(s)\n  " + "\n  ".join(lines)
+        raise ScenarioError(f"{path}: {describe(exc.errors(include_url=False), '(scenario)')}") from exc

@@ -26,9 +26,15 @@ def serve(
     """Start the hub alone: its broker (Apache Kafka unless LGSP_BROKER or KAFKA_BOOTSTRAP_SERVERS say otherwise),
     router and API, on the province's inventory (LGSP_INVENTORY, or PUT /v1/inventory)."""
     from hub.control.api import create_app
+    from hub.core.inventory import InventoryError, load_inventory
 
     settings = Settings(**{k: v for k, v in {"host": host, "port": port}.items() if v is not None})
     setup_logging(log_level)
+    try:  # before anything starts: a broken inventory is named at once
+        if settings.inventory is not None:
+            load_inventory(settings.inventory)
+    except InventoryError as exc:
+        raise typer.Exit(fail(str(exc))) from exc
     broker = prepare_broker(settings)
     inventory = str(settings.inventory) if settings.inventory else "the stored one (none yet: PUT /v1/inventory)"
     typer.echo(summary(settings, broker, [f"  inventory   {inventory}"]))

@@ -25,7 +25,7 @@ from hub.bus.status import StatusBoard
 from hub.bus.topics import RECORD_BYTES_MAX, BrokerLink
 from hub.control.registration import LocalRegistrar, announce
 from hub.core.clock import Clock, WallClock
-from hub.core.inventory import Inventory, read_inventory
+from hub.core.inventory import Inventory, load_inventory
 from hub.core.rejection import Rejection, dead_letter_headers
 from hub.core.schemas.registry import SchemaRegistry, bundled_schemas_dir
 from hub.operator.observer import Observer
@@ -116,7 +116,7 @@ class Hub:
 
     def _load_inventory(self) -> None:
         if self.inventory is None and self.settings.inventory is not None:
-            self.inventory = Inventory.model_validate(read_inventory(self.settings.inventory))
+            self.inventory = load_inventory(self.settings.inventory)
         if self.inventory is not None:
             self.inventory = self.inventory.only()
             self.store.put_inventory(self.inventory.model_dump(mode="json"))

@@ -18,11 +18,14 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
+    ValidationError,
     field_validator,
     model_validator,
 )
 
+from hub.core.errors import HubError
 from hub.core.personal_id import province_codes
+from hub.core.rejection import describe
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 # Mã định danh cơ quan: level-4 (3 digits) . level-3 (2) . level-2 (2) . province (letter + 2 digits).
@@ -144,7 +147,22 @@ class Inventory(Strict):
         return Inventory.model_validate(self.model_dump(include=set(Inventory.model_fields)))
 
 
+class InventoryError(HubError, ValueError):
+    """An inventory file that cannot be used; the message names the file, each field and its rule."""
+
+
 def read_inventory(path: Path) -> dict:
     """The inventory tables of a TOML file: an inventory alone, or a scenario that includes one."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     return {key: data[key] for key in Inventory.model_fields if key in data}
+
+
+def load_inventory(path: Path) -> Inventory:
+    try:
+        data = read_inventory(path)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InventoryError(f"{path}: {exc}") from exc
+    try:
+        return Inventory.model_validate(data)
+    except ValidationError as exc:
+        raise InventoryError(f"{path}: {describe(exc.errors(include_url=False), '(inventory)')}") from exc

@@ -37,6 +37,13 @@ def field_errors(errors: Iterable[Mapping[str, Any]], *within: str) -> list[Fiel
     return [FieldError(".".join([*within, *map(str, error["loc"])]), error["type"], error["msg"]) for error in errors]
 
 
+def describe(errors: Iterable[Mapping[str, Any]], whole: str) -> str:
+    """A file's broken rules for a person, one line each: `dotted.field.2.path: message` (`whole` when the
+    rule is about the document itself)."""
+    lines = [f"{e.field or whole}: {e.message}" for e in field_errors(errors)]
+    return f"{len(lines)} problem(s)\n  " + "\n  ".join(lines)
+
+
 @dataclass(frozen=True, slots=True)
 class Rejection:
     stage: Stage

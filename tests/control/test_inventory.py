@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import httpx
 
 from hub.core.inventory import Inventory, read_inventory
 from tests.support import ROOT
 from tests.support.connectors import MOT_CUA
 from tests.support.hubs import OPERATOR, HubProcess
+from tests.support.inventory import INVENTORY
 from tests.support.waiting import eventually
 
 BINH_DINH = Inventory.model_validate(read_inventory(ROOT / "scenarios" / "binh-dinh-2023.toml"))
@@ -48,3 +52,13 @@ async def test_a_hub_alone_binds_systems_of_the_inventory_the_operator_loads(tmp
         assert httpx.get(f"{again.url}/v1/inventory", timeout=10).json() == document
     finally:
         again.stop()
+
+
+def test_serve_names_a_broken_inventory_before_starting_anything(tmp_path):
+    path = tmp_path / "inventory.toml"
+    path.write_text(INVENTORY.replace("{owner}", "999.99.99.H22"), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "hub", "serve"], capture_output=True, text=True, timeout=60,
+                          env={"PATH": "/usr/bin:/bin", "LGSP_INVENTORY": str(path), "LGSP_BROKER": "tansu",
+                               "LGSP_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}"})
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "systems[0].owner" in done.stderr and "lgsp-hub  http" not in done.stdout
