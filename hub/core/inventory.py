@@ -94,7 +94,7 @@ class System(Strict):
     level: AgencyLevel
     kind: Literal["dossier_system", "portal", "sector_database", "shared_platform"]
     serves_citizens_businesses: StrictBool  # "yes" or 1 in a TOML file is a mistake, not True
-    connected: StrictBool = Field(False, description="Linked through the LGSP when the scenario starts.")
+    connected: StrictBool = Field(False, description="Linked through the LGSP when the inventory was taken.")
 
 
 class Inventory(Strict):

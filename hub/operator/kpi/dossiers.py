@@ -7,7 +7,7 @@ with offset; a date without offset is read as Asia/Ho_Chi_Minh); `report` and `l
 Rules
 - Received: dossiers with a `dossier.submitted`, counted once per MaHoSo, on the Asia/Ho_Chi_Minh day of
   NgayTiepNhan. Online: KenhThucHien == 2. Online share = online / received, target `online_dossiers`
-  of the scenario (default 0.30, "≥30%").
+  of the inventory (default 0.30, "≥30%").
 - Completed: dossiers with a `dossier.completed` (statuses 3 refused, 7 withdrawn, 8 stopped, 9 finished,
   10 returned — all judged by the same rule), counted once per MaHoSo, on the day of NgayKetThucXuLy.
 - On time when NgayKetThucXuLy − supplement time ≤ NgayHenTra (NgayHenTra of the completed event);
