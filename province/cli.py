@@ -6,7 +6,6 @@ never the other way round.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -15,10 +14,8 @@ from hub.cli.common import setup_logging
 from hub.cli.serve import prepare_broker, run_app, summary
 from hub.control.api import create_app
 from hub.control.runtime import Hub
-from hub.core.clock import VN_TZ
 from hub.settings import Settings
-from province.clock import SimClock
-from province.runner import DAY_START, Simulation
+from province.runner import Simulation
 from province.scenario import load_scenario
 from province.settings import ProvinceSettings
 
@@ -42,8 +39,8 @@ def up(
     if given.stubs:
         simulation = Simulation(plan, given.seed, given.speed, given.volume)
         clock, guests = simulation.clock, [simulation]
-    else:  # the province's inventory and clock, its connectors elsewhere
-        clock, guests = SimClock(datetime.combine(plan.calendar.start, DAY_START, VN_TZ), given.speed), []
+    else:  # the province's inventory, its connectors elsewhere (each with a clock of its own): real time here
+        clock, guests = None, []
     typer.echo(summary(settings, broker, [
         f"  scenario    {given.scenario}: {plan.province.name}, "
         f"{plan.traffic.dossiers_per_day * given.volume:.0f} dossiers per working day",
