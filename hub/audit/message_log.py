@@ -19,62 +19,21 @@ import secrets
 import socket
 import time
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 
 from hub.audit.content import Entry, Keeping, PayloadModes, metadata_entry, subject_hash
+from hub.audit.decisions import Decision
 from hub.store import Store, message_log
 
 log = logging.getLogger(__name__)
 GENESIS = "0" * 64
-MAX_VERSION = 2**31 - 1  # the message_log.version column is a 32-bit integer on PostgreSQL
-
-
-class Decision(NamedTuple):  # a tuple: one is built for every routed message
-    message_id: str | None
-    type: str | None
-    version: int | None
-    source: str | None
-    targets: tuple[str, ...]
-    outcome: str  # delivered | rejected
-    stage: str | None
-    reason: str | None
-    correlation_id: str | None
-    key: str | None
-    payload_sha256: str | None  # None: the log's writer hashes `raw`, off the router's path
-    routed_at: float
-    field: str | None = None  # a rejection's first broken rule: where, and which
-    rule: str | None = None
-    raw: bytes | None = None  # the message as received (a reference, not a copy); dropped once written
 
 
 def worker_id() -> str:
     """The chain of this process: host and process id, so restarted workers start a fresh chain."""
     return f"{socket.gethostname()}-{os.getpid()}"
-
-
-def _storable(text: str | None) -> str | None:
-    """PostgreSQL text holds no NUL: the log keeps U+FFFD in its place (ordering keys, reasons quoting input)."""
-    return text.replace("\x00", "\ufffd") if text and "\x00" in text else text
-
-
-def decision(record: Any, outcome: Any, routed_at: float) -> Decision:
-    """What the log keeps of one routing outcome (hub.core.routing.Delivery or Rejection)."""
-    envelope = outcome.envelope
-    rejected = not hasattr(outcome, "targets")
-    broken = outcome.errors[0] if rejected and outcome.errors else None
-    return Decision(
-        message_id=str(envelope.id) if envelope else None, type=envelope.type if envelope else None,
-        # a version past 32 bits (only ever refused: no schema has it) does not fit PostgreSQL's integer column
-        version=envelope.version if envelope and envelope.version <= MAX_VERSION else None,
-        source=envelope.source if envelope else None,
-        targets=() if rejected else outcome.targets, outcome="rejected" if rejected else "delivered",
-        stage=outcome.stage if rejected else None, reason=_storable(outcome.reason) if rejected else None,
-        correlation_id=str(envelope.correlation_id) if envelope and envelope.correlation_id else None,
-        key=_storable(envelope.key) if envelope else None,
-        payload_sha256=None, raw=record.value, routed_at=routed_at,
-        field=_storable(broken.field) if broken else None, rule=_storable(broken.rule) if broken else None)
 
 
 # The hashed fields, in the order they are hashed and stored; then what is hashed after them only when a

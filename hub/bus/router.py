@@ -24,7 +24,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
-from hub.audit.message_log import MessageLog, decision
+from hub.audit.decisions import decision
+from hub.audit.message_log import MessageLog
 from hub.bus import metrics
 from hub.bus.admin import TopicAdmin
 from hub.bus.catalog import Catalog
@@ -186,7 +187,7 @@ class Router:
         offsets = {TopicPartition(r.topic, r.partition): r.offset + 1 for r in records}  # in offset order
         if self._message_log is None:
             return await self._commit(offsets)
-        self._unlogged.append((self._message_log.record([decision(r, o, now) for r, o in outcomes]), offsets))
+        self._unlogged.append((self._message_log.record([decision(r.value, o, now) for r, o in outcomes]), offsets))
         behind = self._message_log.recorded - self._message_log.written
         if behind > LOG_BEHIND_MAX:  # back-pressure: memory stays bounded
             await self._until_logged(self._message_log.recorded - LOG_BEHIND_MAX)

@@ -41,12 +41,21 @@ class Topics:
         return f"{self.prefix}.heartbeats"
 
     @property
+    def decisions(self) -> str:
+        """One routing decision per message routed, keyed by message id: the message log's source."""
+        return f"{self.prefix}.decisions"
+
+    @property
     def router_group(self) -> str:
         return f"{self.prefix}-router"
 
     @property
     def hub_topics(self) -> list[str]:
-        return [self.ingress, self.dlq, self.control, self.heartbeats]
+        return [self.ingress, self.dlq, self.control, self.heartbeats, self.decisions]
+
+    @property
+    def log_indexer_group(self) -> str:
+        return f"{self.prefix}-log-indexer"
 
     def inbox(self, connector_id: str) -> str:
         return f"{self.prefix}.out.{connector_id}"

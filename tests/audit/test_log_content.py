@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from hub.audit.content import Keeping, PayloadModes, SubjectKey, personal_ids, personal_ids_in, subject_hash
-from hub.audit.message_log import Decision
+from hub.audit.decisions import Decision
 from hub.core import personal_id
 from hub.testing.samples import dossier_submitted_payload
 

@@ -7,7 +7,8 @@ import asyncio
 import orjson
 import sqlalchemy as sa
 
-from hub.audit.message_log import Decision, MessageLog, decision, verify
+from hub.audit.decisions import Decision, decision
+from hub.audit.message_log import MessageLog, verify
 from hub.core.directory import Directory
 from hub.core.routing import route
 from hub.core.schemas.registry import SchemaRegistry, bundled_schemas_dir
@@ -68,11 +69,7 @@ def test_any_envelope_the_router_decides_on_can_be_logged(store):
     hostile = [orjson.dumps(envelope), orjson.dumps(envelope | {"version": 2**40, "key": "K"}),
                orjson.dumps(envelope | {"id": "\x00"})]
 
-    class Record:
-        def __init__(self, value: bytes) -> None:
-            self.value = value
-
-    logged = [decision(Record(raw), route(raw, schemas, Directory(), 1_000_000), 1700000000.0) for raw in hostile]
+    logged = [decision(raw, route(raw, schemas, Directory(), 1_000_000), 1700000000.0) for raw in hostile]
     write(store, "w", [logged, decisions(2)])
     verdict = verify(store)
     assert verdict.ok and verdict.checked == 5

@@ -8,7 +8,8 @@ import asyncio
 import orjson
 import sqlalchemy as sa
 
-from hub.audit.message_log import GENESIS, PEPPER, Decision, MessageLog, prune, verify
+from hub.audit.decisions import Decision
+from hub.audit.message_log import GENESIS, PEPPER, MessageLog, prune, verify
 from hub.core import personal_id
 from hub.settings import Settings
 from hub.store import Store, message_log, message_log_anchors, message_subjects

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from hub.audit.message_log import GENESIS, Decision, chained
+from hub.audit.decisions import Decision
+from hub.audit.message_log import GENESIS, chained
 from hub.core.clock import VN_TZ
 from hub.store import Store
 from tests.support import connectors

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
 
 from fastapi import APIRouter, Query, Request
 
-from hub.audit.message_log import decision
+from hub.audit.decisions import decision
 from hub.control.api.deps import HubDep, Operator
 from hub.control.api.errors import ApiError
 from hub.control.api.responses import JsonResponse
@@ -19,11 +18,6 @@ from hub.core.rejection import Rejection
 from hub.core.routing import route
 
 router = APIRouter(tags=["messages"])
-
-@dataclass(frozen=True)
-class _HttpRecord:  # what the message log needs of a message refused at the HTTP edge
-    value: bytes
-
 
 _STATUS = {"auth": 403, "decode": 400, "envelope": 422, "schema": 422, "routing": 422}
 
@@ -43,7 +37,7 @@ async def publish(request: Request, hub: HubDep) -> JsonResponse:
     outcome = route(raw, catalog.schemas, catalog.directory, hub.settings.max_message_bytes, catalog.keyring,
                     seal, time.time())
     if isinstance(outcome, Rejection):
-        hub.message_log.record([decision(_HttpRecord(raw), outcome, time.time())])
+        hub.message_log.record([decision(raw, outcome, time.time())])
         await hub.dead_letter(raw, outcome)
         errors = [{"field": e.field, "rule": e.rule, "message": e.message} for e in outcome.errors]
         raise ApiError(_STATUS[outcome.stage], outcome.reason, {"stage": outcome.stage, "errors": errors})

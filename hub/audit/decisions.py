@@ -1,0 +1,78 @@
+"""A routing decision, as the router publishes it on `<prefix>.decisions` and the message log stores it.
+
+The router writes one decision record per message it routes, in the same transaction as the deliveries
+(on Apache Kafka), and never waits on the store: the log indexer (hub.bus.log_indexer) builds the message
+log from this topic. A record's key is the message id (else its origin), so every decision about one
+message lands on one partition; its value is the decision as JSON; the message as received travels in the
+`lgsp-message` header, because the log hashes it, finds whom it concerned and, in `full` mode, keeps it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import orjson
+
+MAX_VERSION = 2**31 - 1  # the message_log.version column is a 32-bit integer on PostgreSQL
+MESSAGE_HEADER = "lgsp-message"
+
+
+class Decision(NamedTuple):  # a tuple: one is built for every routed message
+    message_id: str | None
+    type: str | None
+    version: int | None
+    source: str | None
+    targets: tuple[str, ...]
+    outcome: str  # delivered | rejected
+    stage: str | None
+    reason: str | None
+    correlation_id: str | None
+    key: str | None
+    payload_sha256: str | None  # None: the log's writer hashes `raw`, off the router's path
+    routed_at: float
+    field: str | None = None  # a rejection's first broken rule: where, and which
+    rule: str | None = None
+    origin: str | None = None  # `<topic>/<partition>/<offset>` of the message routed; None at the HTTP edge
+    raw: bytes | None = None  # the message as received (a reference, not a copy); dropped once written
+
+
+_CARRIED = Decision._fields[:-1]  # what a decision record's value holds: all but the message itself
+
+
+def _storable(text: str | None) -> str | None:
+    """PostgreSQL text holds no NUL: the log keeps U+FFFD in its place (ordering keys, reasons quoting input)."""
+    return text.replace("\x00", "\ufffd") if text and "\x00" in text else text
+
+
+def decision(raw: bytes | None, outcome: Any, routed_at: float, origin: str | None = None) -> Decision:
+    """What the log keeps of one routing outcome (hub.core.routing.Delivery or Rejection)."""
+    envelope = outcome.envelope
+    rejected = not hasattr(outcome, "targets")
+    broken = outcome.errors[0] if rejected and outcome.errors else None
+    return Decision(
+        message_id=str(envelope.id) if envelope else None, type=envelope.type if envelope else None,
+        # a version past 32 bits (only ever refused: no schema has it) does not fit PostgreSQL's integer column
+        version=envelope.version if envelope and envelope.version <= MAX_VERSION else None,
+        source=envelope.source if envelope else None,
+        targets=() if rejected else outcome.targets, outcome="rejected" if rejected else "delivered",
+        stage=outcome.stage if rejected else None, reason=_storable(outcome.reason) if rejected else None,
+        correlation_id=str(envelope.correlation_id) if envelope and envelope.correlation_id else None,
+        key=_storable(envelope.key) if envelope else None,
+        payload_sha256=None, routed_at=routed_at,
+        field=_storable(broken.field) if broken else None, rule=_storable(broken.rule) if broken else None,
+        origin=origin, raw=raw)
+
+
+def encode(d: Decision) -> tuple[bytes | None, bytes, list[tuple[str, bytes]]]:
+    """The decision record: key, value and headers."""
+    key = d.message_id or d.origin
+    headers = [] if d.raw is None else [(MESSAGE_HEADER, d.raw)]
+    return (key.encode() if key else None), orjson.dumps(dict(zip(_CARRIED, d))), headers
+
+
+def decode(value: bytes, headers: list[tuple[str, bytes]] | tuple = ()) -> Decision:
+    """A decision record's value and headers, back into the Decision the router wrote."""
+    fields = orjson.loads(value)
+    fields["targets"] = tuple(fields["targets"])
+    raw = next((v for k, v in headers if k == MESSAGE_HEADER), None)
+    return Decision(**fields, raw=raw)
