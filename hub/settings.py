@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.bus.topics import PREFIX_PATTERN, Topics, retention_configs
@@ -73,9 +73,23 @@ class Settings(BaseSettings):
     kafka_idempotence: bool | None = Field(
         None, description="Idempotent producers (enable_idempotence); unset: on for Apache Kafka, off for tansu.")
 
+    delivery: Literal["exactly-once", "at-least-once"] | None = Field(
+        None, description="exactly-once routes each batch in a Kafka transaction (Apache Kafka only); unset: "
+        "exactly-once on Apache Kafka, at-least-once on tansu, which has no transactions.")
+
+    @model_validator(mode="after")
+    def _transactions_need_kafka(self) -> Settings:
+        if self.delivery == "exactly-once" and self.broker != "kafka":
+            raise ValueError("LGSP_DELIVERY=exactly-once needs LGSP_BROKER=kafka: tansu has no transactions")
+        return self
+
     @property
     def idempotence(self) -> bool:
         return self.broker == "kafka" if self.kafka_idempotence is None else self.kafka_idempotence
+
+    @property
+    def transactions(self) -> bool:
+        return self.broker == "kafka" if self.delivery is None else self.delivery == "exactly-once"
 
     @property
     def topics(self) -> Topics:

@@ -49,6 +49,11 @@ class TopicAdmin:
                 return
             await asyncio.sleep(0.05)
 
+    async def partitions(self, topic: str) -> int:
+        """How many partitions `topic` has (metadata: an existing cluster's topics may differ from ours)."""
+        [described] = await self._admin.describe_topics([topic])
+        return len(described["partitions"])
+
     async def list(self) -> list[str]:
         return await self._admin.list_topics()
 

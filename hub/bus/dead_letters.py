@@ -54,8 +54,8 @@ class DeadLetterTail:
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(self._link.topics.dlq, bootstrap_servers=self._link.bootstrap_servers,
                                           group_id=None, auto_offset_reset="earliest", enable_auto_commit=False,
-                                          fetch_max_wait_ms=200)
-        self._gaps = GapGuard("dlq-tail", self._consumer.seek)
+                                          fetch_max_wait_ms=200, isolation_level=self._link.isolation_level)
+        self._gaps = GapGuard("dlq-tail", self._consumer.seek, transactional=self._link.transactions)
         await self._consumer.start()
         self._task = asyncio.create_task(self._follow(), name="dlq-tail")
 

@@ -1,18 +1,16 @@
-"""The router worker: a consumer group over `lgsp.ingress`.
+"""The router worker: a consumer group over `<prefix>.ingress`.
 
-Per batch: decide every record (hub.core.routing), produce each to its inboxes or
-to the DLQ without awaiting one by one, wait until the broker acknowledged all
-of them, hand the decisions to the message log, then commit the batch's
-offsets once the log has stored its decisions (later batches are routed
-meanwhile; the log may fall at most LOG_BEHIND_MAX decisions behind). A crash
-before the commit re-delivers the batch: at-least-once, receivers drop
-duplicates by id, and no routed message is missing from the log.
+Per batch: decide every record (hub.core.routing); then, for each ingress partition, produce its deliveries
+to the inboxes, its refusals to the DLQ and one decision record per message to `<prefix>.decisions`
+(hub.audit.decisions), without awaiting them one by one; then make it final as the delivery guarantee does
+(hub.bus.guarantees): in one Kafka transaction with the partition's offsets (exactly-once), or acknowledged
+and then committed (at-least-once). The router never waits on the store: the log indexer builds the message
+log from the decisions topic.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import os
@@ -22,22 +20,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError
 
-from hub.audit.decisions import decision
-from hub.audit.message_log import MessageLog
+from hub.audit.decisions import decision, encode
 from hub.bus import metrics
 from hub.bus.admin import TopicAdmin
 from hub.bus.catalog import Catalog
 from hub.bus.gaps import GapGuard
-from hub.bus.topics import RECORD_BYTES_MAX, BrokerLink
+from hub.bus.guarantees import AtLeastOnce, ExactlyOnce
+from hub.bus.topics import BrokerLink
 from hub.core.credentials import Keyring, seal
 from hub.core.rejection import Rejection, dead_letter_headers
 from hub.core.routing import Delivery, authenticate, decide
 from hub.settings import Settings
 
 log = logging.getLogger(__name__)
-LOG_BEHIND_MAX = 50_000  # decisions the message log may hold unwritten before routing waits for it
 _CORES = len(os.sched_getaffinity(0))
 _THREADED_BATCH = 64  # smaller batches verify inline: a thread hand-off costs more than it frees
 
@@ -53,27 +49,26 @@ class RouterStats:
     recent_latencies: deque[float] = field(default_factory=lambda: deque(maxlen=20_000), repr=False)
 
 
-class _InboxBatches:
-    """One producer batch per (inbox, partition): a future per batch instead of one per message."""
+class _Batches:
+    """One producer batch per (topic, partition): a future per batch instead of one per message."""
 
     def __init__(self, producer: AIOKafkaProducer) -> None:
         self._producer = producer
         self._open: dict[tuple[str, int], Any] = {}
 
-    async def add(self, topic: str, partition: int, record: ConsumerRecord, key: bytes | None) -> list[asyncio.Future]:
+    async def add(self, topic: str, partition: int, key: bytes | None, value: bytes | None, timestamp: int | None,
+                  headers: list) -> list[asyncio.Future]:
         sent = []
         batch = self._open.get((topic, partition))
-        headers = list(record.headers)  # the signature travels on: a receiver may check it too
-        if batch is not None and batch.append(key=key, value=record.value, timestamp=record.timestamp,
-                                              headers=headers) is not None:
+        if batch is not None and batch.append(key=key, value=value, timestamp=timestamp, headers=headers) is not None:
             return sent
         if batch is not None:  # full: ship it and start another
             sent.append(await self._producer.send_batch(batch, topic, partition=partition))
         batch = self._open[(topic, partition)] = self._producer.create_batch()
-        if batch.append(key=key, value=record.value, timestamp=record.timestamp, headers=headers) is None:
+        if batch.append(key=key, value=value, timestamp=timestamp, headers=headers) is None:
             del self._open[(topic, partition)]  # larger than a batch: on its own
-            sent.append(await self._producer.send(topic, record.value, key=key, partition=partition,
-                                                  timestamp_ms=record.timestamp, headers=headers))
+            sent.append(await self._producer.send(topic, value, key=key, partition=partition, timestamp_ms=timestamp,
+                                                  headers=headers))
         return sent
 
     async def flush(self) -> list[asyncio.Future]:
@@ -82,7 +77,7 @@ class _InboxBatches:
         return sent
 
 
-class _BeforeRevoking(ConsumerRebalanceListener):
+class _Rebalancing(ConsumerRebalanceListener):
     def __init__(self, router: Router) -> None:
         self._router = router
 
@@ -91,23 +86,29 @@ class _BeforeRevoking(ConsumerRebalanceListener):
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         self._router.gaps.reassigned(assigned)  # reading resumes from the committed offsets
+        await self._router.output.assigned(set(assigned))
 
 
 class Router:
-    def __init__(self, link: BrokerLink, catalog: Catalog, settings: Settings,
-                 message_log: MessageLog | None = None) -> None:
+    def __init__(self, link: BrokerLink, catalog: Catalog, settings: Settings, log_decisions: bool = True) -> None:
+        """`log_decisions` False publishes no decision records: the message log then misses this router's
+        messages (benchmarks measure what the log costs with it)."""
         self._bootstrap = link.bootstrap_servers
         self._link, self.topics = link, link.topics
-        self._message_log = message_log
+        self._log_decisions = log_decisions
         self._catalog = catalog
         self._settings = settings
         self.stats = RouterStats()
         self.running = False
         self._stopping = asyncio.Event()
-        self._partitions: dict[str, int] = {}  # partition count of each inbox topic
-        self._unlogged: deque[tuple[int, dict[TopicPartition, int]]] = deque()  # (log mark, offsets to commit)
+        self._routing = asyncio.Lock()  # a rebalance waits for the batch in hand
+        self._partitions: dict[str, int] = {}  # partition count of each output topic
         self._reloaded_at = 0.0  # monotonic time of the last catalog reload forced by an unknown credential
         self._admin = TopicAdmin(link.bootstrap_servers, settings)
+
+    @property
+    def delivery(self) -> str:
+        return self.output.delivery
 
     async def start(self) -> None:
         # Routing allocates many short-lived objects per message: collect less often, and never scan
@@ -115,44 +116,56 @@ class Router:
         gc.freeze()
         gc.set_threshold(50_000, 20, 20)
         await self._admin.start()
-        await self._admin.ensure([self.topics.ingress, self.topics.dlq])
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=self._link.idempotence,
-            linger_ms=2, max_batch_size=1 << 20, max_request_size=RECORD_BYTES_MAX,
-        )
+        await self._admin.ensure([self.topics.ingress, self.topics.dlq, self.topics.decisions])
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self._bootstrap, group_id=self.topics.router_group,
             enable_auto_commit=False, auto_offset_reset="earliest",
             fetch_max_wait_ms=50, max_partition_fetch_bytes=8 << 20,
             session_timeout_ms=10_000, heartbeat_interval_ms=1_000,
         )
-        self._consumer.subscribe([self.topics.ingress], listener=_BeforeRevoking(self))
         self.gaps = GapGuard("router", self._consumer.seek)
-        await self._producer.start()
+        self.output = (ExactlyOnce(self._link, self._consumer, lambda tp: self.gaps.forget([tp]))
+                       if self._link.transactions else AtLeastOnce(self._link, self._consumer))
+        self._consumer.subscribe([self.topics.ingress], listener=_Rebalancing(self))
+        await self.output.start()
         await self._consumer.start()
+        await self._learn_partitions({self.topics.decisions})
         self.running = True
 
     async def run(self) -> None:
-        """Route until stop(); the batch in hand is finished and committed first."""
+        """Route until stop(); the batch in hand is finished first."""
         try:
             while not self._stopping.is_set():
                 batches = await self._consumer.getmany(timeout_ms=200, max_records=self._settings.router_batch_max)
                 await self.gaps.anchor(self._consumer)
                 records = [record for part in self.gaps.check(batches).values() for record in part]
                 if records:
-                    await self._route_batch(records)
-                await self._commit_logged()
+                    async with self._routing:
+                        await self._route_batch(records)
+                await self.output.maintain()
         finally:
-            if self._message_log is not None:
-                with contextlib.suppress(Exception):  # the store may be away: the batches are then re-delivered
-                    await self._message_log.flush()
-                    await self._commit_logged()
             await self._close()
 
     async def stop(self) -> None:
         self._stopping.set()
 
+    async def settle(self) -> None:
+        """Before partitions are taken away: the batch in hand is made final (or given up) first."""
+        async with self._routing:
+            pass
+
     async def _route_batch(self, records: list[ConsumerRecord]) -> None:
+        outcomes = await self._decide(records)
+        inboxes = {self.topics.inbox(t) for _, outcome in outcomes if isinstance(outcome, Delivery) for t in outcome.targets}
+        await self._admin.ensure(inboxes)
+        await self._learn_partitions(inboxes)
+        shares: dict[TopicPartition, list] = {}
+        for pair in outcomes:
+            shares.setdefault(TopicPartition(pair[0].topic, pair[0].partition), []).append(pair)
+        await self.output.write(shares, self._produce)
+        self._count(outcomes)
+
+    async def _decide(self, records: list[ConsumerRecord]) -> list[tuple[ConsumerRecord, Delivery | Rejection]]:
         catalog, now = self._catalog, time.time()
         signers = await self._authenticate(records, catalog.keyring, now)
         if self._unknown_credential(signers):  # issued a moment ago in another process? look once more
@@ -160,53 +173,41 @@ class Router:
             self._reloaded_at = time.monotonic()
             signers = await self._authenticate(records, catalog.keyring, now)
         schemas, directory = catalog.schemas, catalog.directory
-        outcomes = [(record, signer if isinstance(signer, Rejection) else
-                     decide(record.value or b"", schemas, directory, signer))
-                    for record, signer in zip(records, signers, strict=True)]
-        inboxes = {self.topics.inbox(t) for _, outcome in outcomes if isinstance(outcome, Delivery) for t in outcome.targets}
-        await self._admin.ensure(inboxes)
-        await self._learn_partitions(inboxes)
-        acks, batches = [], _InboxBatches(self._producer)
+        return [(record, signer if isinstance(signer, Rejection) else
+                 decide(record.value or b"", schemas, directory, signer))
+                for record, signer in zip(records, signers, strict=True)]
+
+    async def _produce(self, producer: AIOKafkaProducer, outcomes: list) -> list[asyncio.Future]:
+        """Send a share of a batch: deliveries, dead letters and decision records; the futures to await."""
+        acks, batches, now = [], _Batches(producer), time.time()
+        decisions, decision_partitions = self.topics.decisions, self._partitions[self.topics.decisions]
         for record, outcome in outcomes:
             if isinstance(outcome, Delivery):
-                key = outcome.envelope.key.encode() if outcome.envelope.key else record.key
-                for target in outcome.targets:
-                    topic = self.topics.inbox(target)
-                    # Keyed alike, the ingress partition number keeps per-key order and skips re-hashing.
-                    if key == record.key and record.partition < self._partitions[topic]:
-                        acks += await batches.add(topic, record.partition, record, key)
-                    else:  # inbox records keep the ingress timestamp: receivers measure end-to-end latency
-                        acks.append(await self._producer.send(topic, record.value, key=key, headers=list(record.headers),
-                                                              timestamp_ms=record.timestamp))
+                acks += await self._deliver(producer, batches, record, outcome)
             else:
                 headers = dead_letter_headers(outcome, record.topic, record.partition, record.offset)
-                acks.append(await self._producer.send(self.topics.dlq, record.value, key=record.key, headers=headers))
-        acks += await batches.flush()
-        await asyncio.gather(*acks)
-        self._count(outcomes)
-        offsets = {TopicPartition(r.topic, r.partition): r.offset + 1 for r in records}  # in offset order
-        if self._message_log is None:
-            return await self._commit(offsets)
-        self._unlogged.append((self._message_log.record([decision(r.value, o, now) for r, o in outcomes]), offsets))
-        behind = self._message_log.recorded - self._message_log.written
-        if behind > LOG_BEHIND_MAX:  # back-pressure: memory stays bounded
-            await self._until_logged(self._message_log.recorded - LOG_BEHIND_MAX)
+                acks.append(await producer.send(self.topics.dlq, record.value, key=record.key, headers=headers))
+            if self._log_decisions:  # on the ingress partition's number: one chain follows one partition
+                origin = f"{record.topic}/{record.partition}/{record.offset}"
+                key, value, headers = encode(decision(record.value, outcome, now, origin))
+                acks += await batches.add(decisions, record.partition % decision_partitions, key, value, None, headers)
+        return acks + await batches.flush()
 
-    async def _until_logged(self, mark: int) -> None:
-        """Wait for the message log to reach `mark`, or for stop() (the store may be away for long)."""
-        waits = {asyncio.ensure_future(self._message_log.wait_written(mark)),
-                 asyncio.ensure_future(self._stopping.wait())}
-        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        for wait in waits:
-            wait.cancel()
-
-    async def settle(self) -> None:
-        """Before partitions are taken away: commit what the log stored; the rest goes to the new owner."""
-        if self._message_log is not None:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._message_log.flush(), 5)
-            await self._commit_logged()
-        self._unlogged.clear()
+    async def _deliver(self, producer: AIOKafkaProducer, batches: _Batches, record: ConsumerRecord,
+                       outcome: Delivery) -> list[asyncio.Future]:
+        acks = []
+        key = outcome.envelope.key.encode() if outcome.envelope.key else record.key
+        headers = list(record.headers)  # the signature travels on: a receiver may check it too
+        for target in outcome.targets:
+            topic = self.topics.inbox(target)
+            # Keyed alike, the ingress partition number keeps per-key order and skips re-hashing. Inbox records
+            # keep the ingress timestamp: receivers measure end-to-end latency.
+            if key == record.key and record.partition < self._partitions[topic]:
+                acks += await batches.add(topic, record.partition, key, record.value, record.timestamp, headers)
+            else:
+                acks.append(await producer.send(topic, record.value, key=key, headers=headers,
+                                                timestamp_ms=record.timestamp))
+        return acks
 
     def _unknown_credential(self, signers: list[str | None | Rejection]) -> bool:
         """A refusal for an unknown credential, and no reload of the catalog in the last second."""
@@ -230,28 +231,9 @@ class Router:
                                        for i in range(0, len(records), size)))
         return [signer for part in parts for signer in part]
 
-    async def _commit_logged(self) -> None:
-        """Commit the batches whose decisions the message log has stored."""
-        offsets: dict[TopicPartition, int] = {}
-        while self._unlogged and self._message_log is not None and self._unlogged[0][0] <= self._message_log.written:
-            offsets.update(self._unlogged.popleft()[1])
-        if offsets:
-            await self._commit(offsets)
-
-    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
-        owned = self._consumer.assignment()
-        offsets = {tp: offset for tp, offset in offsets.items() if tp in owned}  # lost ones: the new owner's
-        if not offsets:
-            return
-        try:
-            await self._consumer.commit(offsets)
-        except (CommitFailedError, IllegalStateError) as exc:
-            # The group rebalanced: the new owner re-delivers these; receivers de-duplicate.
-            log.warning("offset commit failed after a rebalance, batches will be re-delivered: %s", exc)
-
     async def _learn_partitions(self, topics: set[str]) -> None:
         for topic in topics - self._partitions.keys():
-            self._partitions[topic] = len(await self._producer.partitions_for(topic))
+            self._partitions[topic] = await self._admin.partitions(topic)
 
     def _count(self, outcomes: list[tuple[ConsumerRecord, Delivery | Rejection]]) -> None:
         """Counters per batch, not per message: the metrics stay off the per-record path."""
@@ -285,5 +267,5 @@ class Router:
     async def _close(self) -> None:
         self.running = False
         await self._consumer.stop()
-        await self._producer.stop()
+        await self.output.stop()
         await self._admin.close()

@@ -72,6 +72,11 @@ def retention_configs(retention_ms: int, retention_bytes: int, segment_bytes: in
             "max.message.bytes": str(RECORD_BYTES_MAX)}
 
 
+def delivery(transactions: bool) -> str:
+    """The guarantee the hub's readers get, as /v1/health and the start-up summary say it."""
+    return "exactly-once" if transactions else "at-least-once"
+
+
 @dataclass(frozen=True)
 class BrokerLink:
     """What a client needs to reach a hub's broker: the address, the namespace, how to produce."""
@@ -79,9 +84,20 @@ class BrokerLink:
     bootstrap_servers: str
     topics: Topics
     idempotence: bool = False
+    transactions: bool = False  # the router routes each batch in a Kafka transaction: exactly-once
+
+    @property
+    def delivery(self) -> str:
+        return delivery(self.transactions)
+
+    @property
+    def isolation_level(self) -> str:
+        """How the hub's readers read: only committed transactions when the router writes in them."""
+        return "read_committed" if self.transactions else "read_uncommitted"
 
     @classmethod
     def from_health(cls, health: dict) -> BrokerLink:
         """From a hub's `GET /v1/health` answer."""
         broker = health["broker"]
-        return cls(broker["bootstrap_servers"], Topics(broker["topic_prefix"]), broker["idempotence"])
+        return cls(broker["bootstrap_servers"], Topics(broker["topic_prefix"]), broker["idempotence"],
+                   broker.get("delivery") == "exactly-once")

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from hub.bus.topics import delivery
 from hub.cli.common import fail, setup_logging
 from hub.settings import Settings
 
@@ -109,7 +110,7 @@ def _close(loop: asyncio.AbstractEventLoop, seconds: float = 2.0) -> None:
 
 
 def broker_line(settings: Settings, broker) -> str:
-    guarantee = "at-least-once" + (", idempotent producers" if settings.idempotence else "")
+    guarantee = f"delivery: {delivery(settings.transactions)}" + (", idempotent producers" if settings.idempotence else "")
     if broker is None:
         return f"{settings.broker} cluster at {settings.kafka_bootstrap_servers}, {guarantee}"
     if broker.kind == "tansu":

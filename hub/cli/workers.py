@@ -82,8 +82,8 @@ async def _run_router(settings: Settings) -> None:
     await message_log.start()
     from hub.bus.topics import BrokerLink
 
-    link = BrokerLink(settings.kafka_bootstrap_servers, settings.topics, settings.idempotence)
-    worker = Router(link, catalog, settings, message_log)
+    link = BrokerLink(settings.kafka_bootstrap_servers, settings.topics, settings.idempotence, settings.transactions)
+    worker = Router(link, catalog, settings)
     await worker.start()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -65,12 +65,12 @@ class Hub:
 
     @property
     def link(self) -> BrokerLink:
-        return BrokerLink(self.bootstrap_servers, self.topics, self.settings.idempotence)
+        return BrokerLink(self.bootstrap_servers, self.topics, self.settings.idempotence, self.settings.transactions)
 
     @property
     def broker_info(self) -> BrokerInfo:
         return BrokerInfo(self.settings.broker, getattr(self.broker, "version", None), self.bootstrap_servers,
-                          self.broker is not None, self.settings.idempotence)
+                          self.broker is not None, self.settings.idempotence, self.link.delivery)
 
     async def start(self) -> None:
         """Broker, then the control plane's state, then routing beside the guests, then the observer."""
@@ -90,7 +90,7 @@ class Hub:
 
     async def _start_router(self) -> None:
         if self.with_router:
-            self.router = Router(self.link, self.catalog, self.settings, self.message_log)
+            self.router = Router(self.link, self.catalog, self.settings)
             await self.router.start()
             self._tasks.append(asyncio.create_task(self.router.run(), name="router"))
 

@@ -36,6 +36,7 @@ from hub.core.errors import HubError
 from hub.core.rejection import FieldError, Rejection, dead_letter_headers
 from hub.sdk.dedup import SeenIds
 from hub.sdk.registrar import Registrar
+from hub.sdk.settings import ClientSettings
 
 log = logging.getLogger(__name__)
 P = TypeVar("P")
@@ -82,7 +83,10 @@ class Connector:
     def __init__(self, id: str, *, name: str, agency: str, level: str = "province",
                  systems: list[str] | None = None, produces: list[str] | None = None,
                  expects: list[str] | None = None,
-                 heartbeat_seconds: float = 5.0, handler_attempts: int = 3, remember_ids: int = 100_000) -> None:
+                 heartbeat_seconds: float = 5.0, handler_attempts: int = 3, remember_ids: int | None = None) -> None:
+        """`remember_ids`: the de-duplication window, the ids of the last messages handled (unset:
+        LGSP_DEDUP_WINDOW). Read committed on Apache Kafka, the inbox holds each message once; the window
+        stays as a second line, for at-least-once brokers and messages a sender published twice."""
         self.id, self.name, self.agency, self.level = id, name, agency, level
         self.systems = list(systems or [])
         self.produces = list(produces or [])
@@ -94,7 +98,7 @@ class Connector:
         self.reachable = True  # False simulates the system being down: no reading, no heartbeats
         self._failing = False  # the last message's handler gave up: reported as FAILED until one succeeds
         self._routes: dict[tuple[str, int], _Route] = {}
-        self._seen = SeenIds(remember_ids)
+        self._seen = SeenIds(ClientSettings().dedup_window if remember_ids is None else remember_ids)
         self._pending: dict[Any, asyncio.Future[Envelope]] = {}
         self._replied = SeenIds(10_000)  # correlation ids answered straight from the fetch loop
         self._done: dict[TopicPartition, int] = {}
@@ -135,8 +139,9 @@ class Connector:
         if self._routes or self.expects:  # a connector that only publishes has no inbox to read
             self._inbox = AIOKafkaConsumer(bootstrap_servers=self._bootstrap,
                                            group_id=self.topics.connector_group(self.id), enable_auto_commit=False,
-                                           auto_offset_reset="earliest", fetch_max_wait_ms=50)
-            self._gaps = GapGuard(f"connector {self.id}", self._inbox.seek)
+                                           auto_offset_reset="earliest", fetch_max_wait_ms=50,
+                                           isolation_level=link.isolation_level)
+            self._gaps = GapGuard(f"connector {self.id}", self._inbox.seek, transactional=link.transactions)
             self._inbox.subscribe([self.topics.inbox(self.id)], listener=Reassigned(self._gaps))
             self._clients.append(self._inbox)
             loops.insert(0, self._read_inbox)

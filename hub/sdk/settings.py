@@ -17,6 +17,8 @@ class ClientSettings(BaseSettings):
         None, description="The hub's operator token: registering connectors and reading the message log need it.")
     connector_credential: SecretStr | None = Field(
         None, description="The credential an operator issued to this connector when registering it.")
+    dedup_window: int = Field(
+        100_000, ge=1, description="Message ids a connector remembers to drop a message delivered twice.")
 
     @property
     def token(self) -> str | None:

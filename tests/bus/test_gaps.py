@@ -33,6 +33,16 @@ def test_offsets_that_follow_on_pass_untouched():
     assert seeks == [] and guard.recovered == guard.accepted == 0
 
 
+def test_on_a_transactional_topic_the_guard_stands_aside(caplog):
+    """Every commit marker takes an offset there, and aborted records are skipped: gaps are the rule."""
+    seeks = Seeks()
+    guard = GapGuard("test", seeks, transactional=True)
+    guard.check({P0: records(P0, 10, 11)})
+    with caplog.at_level(logging.WARNING, logger="hub.bus.gaps"):
+        assert offsets(guard.check({P0: records(P0, 13, 14)})) == {0: [13, 14]}
+    assert seeks == [] and guard.recovered == guard.accepted == 0 and caplog.text == ""
+
+
 def test_a_gap_between_fetches_is_read_again_and_recovered(caplog):
     seeks = Seeks()
     guard = GapGuard("test", seeks)

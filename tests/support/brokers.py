@@ -21,7 +21,7 @@ class BrokerUnderTest:
 
     @property
     def link(self) -> BrokerLink:
-        return BrokerLink(self.bootstrap, self.topics, idempotence=self.kind == "kafka")
+        return BrokerLink(self.bootstrap, self.topics, idempotence=self.kind == "kafka", transactions=self.kind == "kafka")
 
     @property
     def env(self) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""Records sent to and read from a topic as they are, around the hub's own clients."""
+"""Records sent to and read from a topic as they are, around the hub's own clients. Reads see committed
+transactions only, as the hub's readers do (on tansu, which has none, that is every record)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ async def produce(bootstrap: str, topic: str, values: list[bytes], keys: list[by
 async def consume(bootstrap: str, topic: str, count: int, timeout: float = 30.0, idle: float = 0.0) -> list:
     """Read `topic` from the start until `count` records arrived (then `idle` more seconds) or timeout."""
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
-                                enable_auto_commit=False, fetch_max_wait_ms=100)
+                                enable_auto_commit=False, fetch_max_wait_ms=100, isolation_level="read_committed")
     await consumer.start()
     records: list = []
     deadline = time.monotonic() + timeout
@@ -48,7 +49,7 @@ async def read_ids(bootstrap: str, topic: str, expected: set, timeout: float = 1
     """Envelope ids on `topic` from the start, until every expected one was seen (duplicates kept: delivery
     is at-least-once, so counting records would stop early) or timeout."""
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
-                                enable_auto_commit=False, fetch_max_wait_ms=100)
+                                enable_auto_commit=False, fetch_max_wait_ms=100, isolation_level="read_committed")
     await consumer.start()
     ids: list = []
     deadline = time.monotonic() + timeout

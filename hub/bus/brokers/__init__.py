@@ -25,14 +25,11 @@ class BrokerInfo:
     bootstrap_servers: str
     managed: bool  # started and stopped by this hub
     idempotence: bool
+    delivery: str  # exactly-once | at-least-once (hub.bus.topics.BrokerLink.delivery)
 
     @property
     def name(self) -> str:
         return NAMES[self.kind]
-
-    @property
-    def delivery(self) -> str:
-        return "at-least-once"
 
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "name": self.name, "version": self.version,
