@@ -4,17 +4,26 @@ The router writes one decision record per message it routes, in the same transac
 (on Apache Kafka), and never waits on the store: the log indexer (hub.bus.log_indexer) builds the message
 log from this topic. A record's key is the message id (else its origin), so every decision about one
 message lands on one partition; its value is the decision as JSON; the message as received travels in the
-`lgsp-message` header, because the log hashes it, finds whom it concerned and, in `full` mode, keeps it.
+`lgsp-message` header, because the log hashes it, finds whom it concerned and, in `full` mode, keeps it;
+the `lgsp-router` header names the worker that decided (worker_id()).
 """
 
 from __future__ import annotations
 
+import os
+import socket
 from typing import Any, NamedTuple
 
 import orjson
 
 MAX_VERSION = 2**31 - 1  # the message_log.version column is a 32-bit integer on PostgreSQL
 MESSAGE_HEADER = "lgsp-message"
+ROUTER_HEADER = "lgsp-router"
+
+
+def worker_id() -> str:
+    """The process that decided: host and process id."""
+    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 class Decision(NamedTuple):  # a tuple: one is built for every routed message
@@ -63,10 +72,10 @@ def decision(raw: bytes | None, outcome: Any, routed_at: float, origin: str | No
         origin=origin, raw=raw)
 
 
-def encode(d: Decision) -> tuple[bytes | None, bytes, list[tuple[str, bytes]]]:
-    """The decision record: key, value and headers."""
+def encode(d: Decision, router: bytes = b"") -> tuple[bytes | None, bytes, list[tuple[str, bytes]]]:
+    """The decision record: key, value and headers; `router` is worker_id(), encoded."""
     key = d.message_id or d.origin
-    headers = [] if d.raw is None else [(MESSAGE_HEADER, d.raw)]
+    headers = [(ROUTER_HEADER, router)] if d.raw is None else [(ROUTER_HEADER, router), (MESSAGE_HEADER, d.raw)]
     return (key.encode() if key else None), orjson.dumps(dict(zip(_CARRIED, d))), headers
 
 

@@ -14,9 +14,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import os
 import secrets
-import socket
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -24,16 +22,11 @@ from typing import Any
 import orjson
 
 from hub.audit.content import Entry, Keeping, PayloadModes, metadata_entry, subject_hash
-from hub.audit.decisions import Decision
+from hub.audit.decisions import Decision, worker_id  # noqa: F401 - the chain of a process
 from hub.store import Store, message_log
 
 log = logging.getLogger(__name__)
 GENESIS = "0" * 64
-
-
-def worker_id() -> str:
-    """The chain of this process: host and process id, so restarted workers start a fresh chain."""
-    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 # The hashed fields, in the order they are hashed and stored; then what is hashed after them only when a

@@ -43,6 +43,7 @@ def producer_config(link: BrokerLink) -> dict:
 
 class AtLeastOnce:
     delivery = "at-least-once"
+    finishes_before_rebalance = False  # the consumer commits: that waits for a rebalance in progress
 
     def __init__(self, link: BrokerLink, consumer: AIOKafkaConsumer) -> None:
         self._consumer = consumer
@@ -74,12 +75,14 @@ class AtLeastOnce:
 
 class ExactlyOnce:
     delivery = "exactly-once"
+    finishes_before_rebalance = True  # a transaction does not wait for the group: the rebalance waits for it
 
     def __init__(self, link: BrokerLink, consumer: AIOKafkaConsumer, forget: Callable[[TopicPartition], None]) -> None:
         self._link, self._consumer, self._forget = link, consumer, forget
         self._group = link.topics.router_group
         self._producers: dict[TopicPartition, AIOKafkaProducer] = {}
         self._unowned: dict[TopicPartition, float] = {}  # assigned but fenced or not yet claimed: when to claim it
+        self.fenced = 0  # transactions refused because another producer took the partition's transactional id
 
     async def start(self) -> None:
         pass
@@ -130,22 +133,26 @@ class ExactlyOnce:
         if producer is None:  # revoked, fenced or not claimed yet: read again by whoever owns it
             self._rewind(tp, share[0][0].offset)
             return
-        try:
-            await producer.begin_transaction()
-            await asyncio.gather(*await produce(producer, share))
-            await producer.send_offsets_to_transaction({tp: share[-1][0].offset + 1}, self._group)
-            await producer.commit_transaction()
+        try:  # bounded: a fenced producer's sender may stop answering the futures of its records
+            await asyncio.wait_for(self._commit(producer, tp, share, produce), TRANSACTION_TIMEOUT_MS / 1000)
         except FENCED as exc:
+            self.fenced += 1
             log.warning("router producer for %s-%d fenced (%s): its batch is left to the partition's owner",
                         tp.topic, tp.partition, type(exc).__name__)
             self._unowned[tp] = time.monotonic() + REFENCE_SECONDS
             self._consumer.pause(tp)
             await self._close(tp)
             self._rewind(tp, share[0][0].offset)
-        except KafkaError as exc:
-            log.warning("transaction for %s-%d aborted, its batch is routed again: %s", tp.topic, tp.partition, exc)
+        except (KafkaError, asyncio.TimeoutError) as exc:
+            log.warning("transaction for %s-%d aborted, its batch is routed again: %r", tp.topic, tp.partition, exc)
             await self._abort(tp, producer)
             self._rewind(tp, share[0][0].offset)
+
+    async def _commit(self, producer: AIOKafkaProducer, tp: TopicPartition, share: list, produce: Produce) -> None:
+        await producer.begin_transaction()
+        await asyncio.gather(*await produce(producer, share))
+        await producer.send_offsets_to_transaction({tp: share[-1][0].offset + 1}, self._group)
+        await producer.commit_transaction()
 
     def _rewind(self, tp: TopicPartition, offset: int) -> None:
         if tp in self._consumer.assignment():

@@ -21,7 +21,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 
-from hub.audit.decisions import decision, encode
+from hub.audit.decisions import decision, encode, worker_id
 from hub.bus import metrics
 from hub.bus.admin import TopicAdmin
 from hub.bus.catalog import Catalog
@@ -104,6 +104,7 @@ class Router:
         self._routing = asyncio.Lock()  # a rebalance waits for the batch in hand
         self._partitions: dict[str, int] = {}  # partition count of each output topic
         self._reloaded_at = 0.0  # monotonic time of the last catalog reload forced by an unknown credential
+        self.worker = worker_id()
         self._admin = TopicAdmin(link.bootstrap_servers, settings)
 
     @property
@@ -150,9 +151,11 @@ class Router:
         self._stopping.set()
 
     async def settle(self) -> None:
-        """Before partitions are taken away: the batch in hand is made final (or given up) first."""
-        async with self._routing:
-            pass
+        """Before partitions are taken away: a transaction in hand is made final (or given up) first. An
+        at-least-once batch is not waited for: its offset commit waits for this very rebalance."""
+        if self.output.finishes_before_rebalance:
+            async with self._routing:
+                pass
 
     async def _route_batch(self, records: list[ConsumerRecord]) -> None:
         outcomes = await self._decide(records)
@@ -181,6 +184,7 @@ class Router:
         """Send a share of a batch: deliveries, dead letters and decision records; the futures to await."""
         acks, batches, now = [], _Batches(producer), time.time()
         decisions, decision_partitions = self.topics.decisions, self._partitions[self.topics.decisions]
+        worker = self.worker.encode()
         for record, outcome in outcomes:
             if isinstance(outcome, Delivery):
                 acks += await self._deliver(producer, batches, record, outcome)
@@ -189,7 +193,7 @@ class Router:
                 acks.append(await producer.send(self.topics.dlq, record.value, key=record.key, headers=headers))
             if self._log_decisions:  # on the ingress partition's number: one chain follows one partition
                 origin = f"{record.topic}/{record.partition}/{record.offset}"
-                key, value, headers = encode(decision(record.value, outcome, now, origin))
+                key, value, headers = encode(decision(record.value, outcome, now, origin), worker)
                 acks += await batches.add(decisions, record.partition % decision_partitions, key, value, None, headers)
         return acks + await batches.flush()
 

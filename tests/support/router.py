@@ -17,15 +17,22 @@ CONNECTORS = [MOT_CUA, NDXP, {"id": "bao-cao", "name": "Báo cáo", "agency": "0
 MOT_CUA_KEY, MOT_CUA_ROW = issue("mot-cua", "hmac-sha256")  # every message is sent as mot-cua
 
 
-@contextlib.asynccontextmanager
-async def running_router(broker, tmp_path, **overrides):
+def store_of_three(tmp_path) -> Store:
     store = Store(f"sqlite:///{tmp_path / 'hub.db'}")
     for spec in CONNECTORS:
         store.put_connector(spec["id"], spec)
     store.add_credential(MOT_CUA_ROW, None)
+    return store
+
+
+@contextlib.asynccontextmanager
+async def running_router(broker, tmp_path, router: type[Router] = Router, store: Store | None = None, **overrides):
+    """A started `router` (a Router subclass may be given) on `store` (a new one, unless given)."""
+    own_store = store is None
+    store = store_of_three(tmp_path) if own_store else store
     catalog = Catalog(store, SchemaRegistry.from_dirs(bundled_schemas_dir()))
     catalog.reload()
-    router = Router(broker.link, catalog, broker.settings(**{"partitions": 3, **overrides}))
+    router = router(broker.link, catalog, broker.settings(**{"partitions": 3, **overrides}))
     await router.start()
     task = asyncio.create_task(router.run())
     try:
@@ -33,4 +40,5 @@ async def running_router(broker, tmp_path, **overrides):
     finally:
         await router.stop()
         await asyncio.wait_for(task, 15)
-        store.close()
+        if own_store:
+            store.close()
