@@ -10,8 +10,10 @@ For each broker of `--brokers` (default both, Apache Kafka first):
 (b) hub      the real hub.bus.router.Router over `<prefix>.ingress` → `<prefix>.out.ndxp`, validation on; a
              separate process consumes the inbox so it does not share the router's core. Clock: first
              ingress batch handed to the router → Nth record consumed (CLOCK_MONOTONIC is system-wide on
-             Linux). Four runs: `bare` (no signatures, no message log), `log` (the message log alone), then
-             signed messages verified with an `hmac-sha256` and with an `ed25519` credential, message log on.
+             Linux). Runs: `bare` (no signatures, no decision records), `log` (decision records for the message
+             log, as the hub runs), on Apache Kafka `log, at-least-once` (the same without transactions), then
+             signed messages verified with an `hmac-sha256` and with an `ed25519` credential, log on. On Apache
+             Kafka every run but `log, at-least-once` routes exactly-once, in transactions, as the hub does.
 
 The ratios compare each (b) with (a) on the same broker. Producers are configured as the hub configures
 them for that broker: idempotent on Apache Kafka (`enable_idempotence=True`, the hub's default there),
@@ -34,9 +36,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import os
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -49,7 +54,6 @@ from runs import RESULTS, ended, machine, stop_on_sigterm, write_results
 from sites import BROKERS, CONSUMER, Place, Site, create_topics, parse_brokers, preload, started_producer
 from validation import ALGORITHMS, validation
 
-from hub.audit.message_log import MessageLog
 from hub.bus.catalog import Catalog
 from hub.bus.router import Router
 from hub.core.credentials import issue
@@ -58,7 +62,28 @@ from hub.settings import Settings
 from hub.store import Store
 
 TIMEOUT = 180.0  # seconds any one broker measurement may take
-MODES = ("bare", "log", *ALGORITHMS)  # (b) neither signatures nor log; the log alone; both
+CORES = len(os.sched_getaffinity(0))
+
+@dataclass(frozen=True)
+class Mode:
+    """One run of (b): signed with `algorithm` or not, decision records or not, the broker's delivery or
+    at-least-once."""
+
+    name: str
+    algorithm: str | None = None
+    log: bool = True
+    at_least_once: bool = False
+
+    @property
+    def label(self) -> str:  # a topic prefix's part
+        return self.name.replace(", ", "-")
+
+    def runs_on(self, kind: str) -> bool:
+        return not self.at_least_once or kind == "kafka"  # tansu is at-least-once anyway
+
+
+MODES = (Mode("bare", log=False), Mode("log"), Mode("log, at-least-once", at_least_once=True),
+         *(Mode(algorithm, algorithm) for algorithm in ALGORITHMS))
 
 
 # -- (a) raw relay ceiling ----------------------------------------------------------------------------------
@@ -113,13 +138,13 @@ class TimedRouter(Router):
 
 
 async def hub_end_to_end(place: Place, messages: list[Message], partitions: int,
-                         profile: Path | None, mode: str) -> dict:
-    """The router on `messages`: `bare` without signatures or message log, else signed with `mode`."""
+                         profile: Path | None, mode: Mode) -> dict:
+    """The router on `messages`, as `mode` says."""
     n, topics = len(messages), place.topics
     inbox = topics.inbox(RECEIVER)
     credential = row = None
-    if mode not in ("bare", "log"):
-        credential, row = issue(SENDER, mode)
+    if mode.algorithm:
+        credential, row = issue(SENDER, mode.algorithm)
         messages = signed(messages, credential)
     await create_topics(place, [topics.ingress, topics.dlq, inbox], partitions)
     await preload(place, topics.ingress, messages)
@@ -128,15 +153,15 @@ async def hub_end_to_end(place: Place, messages: list[Message], partitions: int,
         await counter.start()
         with tempfile.TemporaryDirectory() as tmp:
             settings = place.settings(database_url=f"sqlite:///{tmp}/bench.db", partitions=partitions,
-                                      require_signatures=credential is not None)
+                                      require_signatures=credential is not None,
+                                      **({"delivery": "at-least-once"} if mode.at_least_once else {}))
             store = Store(settings.database_url)
             try:
                 register(store, row)
                 catalog = Catalog(store, SchemaRegistry.from_dirs(bundled_schemas_dir()), settings.require_signatures)
                 catalog.reload()
-                message_log = message_log_for(store, settings, mode)
-                router = await timed_router(place, catalog, settings, message_log, profile)
-                last, cpu, catch_up = await route_until_counted(router, counter, message_log, n)
+                router = timed_router(place, catalog, settings, mode, profile)
+                last, cpu = await route_until_counted(router, counter, n)
             finally:
                 store.close()
     finally:
@@ -145,36 +170,24 @@ async def hub_end_to_end(place: Place, messages: list[Message], partitions: int,
         write_profile(router.profiler, profile, place.kind)
     stats = router.stats
     return {"routed": stats.routed, "rejected": stats.rejected, "batches": stats.batches,
+            "delivery": router.delivery, "decision_records": mode.log,
             "router_batch_max": settings.router_batch_max, **rate(n, last - router.first_batch_at),
-            "router_side": rate(stats.routed, router.last_batch_at - router.first_batch_at), "cpu": cpu,
-            "message_log": {"written": message_log.written if message_log else 0,
-                            "catch_up_seconds": round(catch_up, 3)}}
+            "router_side": rate(stats.routed, router.last_batch_at - router.first_batch_at), "cpu": cpu}
 
 
-def message_log_for(store: Store, settings: Settings, mode: str) -> MessageLog | None:
-    """The message log of every mode but `bare`."""
-    if mode == "bare":
-        return None
-    return MessageLog(store, "bench", payload_modes=settings.log_payload, retention_days=settings.log_retention_days)
-
-
-async def timed_router(place: Place, catalog: Catalog, settings: Settings, message_log: MessageLog | None,
-                       profile: Path | None) -> TimedRouter:
-    """The hub's router over `catalog`, its message log started; not yet started itself."""
-    if message_log:
-        await message_log.start()
-    router = TimedRouter(place.link, catalog, settings, message_log)
-    router.cpu = CpuWindow(place.broker_pid)  # the router, its verification threads and the log's writer
+def timed_router(place: Place, catalog: Catalog, settings: Settings, mode: Mode, profile: Path | None) -> TimedRouter:
+    """The hub's router over `catalog`, as `mode` says; not yet started."""
+    link = dataclasses.replace(place.link, transactions=settings.transactions)
+    router = TimedRouter(link, catalog, settings, log_decisions=mode.log)
+    router.cpu = CpuWindow(place.broker_pid)  # the router and its verification threads
     if profile:
         from pyinstrument import Profiler
         router.profiler = Profiler(async_mode="disabled")
     return router
 
 
-async def route_until_counted(router: TimedRouter, counter: InboxProcess, message_log: MessageLog | None,
-                              n: int) -> tuple[float, dict[str, float], float]:
-    """Run the router until the counter saw n records: when it did, the CPU spent, and the seconds the
-    message log still had to write when routing ended."""
+async def route_until_counted(router: TimedRouter, counter: InboxProcess, n: int) -> tuple[float, dict[str, float]]:
+    """Run the router until the counter saw n records: when it did, and the CPU spent."""
     await router.start()
     running = asyncio.create_task(router.run())
     try:
@@ -185,11 +198,7 @@ async def route_until_counted(router: TimedRouter, counter: InboxProcess, messag
             router.profiler.stop()
         await router.stop()
         await running
-        routed_at = time.perf_counter()
-        if message_log:
-            await message_log.stop()
-        catch_up = time.perf_counter() - routed_at
-    return last, cpu, catch_up
+    return last, cpu
 
 
 def write_profile(profiler: Any, path: Path, kind: str) -> None:
@@ -197,43 +206,66 @@ def write_profile(profiler: Any, path: Path, kind: str) -> None:
     from pyinstrument.renderers import ConsoleRenderer
 
     renderer = ConsoleRenderer(unicode=True, show_all=True, processor_options={"filter_threshold": 0.005})
-    header = f"# router side of (b) on {kind}, Ed25519 + message log, first batch → Nth record consumed\n"
+    header = f"# router side of (b) on {kind}, Ed25519 + decision records, first batch → Nth record consumed\n"
     path.write_text(header + renderer.render(profiler.last_session))
 
 
 # -- report -------------------------------------------------------------------------------------------------
+GOALS = {  # name: (numerator, denominator, goal), each a path into one broker's results
+    "log / bare": (("hub", "log"), ("hub", "bare"), 0.9),
+    "exactly-once / at-least-once": (("hub", "log"), ("hub", "log, at-least-once"), 0.85),
+    "hmac-sha256 with log / relay": (("hub", "hmac-sha256"), ("relay",), 0.5),
+    "ed25519 with log / verification ceiling": (("hub", "ed25519"), ("ed25519_ceiling",), 0.8),
+}
+
+
+def goals(broker: dict) -> dict:
+    """Each goal's ratio in this run, where both sides were measured."""
+    def value(path: tuple[str, ...]) -> float | None:
+        node = broker
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        return node["msg_per_s"] if node else None
+
+    reached = {}
+    for name, (top, bottom, goal) in GOALS.items():
+        if value(top) and value(bottom):
+            ratio = round(value(top) / value(bottom), 3)
+            reached[name] = {"ratio": ratio, "goal": goal, "met": ratio >= goal}
+    return reached
+
+
 def print_table(results: dict) -> None:
     v = results["validation"]
     rows = []
     for kind, b in results["brokers"].items():
         rows.append((f"[{b['broker']}] (a) raw relay ceiling", b["relay"]))
-        for mode in MODES:
-            rows += [(f"[{kind}] (b) hub end to end, {mode}", b["hub"][mode]),
-                     ("    router side only (first batch → last commit)", b["hub"][mode]["router_side"])]
+        for name, run in b["hub"].items():
+            rows += [(f"[{kind}] (b) hub end to end, {name}", run),
+                     ("    router side only (first batch → last commit)", run["router_side"])]
+        rows.append((f"[{kind}] Ed25519 verification ceiling ({results['machine']['cores']} cores)", b["ed25519_ceiling"]))
     rows += [
         ("(c) route() one core, unsigned", v["route"]),
         *[(f"    route() with {algorithm} verification", v[f"route+{algorithm}"]) for algorithm in ALGORITHMS],
+        *[(f"    {algorithm} verification alone", v[f"verify {algorithm}"]) for algorithm in ALGORITHMS],
         ("    decode + Envelope.model_validate", v["split"]["decode+envelope"]),
         ("    schemas.validate (jsonschema-rs + x-* keywords)", v["split"]["schemas.validate"]),
         ("    resolve", v["split"]["resolve"]),
         ("    payload, x-* stripped: jsonschema-rs", v["payload_schema_without_custom_keywords"]["jsonschema_rs"]),
         ("    payload, x-* stripped: fastjsonschema", v["payload_schema_without_custom_keywords"]["fastjsonschema"]),
     ]
-    print(f"\n{'measurement':<56} {'msg/s':>10} {'µs/msg':>8}")
+    print(f"\n{'measurement':<60} {'msg/s':>10} {'µs/msg':>8}")
     for name, r in rows:
-        print(f"{name:<56} {r['msg_per_s']:>10,} {r['us_per_msg']:>8}")
+        print(f"{name:<60} {r['msg_per_s']:>10,} {r['us_per_msg']:>8}")
     print()
     for kind, b in results["brokers"].items():
-        for mode, ratios in b["ratios"].items():
-            print(f"[{kind}] (b) {mode:<12} / (a) relay = {ratios['to_relay']:.2f}   "
-                  f"/ (b) bare = {ratios['to_bare']:.2f}")
-        for mode in MODES[1:]:
-            log = b["hub"][mode]["message_log"]
-            print(f"[{kind}] message log ({mode}): {log['written']:,} decisions written; "
-                  f"{log['catch_up_seconds']} s still to write when routing ended")
-    print("\nCPU µs per message from the first record on: broker / this process (router, its threads, the log)")
+        for name, ratios in b["ratios"].items():
+            print(f"[{kind}] (b) {name:<20} / (a) relay = {ratios['to_relay']:.2f}   / (b) bare = {ratios['to_bare']:.2f}")
+        for name, goal in b["goals"].items():
+            print(f"[{kind}] goal {name}: {goal['ratio']:.2f} (goal {goal['goal']}: {'met' if goal['met'] else 'NOT met'})")
+    print("\nCPU µs per message from the first record on: broker / this process (the router and its threads)")
     for kind, b in results["brokers"].items():
-        parts = [("relay", b["relay"]["cpu"])] + [(mode, b["hub"][mode]["cpu"]) for mode in MODES]
+        parts = [("relay", b["relay"]["cpu"])] + [(name, run["cpu"]) for name, run in b["hub"].items()]
         print(f"[{kind}] " + ", ".join(f"{name} {c['broker_us_per_msg']:g} / {c['bench_process_us_per_msg']:g}"
                                      for name, c in parts))
     if "kafka_to_tansu" in results:
@@ -241,26 +273,29 @@ def print_table(results: dict) -> None:
     print(f"{results['messages']:,} messages × {results['message_bytes']} B, {results['partitions']} partitions")
 
 
-async def broker_measurements(kind: str, args: argparse.Namespace, messages: list[Message]) -> dict:
+async def broker_measurements(kind: str, args: argparse.Namespace, messages: list[Message], validated: dict) -> dict:
     async with Site(kind) as site:
         async with site.place("relay") as place:
             relay = await asyncio.wait_for(
                 relay_ceiling(place, messages, args.partitions, Settings().router_batch_max), TIMEOUT)
         print(f"  [{kind}] relay: {relay['msg_per_s']:,} msg/s", flush=True)
         hub = {}
-        for mode in MODES:
-            profile = RESULTS / f"route-profile-{kind}.txt" if args.profile and mode == "ed25519" else None
-            async with site.place(mode) as place:
-                hub[mode] = await asyncio.wait_for(
+        for mode in (m for m in MODES if m.runs_on(kind)):
+            profile = RESULTS / f"route-profile-{kind}.txt" if args.profile and mode.name == "ed25519" else None
+            async with site.place(mode.label) as place:
+                hub[mode.name] = await asyncio.wait_for(
                     hub_end_to_end(place, messages, args.partitions, profile, mode), TIMEOUT + 30)
-            print(f"  [{kind}] hub {mode}: {hub[mode]['msg_per_s']:,} msg/s", flush=True)
-    ratios = {mode: {"to_relay": round(hub[mode]["msg_per_s"] / relay["msg_per_s"], 3),
-                     "to_bare": round(hub[mode]["msg_per_s"] / hub["bare"]["msg_per_s"], 3)} for mode in MODES}
-    return {**site.facts, "relay": relay, "hub": hub, "ratios": ratios}
+            print(f"  [{kind}] hub {mode.name}: {hub[mode.name]['msg_per_s']:,} msg/s", flush=True)
+    ratios = {name: {"to_relay": round(run["msg_per_s"] / relay["msg_per_s"], 3),
+                     "to_bare": round(run["msg_per_s"] / hub["bare"]["msg_per_s"], 3)} for name, run in hub.items()}
+    verify = validated["verify ed25519"]["msg_per_s"]
+    results = {**site.facts, "relay": relay, "hub": hub, "ratios": ratios,
+               "ed25519_ceiling": rate(int(verify * CORES), 1.0)}  # cores ÷ the verify cost, as a rate
+    return {**results, "goals": goals(results)}
 
 
-async def measure(args: argparse.Namespace, messages: list[Message]) -> dict:
-    return {kind: await broker_measurements(kind, args, messages) for kind in args.brokers}
+async def measure(args: argparse.Namespace, messages: list[Message], validated: dict) -> dict:
+    return {kind: await broker_measurements(kind, args, messages, validated) for kind in args.brokers}
 
 
 def main() -> None:
@@ -279,7 +314,7 @@ def main() -> None:
     started = datetime.now(timezone.utc)
     messages = make_messages(args.messages)
     validated = validation(messages)  # first, while no broker is running and the machine is quiet
-    brokers = asyncio.run(measure(args, messages))
+    brokers = asyncio.run(measure(args, messages, validated))
     results = {
         "timestamp": started.isoformat(timespec="seconds"),
         "command": " ".join([".venv/bin/python", *sys.argv]),
@@ -291,8 +326,8 @@ def main() -> None:
     if "kafka" in brokers and "tansu" in brokers:
         k, t = brokers["kafka"], brokers["tansu"]
         results["kafka_to_tansu"] = {"relay": round(k["relay"]["msg_per_s"] / t["relay"]["msg_per_s"], 3),
-                                     **{mode: round(k["hub"][mode]["msg_per_s"] / t["hub"][mode]["msg_per_s"], 3)
-                                        for mode in MODES}}
+                                     **{name: round(run["msg_per_s"] / t["hub"][name]["msg_per_s"], 3)
+                                        for name, run in k["hub"].items() if name in t["hub"]}}
     write_results(args.out, results)
     print_table(results)
     print(f"\nwritten to {args.out}")

@@ -23,8 +23,8 @@ from hub.bus.topics import BrokerLink, Topics
 from hub.settings import Settings
 
 BROKERS = ("kafka", "tansu")
-CONSUMER = dict(enable_auto_commit=False, auto_offset_reset="earliest",
-                fetch_max_wait_ms=50, max_partition_fetch_bytes=8 << 20)  # as in hub/router.py
+CONSUMER = dict(enable_auto_commit=False, auto_offset_reset="earliest", isolation_level="read_committed",
+                fetch_max_wait_ms=50, max_partition_fetch_bytes=8 << 20)  # as in hub/router.py; as receivers read
 PRODUCER = dict(acks="all", linger_ms=2, max_batch_size=1 << 20, max_request_size=16 << 20)  # as in hub/router.py
 
 

@@ -48,6 +48,18 @@ def signed_route_rate(algorithm: str, raws: list[bytes], schemas: SchemaRegistry
     return loop_rate(lambda item: route(item[0], schemas, directory, max_bytes, keyring, item[1], now), seals)
 
 
+def verify_rate(algorithm: str, raws: list[bytes]) -> dict[str, float]:
+    """The signature check alone (Keyring.signer), one core: the ceiling of signed routing is cores ÷ its cost."""
+    credential, row = issue(SENDER, algorithm)
+    keyring, now = Keyring([row]), time.time()
+    seals = []
+    for raw in raws:
+        headers = dict(credential.headers(raw))
+        seals.append((headers[CREDENTIAL_HEADER], headers[SIGNATURE_HEADER], raw))
+    assert all(keyring.signer(*seal, now) == SENDER for seal in seals[:100])
+    return loop_rate(lambda seal: keyring.signer(*seal, now), seals)
+
+
 def strip_custom_keywords(node: Any) -> Any:
     if isinstance(node, dict):
         return {k: strip_custom_keywords(v) for k, v in node.items() if k not in CUSTOM_KEYWORDS}
@@ -73,6 +85,7 @@ def validation(messages: list[Message]) -> dict:
         "route": loop_rate(lambda raw: route(raw, schemas, directory, max_bytes), raws),
         **{f"route+{algorithm}": signed_route_rate(algorithm, raws[:20_000], schemas, directory, max_bytes)
            for algorithm in ALGORITHMS},
+        **{f"verify {algorithm}": verify_rate(algorithm, raws[:20_000]) for algorithm in ALGORITHMS},
         "split": {
             "decode+envelope": loop_rate(lambda raw: Envelope.model_validate(orjson.loads(raw)), raws),
             "schemas.validate": loop_rate(lambda e: schemas.validate(e.type, e.version, e.payload), envelopes),

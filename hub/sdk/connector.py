@@ -102,6 +102,8 @@ class Connector:
         self._pending: dict[Any, asyncio.Future[Envelope]] = {}
         self._replied = SeenIds(10_000)  # correlation ids answered straight from the fetch loop
         self._done: dict[TopicPartition, int] = {}
+        self._handling: set[TopicPartition] = set()  # partitions whose worker is inside a handler
+        self._committed: dict[TopicPartition, int] = {}
         self._unacked: list[asyncio.Future] = []  # replies sent by handlers, not yet acknowledged
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -233,7 +235,7 @@ class Connector:
                     if workers[tp].qsize() > _QUEUE_HIGH:
                         self._inbox.pause(tp)
                 self._resume_drained(workers)
-                await self._commit()
+                await self._commit(await self._caught_up(workers))
         finally:
             for queue in workers.values():
                 queue.put_nowait(None)
@@ -268,17 +270,33 @@ class Connector:
     async def _work(self, tp: TopicPartition, queue: asyncio.Queue[ConsumerRecord | None]) -> None:
         """One partition in order: one dossier's events are handled in the order they were sent."""
         while not self._stopping.is_set() and (record := await queue.get()) is not None:
-            await self._dispatch(record)
+            self._handling.add(tp)
+            try:
+                await self._dispatch(record)
+            finally:
+                self._handling.discard(tp)
             self._done[tp] = record.offset + 1
 
-    async def _commit(self) -> None:
+    async def _caught_up(self, workers: dict[TopicPartition, asyncio.Queue]) -> dict[TopicPartition, int]:
+        """Partitions whose every fetched record is handled, at their position: on an inbox written in
+        transactions that is past the commit marker after the last record, so the lag drains to 0."""
+        caught_up = {}
+        for tp, queue in workers.items():
+            if queue.empty() and tp not in self._handling and tp in self._inbox.assignment():
+                position = await self._inbox.position(tp)
+                if position > max(self._committed.get(tp, 0), self._done.get(tp, 0)):
+                    caught_up[tp] = position
+        return caught_up
+
+    async def _commit(self, caught_up: dict[TopicPartition, int] | None = None) -> None:
         """Commit handled records once every reply their handlers sent is acknowledged."""
-        offsets, self._done = self._done, {}
+        offsets, self._done = {**self._done, **(caught_up or {})}, {}
         acks, self._unacked = self._unacked, []
         await asyncio.gather(*acks)
         if offsets:
             with contextlib.suppress(Exception):  # after a rebalance the new owner re-reads; we de-duplicate
                 await self._inbox.commit(offsets)
+                self._committed.update(offsets)
 
     async def _dispatch(self, record: ConsumerRecord) -> None:
         envelope = decode(record.value)  # the router already validated it

@@ -149,9 +149,10 @@ async def test_pause_keeps_messages_waiting_and_resume_delivers_them_all(hub, br
         assert len(handled) == 1
         state = await status(hub, "pausable")
         assert state["state"] == "PAUSED" and state["inbox_lag"] > 0
-        if broker_kind == "kafka":  # from real end offsets (tansu's understate them by up to a batch)
-            await eventually(lambda: httpx.get(f"{hub.url}/v1/connectors/pausable/status").json()["inbox_lag"]
-                             == len(codes), what="the lag to count every waiting message")
+        if broker_kind == "kafka":  # from real end offsets (tansu's understate them by up to a batch); each
+            # message was routed in a transaction of its own, whose commit marker takes an offset too
+            await eventually(lambda: len(codes) <= httpx.get(f"{hub.url}/v1/connectors/pausable/status").json()[
+                "inbox_lag"] <= 2 * len(codes), what="the lag to count every waiting message")
         assert httpx.put(f"{hub.url}/v1/connectors/pausable/resume", headers=OPERATOR).status_code == 202
         await eventually(lambda: len(handled) == 11, what="every waiting message after resume")
         assert sorted(handled[1:]) == sorted(codes)  # order is kept per key, not across keys
