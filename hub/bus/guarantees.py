@@ -32,6 +32,7 @@ FENCED = (ProducerFenced, InvalidProducerEpoch)
 # An open transaction holds back read-committed readers of every partition it wrote; one left open by a
 # worker that died, and that no new owner fenced, is aborted by the broker after this long.
 TRANSACTION_TIMEOUT_MS = 15_000
+GIVE_UP_SECONDS = 2 * TRANSACTION_TIMEOUT_MS / 1000  # by then the broker aborted it: never wait longer
 REFENCE_SECONDS = 10.0  # a fenced partition still assigned here is taken back after this (a session timeout)
 CLOSE_SECONDS = 5.0
 
@@ -63,6 +64,9 @@ class AtLeastOnce:
         except (CommitFailedError, IllegalStateError) as exc:
             log.warning("offset commit failed after a rebalance, batches will be re-delivered: %s", exc)
 
+    def revoked(self, revoked: set[TopicPartition]) -> None:
+        pass
+
     async def assigned(self, assigned: set[TopicPartition]) -> None:
         pass
 
@@ -82,6 +86,8 @@ class ExactlyOnce:
         self._group = link.topics.router_group
         self._producers: dict[TopicPartition, AIOKafkaProducer] = {}
         self._unowned: dict[TopicPartition, float] = {}  # assigned but fenced or not yet claimed: when to claim it
+        self._revoked: set[TopicPartition] = set()  # taken away by a rebalance still in progress
+        self._next: dict[TopicPartition, int | None] = {}  # the offset the next share must start at (None: any)
         self.fenced = 0  # transactions refused because another producer took the partition's transactional id
 
     async def start(self) -> None:
@@ -90,11 +96,21 @@ class ExactlyOnce:
     def transactional_id(self, tp: TopicPartition) -> str:
         return f"{self._group}-{tp.topic}-{tp.partition}"
 
+    def revoked(self, revoked: set[TopicPartition]) -> None:
+        """No transaction begins on these until the rebalance says who owns them now (if this worker still
+        does, it reads them again from its last commit)."""
+        self._revoked |= revoked
+
     async def assigned(self, assigned: set[TopicPartition]) -> None:
         """A rebalance gave this worker `assigned`: producers for the new ones, each fencing the last owner;
         reading starts at the offsets committed once that owner can commit no more."""
+        self._revoked.clear()
         for tp in set(self._producers) - assigned:
             await self._close(tp)
+        for tp in set(self._producers) & assigned:  # kept: from its last commit, whatever was fetched since
+            if self._next.get(tp) is not None:
+                self._consumer.seek(tp, self._next[tp])
+                self._forget(tp)
         self._unowned = {tp: at for tp, at in self._unowned.items() if tp in assigned}
         new = assigned - set(self._producers) - set(self._unowned)
         self._consumer.pause(*new)  # the consumer fetches meanwhile: nothing of theirs is routed before the fence
@@ -106,10 +122,11 @@ class ExactlyOnce:
             await self._own(tp)
             self._consumer.resume(tp)
         except Exception as exc:
-            log.warning("cannot claim %s-%d yet, retrying: %s", tp.topic, tp.partition, exc)
             await self._close(tp)
-            self._consumer.pause(tp)
-            self._unowned[tp] = time.monotonic() + 1.0
+            if tp in self._consumer.assignment():  # else it went to another worker meanwhile
+                log.warning("cannot claim %s-%d yet, retrying: %s", tp.topic, tp.partition, exc)
+                self._consumer.pause(tp)
+                self._unowned[tp] = time.monotonic() + 1.0
 
     async def _own(self, tp: TopicPartition) -> None:
         producer = AIOKafkaProducer(**producer_config(self._link), transactional_id=self.transactional_id(tp),
@@ -123,6 +140,7 @@ class ExactlyOnce:
             await self._consumer.seek_to_beginning(tp)
         else:
             self._consumer.seek(tp, committed)
+        self._next[tp] = committed
         self._forget(tp)
 
     async def write(self, shares: Shares, produce: Produce) -> None:
@@ -130,11 +148,16 @@ class ExactlyOnce:
 
     async def _transaction(self, tp: TopicPartition, share: list, produce: Produce) -> None:
         producer = self._producers.get(tp)
+        if tp in self._revoked:
+            return
         if producer is None:  # revoked, fenced or not claimed yet: read again by whoever owns it
             self._rewind(tp, share[0][0].offset)
             return
+        if self._next.get(tp) not in (None, share[0][0].offset):
+            return  # fetched before a rewind or a claim moved the partition: it is read again from there
         try:  # bounded: a fenced producer's sender may stop answering the futures of its records
-            await asyncio.wait_for(self._commit(producer, tp, share, produce), TRANSACTION_TIMEOUT_MS / 1000)
+            await asyncio.wait_for(self._commit(producer, tp, share, produce), GIVE_UP_SECONDS)
+            self._next[tp] = share[-1][0].offset + 1
         except FENCED as exc:
             self.fenced += 1
             log.warning("router producer for %s-%d fenced (%s): its batch is left to the partition's owner",
@@ -157,6 +180,7 @@ class ExactlyOnce:
     def _rewind(self, tp: TopicPartition, offset: int) -> None:
         if tp in self._consumer.assignment():
             self._consumer.seek(tp, offset)
+            self._next[tp] = offset
             self._forget(tp)
 
     async def _abort(self, tp: TopicPartition, producer: AIOKafkaProducer) -> None:
@@ -164,7 +188,8 @@ class ExactlyOnce:
             await asyncio.wait_for(producer.abort_transaction(), CLOSE_SECONDS)
         except Exception:  # a producer that cannot abort is replaced; its transaction is aborted by the next one
             await self._close(tp)
-            await self._claim(tp)
+            if tp in self._consumer.assignment():
+                await self._claim(tp)
 
     async def maintain(self) -> None:
         """Claim the partitions the group gives this worker but it does not own: a fence that was not a
@@ -177,6 +202,7 @@ class ExactlyOnce:
 
     async def _close(self, tp: TopicPartition) -> None:
         producer = self._producers.pop(tp, None)
+        self._next.pop(tp, None)
         if producer is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(producer.stop(), CLOSE_SECONDS)

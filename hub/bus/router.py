@@ -4,8 +4,8 @@ Per batch: decide every record (hub.core.routing); then, for each ingress partit
 to the inboxes, its refusals to the DLQ and one decision record per message to `<prefix>.decisions`
 (hub.audit.decisions), without awaiting them one by one; then make it final as the delivery guarantee does
 (hub.bus.guarantees): in one Kafka transaction with the partition's offsets (exactly-once), or acknowledged
-and then committed (at-least-once). The router never waits on the store: the log indexer builds the message
-log from the decisions topic.
+and then committed (at-least-once), while the next batch is decided. The router never waits on the store:
+the log indexer builds the message log from the decisions topic.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class _Rebalancing(ConsumerRebalanceListener):
         self._router = router
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        await self._router.settle()
+        await self._router.settle(set(revoked))
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         self._router.gaps.reassigned(assigned)  # reading resumes from the committed offsets
@@ -101,7 +101,7 @@ class Router:
         self.stats = RouterStats()
         self.running = False
         self._stopping = asyncio.Event()
-        self._routing = asyncio.Lock()  # a rebalance waits for the batch in hand
+        self._writing: asyncio.Task | None = None  # the last batch's output, being made final
         self._partitions: dict[str, int] = {}  # partition count of each output topic
         self._reloaded_at = 0.0  # monotonic time of the last catalog reload forced by an unknown credential
         self.worker = worker_id()
@@ -141,23 +141,33 @@ class Router:
                 await self.gaps.anchor(self._consumer)
                 records = [record for part in self.gaps.check(batches).values() for record in part]
                 if records:
-                    async with self._routing:
-                        await self._route_batch(records)
+                    await self._route_batch(records)
                 await self.output.maintain()
         finally:
+            await self._written()
             await self._close()
 
     async def stop(self) -> None:
         self._stopping.set()
 
-    async def settle(self) -> None:
-        """Before partitions are taken away: a transaction in hand is made final (or given up) first. An
-        at-least-once batch is not waited for: its offset commit waits for this very rebalance."""
-        if self.output.finishes_before_rebalance:
-            async with self._routing:
-                pass
+    async def settle(self, revoked: set[TopicPartition]) -> None:
+        """Before partitions are taken away: none begins a transaction any more, and the one in hand is made
+        final (or given up) first. An at-least-once batch is not waited for: its offset commit waits for
+        this very rebalance."""
+        self.output.revoked(revoked)
+        if self.output.finishes_before_rebalance and self._writing is not None:
+            await asyncio.wait([self._writing])  # its failure is the run loop's to raise
+
+    async def _written(self) -> None:
+        writing = self._writing
+        if writing is not None:  # the rebalance listener may be waiting on it too
+            await writing
+            if self._writing is writing:
+                self._writing = None
 
     async def _route_batch(self, records: list[ConsumerRecord]) -> None:
+        """Decide a batch while the one before is made final, then make this one final in the background
+        (one at a time: a partition's transactions follow one another)."""
         outcomes = await self._decide(records)
         inboxes = {self.topics.inbox(t) for _, outcome in outcomes if isinstance(outcome, Delivery) for t in outcome.targets}
         await self._admin.ensure(inboxes)
@@ -165,6 +175,10 @@ class Router:
         shares: dict[TopicPartition, list] = {}
         for pair in outcomes:
             shares.setdefault(TopicPartition(pair[0].topic, pair[0].partition), []).append(pair)
+        await self._written()
+        self._writing = asyncio.create_task(self._write(shares, outcomes), name="router-write")
+
+    async def _write(self, shares: dict[TopicPartition, list], outcomes: list) -> None:
         await self.output.write(shares, self._produce)
         self._count(outcomes)
 
