@@ -118,7 +118,7 @@ async def test_a_killed_indexer_restarted_mid_stream_stores_every_decision_once(
     url = f"sqlite:///{tmp_path / 'hub.db'}"
     store = Store(url)
     env = {**os.environ, **broker.env, "LGSP_DATABASE_URL": url}
-    output = open(tmp_path / "indexer.log", "ab")  # noqa: SIM115 - closed in finally
+    output = open(tmp_path / "indexer.log", "ab")  # noqa: SIM115, ASYNC230 - closed in finally
     sent = made(STREAM)
     processes: list[subprocess.Popen] = []
 
