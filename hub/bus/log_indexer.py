@@ -16,7 +16,7 @@ import logging
 import time
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import IllegalStateError, KafkaError
 
 from hub.audit import message_log
 from hub.audit.decisions import decode
@@ -94,6 +94,11 @@ class LogIndexer:
     async def stop(self) -> None:
         self._stopping.set()
 
+    @property
+    def partitions(self) -> set[TopicPartition]:
+        """The decisions partitions this indexer owns now."""
+        return set(self._consumer.assignment()) if self.running else set()
+
     def _following_on(self, batches: Batches) -> Batches:
         return self._gaps.check(batches) if self._gaps else batches
 
@@ -121,7 +126,8 @@ class LogIndexer:
 
     async def _retry(self, tp: TopicPartition, offset: int) -> None:
         """Read the partition again from `offset` after a pause (stop() cuts it short)."""
-        self._seek(tp, offset)
+        with contextlib.suppress(IllegalStateError):  # taken away meanwhile: its new owner reads it
+            self._seek(tp, offset)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), self._retry_seconds)
 
@@ -135,14 +141,16 @@ class LogIndexer:
             await asyncio.sleep(self._retry_seconds)
             return
         self._chains[tp] = head
-        if head.next_offset is None:
-            await self._consumer.seek_to_beginning(tp)
-            if self._gaps:
-                self._gaps.forget([tp])
-        else:
-            self._seek(tp, head.next_offset)
+        with contextlib.suppress(IllegalStateError):  # taken away meanwhile: its new owner reads it
+            if head.next_offset is None:
+                await self._consumer.seek_to_beginning(tp)
+                if self._gaps:
+                    self._gaps.forget([tp])
+            else:
+                self._seek(tp, head.next_offset)
 
     def _seek(self, tp: TopicPartition, offset: int) -> None:
+        """Raises IllegalStateError if the partition was taken away."""
         self._consumer.seek(tp, offset)
         if self._gaps:
             self._gaps.expect(tp, offset)
@@ -170,7 +178,11 @@ class LogIndexer:
             head = self._chains.get(tp)
             if end is None or head is None:
                 return
-            total += max(end - max(head.next_offset or 0, await self._consumer.position(tp)), 0)
+            try:  # known at once, unless a seek is still being resolved
+                read = await asyncio.wait_for(self._consumer.position(tp), POLL_MS / 1000)
+            except (IllegalStateError, asyncio.TimeoutError):  # taken away, or not known yet: next time
+                return
+            total += max(end - max(head.next_offset or 0, read), 0)
         self.lag = total
         metrics.LOG_INDEXER_LAG.set(total)
 
