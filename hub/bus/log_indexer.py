@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord
 from aiokafka.errors import IllegalStateError, KafkaError
 
 from hub.audit import message_log
-from hub.audit.decisions import decode
+from hub.audit.decisions import Decision, decode
 from hub.audit.message_log import ChainHead, MessageLog
 from hub.bus import metrics
 from hub.bus.gaps import Batches, GapGuard
@@ -36,6 +36,19 @@ FIRST_PRUNE_SECONDS = 60.0  # a starting hub has a backlog to index first
 
 def chain_name(tp: TopicPartition) -> str:
     return f"{tp.topic}/{tp.partition}"
+
+
+def _decoded(records: list[ConsumerRecord]) -> list[Decision]:
+    """The batch's decisions; a record that is none (only the hub writes the topic) is named and passed over,
+    rather than holding up the log for good."""
+    decisions = []
+    for record in records:
+        try:
+            decisions.append(decode(record.value, record.headers))
+        except Exception:
+            log.exception("log indexer: %s-%d at offset %d is not a decision record; passed over", record.topic,
+                          record.partition, record.offset)
+    return decisions
 
 
 class _Positions(ConsumerRebalanceListener):
@@ -60,7 +73,7 @@ class LogIndexer:
         self._writing = asyncio.Lock()  # a rebalance waits for the write in hand
         self._stopping = asyncio.Event()
         self.running = False
-        self.indexed = 0  # decisions this indexer stored
+        self.indexed = 0  # decision records this indexer stored (or found stored already)
         self.lag: int | None = None  # decisions on its partitions not stored yet (None: not known yet)
 
     async def start(self) -> None:
@@ -110,7 +123,7 @@ class LogIndexer:
             records = [r for r in records if r.offset >= (head.next_offset or 0)]  # a batch read twice
             if not records:
                 return
-            decisions = [decode(r.value, r.headers) for r in records]
+            decisions = _decoded(records)
             try:
                 head = await self.log.write(head, decisions, records[-1].offset + 1)
             except PositionMoved:
@@ -128,7 +141,7 @@ class LogIndexer:
         """Read the partition again from `offset` after a pause (stop() cuts it short)."""
         with contextlib.suppress(IllegalStateError):  # taken away meanwhile: its new owner reads it
             self._seek(tp, offset)
-        with contextlib.suppress(asyncio.TimeoutError):
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), self._retry_seconds)
 
     async def resume(self, tp: TopicPartition) -> None:
@@ -157,7 +170,7 @@ class LogIndexer:
 
     async def release(self, revoked: list[TopicPartition]) -> None:
         """Partitions going to another indexer: the write in hand finishes first; their chains are its now."""
-        with contextlib.suppress(asyncio.TimeoutError):
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._writing.acquire(), STOP_SECONDS)
             self._writing.release()
         for tp in revoked:
@@ -180,7 +193,7 @@ class LogIndexer:
                 return
             try:  # known at once, unless a seek is still being resolved
                 read = await asyncio.wait_for(self._consumer.position(tp), POLL_MS / 1000)
-            except (IllegalStateError, asyncio.TimeoutError):  # taken away, or not known yet: next time
+            except (IllegalStateError, TimeoutError):  # taken away, or not known yet: next time
                 return
             total += max(end - max(head.next_offset or 0, read), 0)
         self.lag = total
@@ -188,5 +201,5 @@ class LogIndexer:
 
     async def _close(self) -> None:
         self.running = False
-        with contextlib.suppress(asyncio.TimeoutError, KafkaError):
+        with contextlib.suppress(TimeoutError, KafkaError):
             await asyncio.wait_for(self._consumer.stop(), STOP_SECONDS)

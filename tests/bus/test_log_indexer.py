@@ -21,6 +21,7 @@ from hub.audit.message_log import verify
 from hub.store import Store, message_log
 from tests.support import ROOT
 from tests.support.decisions import CITIZEN, PARTITIONS, ensure_topic, made, publish, running_indexer
+from tests.support.records import produce
 from tests.support.waiting import eventually, until
 
 
@@ -97,6 +98,16 @@ async def test_while_the_store_is_away_nothing_is_lost(broker, store, monkeypatc
     async with running_indexer(broker, store) as indexer:
         await eventually(lambda: count(store) == 50 and indexer.lag == 0, what="every decision once the store is back")
     assert failures == [0] and verify(store).ok and verify(store).checked == 50
+
+
+async def test_a_record_that_is_no_decision_is_passed_over(broker, store):
+    await ensure_topic(broker)
+    await publish(broker, made(3))
+    await produce(broker.bootstrap, broker.topics.decisions, [b"not a decision"], keys=[b"x"])
+    await publish(broker, made(3, 3))
+    async with running_indexer(broker, store) as indexer:
+        await eventually(lambda: indexer.indexed == 7 and count(store) == 6, what="the decisions around it stored")
+    assert verify(store).ok
 
 
 async def test_the_indexer_prunes_past_the_retention(broker, store):
