@@ -5,6 +5,7 @@ Every wait is an eventually-style poll, bounded by a generous timeout."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ import sqlalchemy as sa
 from prometheus_client import REGISTRY
 
 from hub.audit.message_log import verify
+from hub.bus.topics import BrokerLink, Topics
 from hub.store import Store, message_log
 from tests.support import ROOT
 from tests.support.decisions import CITIZEN, PARTITIONS, ensure_topic, made, publish, running_indexer
@@ -168,3 +170,9 @@ async def test_a_killed_indexer_restarted_mid_stream_stores_every_decision_once(
     assert len(origins) == STREAM and set(origins.values()) == {1}, state()
     assert verify(store).ok and verify(store).checked == STREAM
     store.close()
+
+
+def test_the_indexer_reads_committed_decisions_only_when_the_router_produces_transactionally():
+    link = BrokerLink("localhost:9092", Topics("p"))
+    assert link.isolation_level == "read_uncommitted"  # tansu has no transactions
+    assert dataclasses.replace(link, transactions=True).isolation_level == "read_committed"
