@@ -22,7 +22,7 @@ from hub.audit import message_log
 from hub.audit.decisions import Decision, decode
 from hub.audit.message_log import ChainHead, MessageLog
 from hub.bus import metrics
-from hub.bus.gaps import Batches, GapGuard
+from hub.bus.gaps import GapGuard
 from hub.bus.topics import RECORD_BYTES_MAX, BrokerLink
 from hub.settings import Settings
 from hub.store import PositionMoved, Store
@@ -83,8 +83,7 @@ class LogIndexer:
             enable_auto_commit=False, auto_offset_reset="earliest", isolation_level=self._link.isolation_level,
             fetch_max_wait_ms=100, max_partition_fetch_bytes=RECORD_BYTES_MAX,
             session_timeout_ms=10_000, heartbeat_interval_ms=1_000)
-        # Transaction markers leave a gap at every batch: read committed, offsets do not follow on anyway.
-        self._gaps = None if self._link.transactions else GapGuard("log-indexer", self._consumer.seek)
+        self._gaps = GapGuard("log-indexer", self._consumer.seek, transactional=self._link.transactions)
         self._consumer.subscribe([self.topic], listener=_Positions(self))
         await self._consumer.start()
         self.running = True
@@ -95,7 +94,7 @@ class LogIndexer:
         try:
             while not self._stopping.is_set():
                 batches = await self._consumer.getmany(timeout_ms=POLL_MS, max_records=message_log.CHUNK)
-                for tp, records in self._following_on(batches).items():
+                for tp, records in self._gaps.check(batches).items():
                     await self._index(tp, records)
                 await self._measure_lag()
                 if self.log.retention_days and time.monotonic() >= next_prune:
@@ -111,9 +110,6 @@ class LogIndexer:
     def partitions(self) -> set[TopicPartition]:
         """The decisions partitions this indexer owns now."""
         return set(self._consumer.assignment()) if self.running else set()
-
-    def _following_on(self, batches: Batches) -> Batches:
-        return self._gaps.check(batches) if self._gaps else batches
 
     async def _index(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         async with self._writing:
@@ -157,16 +153,14 @@ class LogIndexer:
         with contextlib.suppress(IllegalStateError):  # taken away meanwhile: its new owner reads it
             if head.next_offset is None:
                 await self._consumer.seek_to_beginning(tp)
-                if self._gaps:
-                    self._gaps.forget([tp])
+                self._gaps.forget([tp])
             else:
                 self._seek(tp, head.next_offset)
 
     def _seek(self, tp: TopicPartition, offset: int) -> None:
         """Raises IllegalStateError if the partition was taken away."""
         self._consumer.seek(tp, offset)
-        if self._gaps:
-            self._gaps.expect(tp, offset)
+        self._gaps.expect(tp, offset)
 
     async def release(self, revoked: list[TopicPartition]) -> None:
         """Partitions going to another indexer: the write in hand finishes first; their chains are its now."""

@@ -40,7 +40,7 @@ async def _run(settings: Settings) -> None:
     await admin.ensure([settings.topics.decisions])
     await admin.close()
     store = Store(settings.database_url)
-    link = BrokerLink(settings.kafka_bootstrap_servers, settings.topics, settings.idempotence)
+    link = BrokerLink(settings.kafka_bootstrap_servers, settings.topics, settings.idempotence, settings.transactions)
     indexer = LogIndexer(link, store, settings)
     await indexer.start()
     loop = asyncio.get_running_loop()

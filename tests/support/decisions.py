@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import uuid
 
 import orjson
@@ -13,17 +12,11 @@ from aiokafka import AIOKafkaProducer
 from hub.audit.decisions import Decision, encode
 from hub.bus.admin import TopicAdmin
 from hub.bus.log_indexer import LogIndexer
-from hub.bus.topics import BrokerLink
 from hub.core import personal_id
 from hub.store import Store
 
 CITIZEN = personal_id.make("052", 1990, True, 1234)
 PARTITIONS = 3
-
-
-def link(broker) -> BrokerLink:
-    """The router's link: transactional on Apache Kafka (its indexer reads committed only), never on tansu."""
-    return dataclasses.replace(broker.link, transactions=broker.kind == "kafka")
 
 
 def made(n: int, start: int = 0, type: str = "dossier.submitted", at: float = 1_800_000_000.0,
@@ -73,7 +66,7 @@ async def _send(producer: AIOKafkaProducer, topic: str, batch: list[Decision], t
 async def running_indexer(broker, store: Store, **settings):
     """A log indexer in the test's process, reading the namespace's decisions."""
     prune_seconds = settings.pop("prune_seconds", 3600.0)
-    indexer = LogIndexer(link(broker), store, broker.settings(partitions=PARTITIONS, **settings),
+    indexer = LogIndexer(broker.link, store, broker.settings(partitions=PARTITIONS, **settings),
                          prune_seconds=prune_seconds, retry_seconds=0.2)
     await indexer.start()
     task = asyncio.create_task(indexer.run())
