@@ -3,6 +3,8 @@ ID ever leaving the hub in clear; `lgsp-hub audit verify` catches tampering; bod
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import orjson
 import sqlalchemy as sa
@@ -113,7 +115,8 @@ async def test_a_refusal_at_the_http_edge_reaches_the_log_through_the_decisions_
         def logged() -> set[str]:
             return {d["message_id"] for d in search(hub, personal_id=CITIZEN).json()["decisions"]}
         await eventually(lambda: logged() == {str(e.id) for e in refused}, what="the refusals in the log")
-        [record] = httpx.get(f"{hub.url}/v1/messages/{refused[0].id}", headers=OPERATOR, timeout=10).json()["decisions"]
+        answer = await asyncio.to_thread(httpx.get, f"{hub.url}/v1/messages/{refused[0].id}", headers=OPERATOR)
+        [record] = answer.json()["decisions"]
         assert (record["outcome"], record["stage"], record["origin"]) == ("rejected", "routing", None)
         published = [decode(r.value, r.headers) for r in await consume(broker.bootstrap, broker.topics.decisions, 3)]
         assert {d.message_id for d in published} == {str(e.id) for e in refused}
