@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from hub.audit.content import Entry, Keeping, PayloadModes, metadata_entry, subject_hash
-from hub.audit.decisions import Decision, worker_id  # noqa: F401 - the chain of a process
+from hub.audit.decisions import Decision
 from hub.store import Store, message_log
 
 log = logging.getLogger(__name__)
