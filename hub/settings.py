@@ -70,6 +70,10 @@ class Settings(BaseSettings):
         '{"dossier.*": "full"}; unmatched types are logged in "metadata" mode (SHA-256 only).')
     log_retention_days: float = Field(
         90, ge=0, description="Message log records older than this are pruned (0: kept for good).")
+    log_indexer: bool = Field(True, description="Build the message log from the decisions topic in the API process "
+                              "(off: `lgsp-hub log-indexer` processes do it).")
+    log_indexer_metrics_port: int | None = Field(
+        None, ge=1, le=65535, description="Port where a `lgsp-hub log-indexer` process serves /metrics (unset: none).")
     kafka_idempotence: bool | None = Field(
         None, description="Idempotent producers (enable_idempotence); unset: on for Apache Kafka, off for tansu.")
 

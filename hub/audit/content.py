@@ -144,7 +144,7 @@ class Entry(NamedTuple):
 
 
 class Keeping:
-    """Turns a routing decision (hub.audit.message_log.Decision) into what the log keeps of it."""
+    """Turns a routing decision (hub.audit.decisions.Decision) into what the log keeps of it."""
 
     def __init__(self, modes: PayloadModes, pepper: bytes) -> None:
         self.modes, self.pepper, self._key = modes, pepper, SubjectKey(pepper)

@@ -6,7 +6,7 @@ the operator's gauges are read at scrape time (`hub.operator.metrics`).
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -22,3 +22,5 @@ DELIVERY_LATENCY = Histogram("lgsp_delivery_latency_seconds",
                              ["connector"], buckets=_LATENCY_BUCKETS)
 HANDLED = Counter("lgsp_connector_messages_handled", "Messages handled by in-process connectors.",
                   ["connector", "outcome"])
+LOG_INDEXER_LAG = Gauge("lgsp_log_indexer_lag", "Decisions on the decisions topic not in the message log's store "
+                        "yet, over this process's log indexer's partitions.")

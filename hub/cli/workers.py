@@ -1,4 +1,4 @@
-"""Processes that work beside the hub: a connector of one's own, a router worker."""
+"""Processes that work beside the hub: a connector of one's own, a router worker (the log indexer: hub.cli.log_indexer)."""
 
 from __future__ import annotations
 
@@ -64,7 +64,6 @@ def router(log_level: str = "info") -> None:
 
 
 async def _run_router(settings: Settings) -> None:
-    from hub.audit.message_log import MessageLog, worker_id
     from hub.bus.catalog import Catalog
     from hub.bus.router import Router
     from hub.core.schemas.registry import SchemaRegistry, bundled_schemas_dir
@@ -77,9 +76,6 @@ async def _run_router(settings: Settings) -> None:
         from prometheus_client import start_http_server
 
         start_http_server(settings.router_metrics_port)
-    message_log = MessageLog(catalog.store, worker_id(), payload_modes=settings.log_payload,
-                             retention_days=settings.log_retention_days)
-    await message_log.start()
     from hub.bus.topics import BrokerLink
 
     link = BrokerLink(settings.kafka_bootstrap_servers, settings.topics, settings.idempotence, settings.transactions)
@@ -93,6 +89,5 @@ async def _run_router(settings: Settings) -> None:
     try:
         await worker.run()
     finally:
-        await message_log.stop()
         refresh.cancel()
         catalog.store.close()

@@ -1,4 +1,4 @@
-"""The hub process: broker (its own or a cluster's), store, catalog, router, HTTP ingress.
+"""The hub process: broker (its own or a cluster's), store, catalog, router, log indexer, HTTP ingress.
 
 It runs with or without a simulated province: whatever runs beside it (guests, such as the province's
 connectors) is handed in, with the clock the operator's view samples on.
@@ -14,12 +14,15 @@ from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
 
-from hub.audit.message_log import MessageLog, worker_id
+from hub.audit.content import subject_hash
+from hub.audit.decisions import Decision, encode
+from hub.audit.message_log import pepper
 from hub.bus.admin import TopicAdmin, wait_for_broker
 from hub.bus.brokers import NAMES, BrokerInfo, local_broker
 from hub.bus.brokers.process import rss_bytes
 from hub.bus.catalog import Catalog
 from hub.bus.dead_letters import DeadLetterTail
+from hub.bus.log_indexer import LogIndexer
 from hub.bus.router import Router
 from hub.bus.status import StatusBoard
 from hub.bus.topics import RECORD_BYTES_MAX, BrokerLink
@@ -53,6 +56,7 @@ class Hub:
         self.topics = settings.topics
         self.broker = local_broker(settings)  # None on an existing cluster
         self.router: Router | None = None
+        self.log_indexer: LogIndexer | None = None
         self.inventory = inventory  # given, else LGSP_INVENTORY, else the stored one (None: not loaded yet)
         self.clock = clock or WallClock()
         self.guests = list(guests)
@@ -80,9 +84,7 @@ class Hub:
             log.info("%s on %s", NAMES[self.broker.kind], self.broker.bootstrap_servers)
         await wait_for_broker(self.bootstrap_servers)
         await self._start_control_plane()
-        self.message_log = MessageLog(self.store, worker_id(), payload_modes=self.settings.log_payload,
-                                      retention_days=self.settings.log_retention_days)
-        await self.message_log.start()
+        await self._start_log_indexer()
         # Consumer-group joins take seconds on tansu: the router's and the connectors' run side by side.
         await asyncio.gather(self._start_router(), *(guest.start(LocalRegistrar(self)) for guest in self.guests))
         self.observer = Observer(self, self.clock)
@@ -94,9 +96,16 @@ class Hub:
             await self.router.start()
             self._tasks.append(asyncio.create_task(self.router.run(), name="router"))
 
+    async def _start_log_indexer(self) -> None:
+        if self.settings.log_indexer:
+            self.log_indexer = LogIndexer(self.link, self.store, self.settings)
+            await self.log_indexer.start()
+            self._tasks.append(asyncio.create_task(self.log_indexer.run(), name="log-indexer"))
+
     async def _start_control_plane(self) -> None:
         self.store = Store(self.settings.database_url)
         await asyncio.to_thread(self._load_inventory)
+        self._pepper = await asyncio.to_thread(pepper, self.store)  # the log's subjects are searched here
         roots = [bundled_schemas_dir(), *([self.settings.schemas_dir] if self.settings.schemas_dir else [])]
         self.catalog = Catalog(self.store, SchemaRegistry.from_dirs(*roots), self.settings.require_signatures)
         self.catalog.reload()
@@ -163,11 +172,13 @@ class Hub:
             yield guest.stop()
         if self.router:
             yield self.router.stop()
+        if self.log_indexer:  # after the router: it indexes what the router decided until then
+            yield self.log_indexer.stop()
         for task in reversed(self._tasks):
-            if task.get_name() != "router":
+            if task.get_name() not in _WORKERS:
                 task.cancel()
             yield _settled(task)
-        for part in ("message_log", "status", "dead_letters"):
+        for part in ("status", "dead_letters"):
             if hasattr(self, part):
                 yield getattr(self, part).stop()
         if hasattr(self, "producer"):
@@ -185,6 +196,17 @@ class Hub:
         task = next((t for t in self._tasks if t.get_name() == "router"), None)
         return bool(self.router and self.router.running and task and not task.done())
 
+    def log_indexer_view(self) -> dict:
+        """The log indexer as the operator sees it: running here or not, and how far behind the topic."""
+        task = next((t for t in self._tasks if t.get_name() == "log-indexer"), None)
+        indexer = self.log_indexer
+        running = bool(indexer and indexer.running and task and not task.done())
+        return {"running": running, "lag": indexer.lag if running else None}
+
+    def subject(self, personal_id: str) -> str:
+        """The keyed hash under which the message log finds the messages that carried this personal ID."""
+        return subject_hash(self._pepper, personal_id)
+
     def broker_memory_exhausted(self) -> bool:
         """The hub's own tansu never frees consumed messages; refuse ingress above the configured ceiling."""
         if self.settings.broker != "tansu" or self.broker is None or self.broker.pid is None:
@@ -198,6 +220,14 @@ class Hub:
     async def dead_letter(self, raw: bytes, rejection: Rejection) -> None:
         """Keep a message refused at the HTTP edge on the DLQ, like the router does."""
         await self.producer.send_and_wait(self.topics.dlq, raw, headers=dead_letter_headers(rejection, "http", -1, -1))
+
+    async def decided(self, decision: Decision) -> None:
+        """Publish a decision taken at the HTTP edge on the decisions topic, whence the log indexer stores it."""
+        key, value, headers = encode(decision)
+        await self.producer.send_and_wait(self.topics.decisions, value, key=key, headers=headers)
+
+
+_WORKERS = ("router", "log-indexer")  # tasks that end on stop(), finishing the batch in hand
 
 
 async def _settled(task: asyncio.Task) -> None:

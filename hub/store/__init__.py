@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from hub.store.connectivity import ConnectivityRows
 from hub.store.database import open_engine
 from hub.store.inventory import InventoryRows
-from hub.store.message_records import MessageLogRows
+from hub.store.message_records import MessageLogRows, PositionMoved
 from hub.store.registrations import ConnectorRows, CredentialRows
 from hub.store.schemas import SchemaRows
 from hub.store.tables import (
@@ -22,14 +22,15 @@ from hub.store.tables import (
     hub_values,
     message_log,
     message_log_anchors,
+    message_log_positions,
     message_subjects,
     metadata,
     schema_versions,
 )
 from hub.store.values import HubValues
 
-__all__ = ["Store", "connectivity_history", "connectors", "credentials", "hub_values", "message_log",
-           "message_log_anchors", "message_subjects", "metadata", "schema_versions"]
+__all__ = ["PositionMoved", "Store", "connectivity_history", "connectors", "credentials", "hub_values", "message_log",
+           "message_log_anchors", "message_log_positions", "message_subjects", "metadata", "schema_versions"]
 
 
 class Store(ConnectorRows, CredentialRows, SchemaRows, InventoryRows, ConnectivityRows, MessageLogRows, HubValues):

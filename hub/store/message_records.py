@@ -1,4 +1,5 @@
-"""The message log's records, hash-chained by hub.audit.message_log: append, read, search, prune."""
+"""The message log's records, hash-chained by hub.audit.message_log: append, read, search, prune; and how
+far the log indexer has stored each chain's source partition."""
 
 from __future__ import annotations
 
@@ -7,19 +8,28 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from hub.store.tables import message_log, message_log_anchors, message_subjects
+from hub.store.tables import message_log, message_log_anchors, message_log_positions, message_subjects
 
 ROW_COLUMNS = [column.name for column in message_log.columns if column.name != "seq"]  # a row's order
+
+
+class PositionMoved(Exception):
+    """Another writer stored this chain since its position was read: the append is undone."""
 
 
 class MessageLogRows:
     engine: sa.Engine
 
-    def append_log(self, rows: list[tuple], subjects: list[tuple[int, str]] = ()) -> None:
+    def append_log(self, rows: list[tuple], subjects: list[tuple[int, str]] = (),
+                   position: tuple[str, int | None, int] | None = None) -> None:
         """Rows of one chain in ROW_COLUMNS order, through the driver's executemany: the log must keep up.
-        `subjects` pairs a row's index in `rows` with a subject hash, stored in the same transaction."""
+        `subjects` pairs a row's index in `rows` with a subject hash, stored in the same transaction, and so is
+        `position` (chain, next offset as read, next offset now): if the stored one moved, PositionMoved."""
         with self.engine.begin() as conn:
-            self._insert_many(conn, "message_log", ROW_COLUMNS, rows)
+            if position is not None:
+                _advance(conn, *position)  # first: on PostgreSQL it locks the chain's position row
+            if rows:
+                self._insert_many(conn, "message_log", ROW_COLUMNS, rows)
             if subjects:
                 seqs = _last_seqs(conn, rows[0][ROW_COLUMNS.index("chain")], len(rows))
                 self._insert_many(conn, "message_subjects", ["subject", "seq"],
@@ -37,6 +47,22 @@ class MessageLogRows:
                                   .order_by(message_log.c.seq.desc()).limit(1)).scalar()
             return newest or conn.execute(sa.select(message_log_anchors.c.hash)
                                           .where(message_log_anchors.c.chain == chain)).scalar()
+
+    def log_position(self, chain: str) -> int | None:
+        """The offset of the next decision the chain's source partition holds for it; None: nothing stored yet."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(message_log_positions.c.next_offset)
+                                .where(message_log_positions.c.chain == chain)).scalar()
+
+    def logged_origins(self, origins: list[str]) -> set[str]:
+        """Those of `origins` some stored record already has."""
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(origins), 500):  # bound the statement's parameters
+                part = origins[start:start + 500]
+                found.update(conn.execute(sa.select(message_log.c.origin)
+                                          .where(message_log.c.origin.in_(part))).scalars())
+        return found
 
     def log_anchors(self) -> dict[str, str]:
         """Chain → hash of its last pruned record."""
@@ -84,6 +110,20 @@ class MessageLogRows:
             query = query.where(message_log.c[column] == value)
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def _advance(conn: sa.Connection, chain: str, was: int | None, now: int) -> None:
+    positions = message_log_positions.c
+    if was is None:
+        try:  # the transaction is undone on the way out
+            conn.execute(message_log_positions.insert().values(chain=chain, next_offset=now))
+        except sa.exc.IntegrityError as exc:
+            raise PositionMoved(chain) from exc
+        return
+    moved = conn.execute(message_log_positions.update().where(positions.chain == chain, positions.next_offset == was)
+                         .values(next_offset=now)).rowcount
+    if moved != 1:
+        raise PositionMoved(chain)
 
 
 def _last_seqs(conn: sa.Connection, chain: str, count: int) -> list[int]:

@@ -70,6 +70,10 @@ message_log = sa.Table(
     sa.Column("rule", sa.Text),  # ... and which (a schema may name its own keywords: no length bound)
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+    # Not hashed: where the decision was made (`<ingress topic>/<partition>/<offset>`; None at the HTTP edge),
+    # so a decision the router published twice is stored once.
+    sa.Column("origin", sa.Text),
+    sa.Index("ix_message_log_origin", "origin", unique=True),  # NULLs are never equal: HTTP-edge ones all fit
 )
 
 # Whom a record concerned: keyed hashes of the personal IDs in its message (hub.audit.content), never the IDs.
@@ -85,6 +89,13 @@ message_log_anchors = sa.Table(
     sa.Column("chain", sa.String(100), primary_key=True),
     sa.Column("seq", sa.Integer, nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+)
+
+# How far the log indexer has stored each decisions partition's chain, written with that chain's rows.
+message_log_positions = sa.Table(
+    "message_log_positions", metadata,
+    sa.Column("chain", sa.String(100), primary_key=True),
+    sa.Column("next_offset", sa.BigInteger, nullable=False),
 )
 
 # Small values the hub creates once and keeps (the pepper of the subject hashes).
@@ -104,7 +115,7 @@ hub_values = sa.Table(
 )
 
 # Nullable text columns added after a table first shipped: create_all adds missing tables only.
-ADDED_COLUMNS = {"message_log": ("payload", "field", "rule")}
+ADDED_COLUMNS = {"message_log": ("payload", "field", "rule", "origin")}
 
 
 @sa.event.listens_for(metadata, "after_create")
@@ -115,3 +126,5 @@ def _add_missing_columns(target: sa.MetaData, connection: sa.Connection, **kw: A
         for name in names:
             if name not in present:
                 connection.exec_driver_sql(f'ALTER TABLE {table} ADD COLUMN "{name}" TEXT')
+    for index in message_log.indexes:  # create_all makes a table's indexes only with the table
+        index.create(connection, checkfirst=True)

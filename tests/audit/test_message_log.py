@@ -3,6 +3,8 @@ ID ever leaving the hub in clear; `lgsp-hub audit verify` catches tampering; bod
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import orjson
 import sqlalchemy as sa
@@ -95,3 +97,30 @@ def test_every_request_body_has_a_limit(hub_process):
     response = httpx.post(f"{hub_process.url}/v1/messages", content=pieces(message_limit + 1), timeout=30)
     assert response.status_code == 413 and response.json()["error"]["details"] == {"limit_bytes": message_limit}
     assert httpx.post(url, content=b"{}", headers={"content-type": "application/json"}).status_code != 413
+
+
+async def test_a_refusal_at_the_http_edge_reaches_the_log_through_the_decisions_topic(tmp_path, broker):
+    """The API publishes its own refusals on the decisions topic, as the router does; its log indexer stores
+    them, searchable by personal ID like any other decision."""
+    from hub.audit.decisions import decode
+    from tests.support.records import consume
+
+    hub = HubProcess(tmp_path, broker).start()
+    try:
+        signer = hub.register(MOT_CUA)
+        refused = [dossier_submitted(target="nobody", counter=i) for i in range(3)]
+        for envelope in refused:
+            assert hub.publish(encode(envelope), signer).status_code == 422
+
+        def logged() -> set[str]:
+            return {d["message_id"] for d in search(hub, personal_id=CITIZEN).json()["decisions"]}
+        await eventually(lambda: logged() == {str(e.id) for e in refused}, what="the refusals in the log")
+        answer = await asyncio.to_thread(httpx.get, f"{hub.url}/v1/messages/{refused[0].id}", headers=OPERATOR)
+        [record] = answer.json()["decisions"]
+        assert (record["outcome"], record["stage"], record["origin"]) == ("rejected", "routing", None)
+        published = [decode(r.value, r.headers) for r in await consume(broker.bootstrap, broker.topics.decisions, 3)]
+        assert {d.message_id for d in published} == {str(e.id) for e in refused}
+        assert all(d.raw is not None and d.origin is None for d in published)
+    finally:
+        hub.stop()
+    assert audit(hub.env["LGSP_DATABASE_URL"]).returncode == 0

@@ -125,6 +125,16 @@ async def check_platform(page, hub: HubProcess, lang: str) -> None:
                                                   "rows => rows.map(r => r.dataset.connectorId).sort()"))
 
 
+async def check_log_lag(page, hub: HubProcess, lang: str) -> None:
+    """Beside the throughput: the log indexer's lag, a number while it runs in the hub process."""
+    def expected() -> str:
+        indexer = api(hub, "/v1/stats/throughput")["log_indexer"]
+        assert indexer["running"], indexer
+        return integer(indexer["lag"], lang)
+    await agree("message log lag", expected, lambda: page.get_by_test_id("log-lag").text_content())
+    assert (await page.get_by_test_id("log-lag").get_attribute("data-value")) != ""
+
+
 @pytest.fixture(scope="module")
 def province_hub(tmp_path_factory, session_broker):
     hub = HubProcess(tmp_path_factory.mktemp("dashboard"), session_broker.fresh(), LGSP_STUBS="true", LGSP_SPEED="7200",
@@ -176,14 +186,14 @@ async def test_dashboard_shows_the_live_province(province_hub):
 
             # Vietnamese by default; every card shows its endpoint's figures, formatted the Vietnamese way.
             assert await page.get_attribute("html", "lang") == "vi"
-            for check in (check_connectivity, check_dossiers, check_platform):
+            for check in (check_connectivity, check_dossiers, check_platform, check_log_lag):
                 await check(page, hub, "vi")
 
             await page.get_by_test_id("lang-switch").click()
             assert await page.get_attribute("html", "lang") == "en"
             labels = await texts(page, {"connTitle": "[data-i18n=connTitle]", "kpiOnline": "[data-i18n=kpiOnline]"})
             assert labels == {key: LANGS["en"][key] for key in labels}
-            for check in (check_connectivity, check_dossiers):
+            for check in (check_connectivity, check_dossiers, check_log_lag):
                 await check(page, hub, "en")
             ARTIFACTS.mkdir(exist_ok=True)
             await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)

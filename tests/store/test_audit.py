@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 
 import orjson
+import pytest
 import sqlalchemy as sa
 
 from hub.audit.decisions import Decision, decision
-from hub.audit.message_log import MessageLog, verify
+from hub.audit.message_log import ChainHead, MessageLog, verify
 from hub.core.directory import Directory
 from hub.core.routing import route
 from hub.core.schemas.registry import SchemaRegistry, bundled_schemas_dir
-from hub.store import Store, message_log
+from hub.store import PositionMoved, Store, message_log
 from hub.testing.samples import dossier_submitted_payload
 
 
@@ -24,12 +25,11 @@ def decisions(n: int, start: int = 0) -> list[Decision]:
 
 def write(store: Store, chain: str, batches: list[list[Decision]]) -> None:
     async def run() -> None:
-        log = MessageLog(store, chain)
+        log = MessageLog(store)
         await log.start()
+        head = await log.head(chain)  # a chain continues from its stored head
         for batch in batches:
-            log.record(batch)
-            await log.flush()
-        await log.stop()
+            head = await log.write(head, batch)
     asyncio.run(run())
 
 
@@ -79,30 +79,35 @@ def test_any_envelope_the_router_decides_on_can_be_logged(store):
     assert records[1]["version"] is None  # the version is not kept when no store column holds it
 
 
-def test_the_router_can_wait_until_its_decisions_are_stored(store, monkeypatch):
-    """record() returns a mark; wait_written(mark) returns once every decision up to it is in the store,
-    written CHUNK at a time (a long backlog never becomes one huge transaction)."""
-    import hub.audit.message_log
-
-    monkeypatch.setattr(hub.audit.message_log, "CHUNK", 400)
-    transactions: list[int] = []
-    append = store.append_log
-    monkeypatch.setattr(store, "append_log", lambda rows, subjects=(): (transactions.append(len(rows)),
-                                                                          append(rows, subjects)))
-
-    async def run() -> tuple[int, int]:
-        log = MessageLog(store, "w", flush_seconds=30)  # no timer: only wait_written makes it write
+def test_a_chain_is_stored_with_its_source_position_all_or_nothing(store):
+    """The rows and the partition's next offset are one transaction: a write from a stale position (another
+    writer moved it) stores nothing, and the chain goes on from what is stored."""
+    async def run() -> ChainHead:
+        log = MessageLog(store)
         await log.start()
-        log.record(decisions(1000))
-        mark = log.record(decisions(500, 1000))
-        await asyncio.wait_for(log.wait_written(mark), 30)
-        written = log.written
-        await log.stop()
-        return mark, written
+        head = await log.write(await log.head("d/0"), decisions(3), next_offset=3)
+        stale = await log.head("d/0")
+        await log.write(head, decisions(2, 3), next_offset=5)
+        with pytest.raises(PositionMoved):
+            await log.write(stale, decisions(2, 100), next_offset=5)
+        return await log.head("d/0")
 
-    mark, written = asyncio.run(run())
-    assert mark == written == 1500 and max(transactions) <= 400 and sum(transactions) == 1500
-    assert verify(store).ok and verify(store).checked == 1500
+    head = asyncio.run(run())
+    assert head.next_offset == 5 and store.log_position("d/0") == 5
+    assert verify(store).ok and verify(store).checked == 5
+    assert [r["message_id"][-3:] for r in store.log_records()] == ["000", "001", "002", "003", "004"]
+
+
+def test_a_decision_whose_origin_is_stored_is_skipped_before_it_is_chained(store):
+    """The router may publish a decision twice (tansu is at-least-once): its origin is stored once. A
+    decision from the HTTP edge has no origin and is never a duplicate."""
+    made = [d._replace(origin=f"lgsp.ingress/0/{i}") for i, d in enumerate(decisions(4))]
+    edge = decisions(2, 50)
+    write(store, "d/0", [made[:3], [made[2], made[3], made[0], *edge, *edge]])
+    records = list(store.log_records())
+    assert [r["origin"] for r in records] == [d.origin for d in made] + [None] * 4
+    assert verify(store).ok and verify(store).checked == 8  # the skipped ones left no hole in the chain
+    assert store.logged_origins([made[1].origin, "lgsp.ingress/0/99"]) == {made[1].origin}
 
 
 def rejected(i: int, **cause: str) -> Decision:
@@ -135,5 +140,22 @@ def test_a_log_from_before_the_field_and_rule_columns_opens_and_still_verifies(s
         assert verify(store).ok and verify(store).checked == 4
         assert [(r["field"], r["rule"]) for r in store.log_records()] == [(None, None)] * 3 + [
             ("payload.MaHoSo", "pattern")]
+    finally:
+        store.close()
+
+
+def test_a_log_from_before_the_origin_column_opens_and_still_verifies(store_url):
+    """Origin is not hashed: records from before it verify; the store adds the column and its index."""
+    old = Store(store_url)
+    write(old, "w", [decisions(3)])
+    with old.engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_message_log_origin")
+        conn.exec_driver_sql("ALTER TABLE message_log DROP COLUMN origin")
+    old.close()
+    store = Store(store_url)
+    try:
+        write(store, "w", [[d._replace(origin="lgsp.ingress/0/7") for d in decisions(1, 3)] * 2])
+        assert verify(store).ok and verify(store).checked == 4
+        assert "ix_message_log_origin" in {i["name"] for i in sa.inspect(store.engine).get_indexes("message_log")}
     finally:
         store.close()

@@ -33,13 +33,11 @@ def decisions(n: int, start: int = 0, at: float = NOW, type: str = "dossier.subm
 def write(store: Store, chain: str, batches: list[list[Decision]], **settings) -> MessageLog:
     async def run() -> MessageLog:
         configured = Settings(**settings)
-        log = MessageLog(store, chain, payload_modes=configured.log_payload,
-                         retention_days=configured.log_retention_days)
+        log = MessageLog(store, payload_modes=configured.log_payload, retention_days=configured.log_retention_days)
         await log.start()
+        head = await log.head(chain)
         for batch in batches:
-            log.record(batch)
-            await log.flush()
-        await log.stop()
+            head = await log.write(head, batch)
         return log
     return asyncio.run(run())
 
@@ -126,13 +124,8 @@ def test_a_log_from_before_payload_modes_gets_its_column_and_still_verifies(stor
     reopened.close()
 
 
-def test_the_writer_prunes_on_its_own_beat(store):
+def test_the_writer_prunes_past_its_retention(store):
+    """The log indexer calls prune() on its beat (tests/bus/test_log_indexer.py); a failure waits for the next."""
     write(store, "w", [decisions(3, at=NOW - 100 * DAY)])
-
-    async def run() -> None:
-        log = MessageLog(store, "w", flush_seconds=0.01, prune_seconds=0.01, retention_days=1)
-        await log.start()
-        await asyncio.sleep(0.3)
-        await log.stop()
-    asyncio.run(run())
+    asyncio.run(write(store, "w", [], log_retention_days=1).prune())
     assert rows(store, message_log) == [] and verify(store).ok

@@ -104,7 +104,7 @@ def test_message_log_append_head_records_and_find(store):
     first = records[0]
     assert first["targets"] == ["ndxp", "lgsp-kpi"]  # JSON text written by the driver, a list read back
     assert first["routed_at"] == 1693785600.123456  # exact: the hash covers it
-    assert (first["chain"], first["prev_hash"], first["hash"]) == ("w1", GENESIS, rows_a[0][-1])
+    assert (first["chain"], first["prev_hash"], first["hash"]) == ("w1", GENESIS, rows_a[0][-2])
 
     by_key = store.find_log(key="000.00.18.H22-230904-0001")  # `key` is a reserved word in some SQL
     assert [r["message_id"][-2:] for r in by_key] == ["10", "01"]  # newest first

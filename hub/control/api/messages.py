@@ -37,7 +37,7 @@ async def publish(request: Request, hub: HubDep) -> JsonResponse:
     outcome = route(raw, catalog.schemas, catalog.directory, hub.settings.max_message_bytes, catalog.keyring,
                     seal, time.time())
     if isinstance(outcome, Rejection):
-        hub.message_log.record([decision(raw, outcome, time.time())])
+        await hub.decided(decision(raw, outcome, time.time()))  # to the message log, as the router's are
         await hub.dead_letter(raw, outcome)
         errors = [{"field": e.field, "rule": e.rule, "message": e.message} for e in outcome.errors]
         raise ApiError(_STATUS[outcome.stage], outcome.reason, {"stage": outcome.stage, "errors": errors})
@@ -77,7 +77,7 @@ async def find_messages(
     if not criteria:
         raise ApiError(422, f"give one of {', '.join(given)}", [
             {"field": "query", "rule": "oneRequired", "message": f"one of {', '.join(given)} is required"}])
-    subject = hub.message_log.subject(checked_personal_id(personal_id)) if personal_id is not None else None
+    subject = hub.subject(checked_personal_id(personal_id)) if personal_id is not None else None
     if key and dossier_code and key != dossier_code:
         records = []  # one key column: a record cannot match two different keys
     else:

@@ -9,6 +9,7 @@ from hub.control.api.deps import HubDep
 router = APIRouter(prefix="/stats", tags=["operations"])
 
 
-@router.get("/throughput", summary="Routed and rejected msg/s with route latency p50/p95, last ten minutes")
+@router.get("/throughput", summary="Routed and rejected msg/s with route latency p50/p95, last ten minutes; "
+            "the log indexer's lag (decisions not in the message log yet)")
 async def get_throughput(hub: HubDep) -> dict[str, Any]:
-    return {"points": list(hub.observer.throughput)}
+    return {"points": list(hub.observer.throughput), "log_indexer": hub.log_indexer_view()}

@@ -6,6 +6,7 @@ import * as connectors from './cards/connectors.js';
 import * as daily from './cards/daily.js';
 import * as dossierTiles from './cards/dossier-tiles.js';
 import * as lateAgencies from './cards/late-agencies.js';
+import * as logIndexer from './cards/log-indexer.js';
 import * as latency from './cards/latency.js';
 import * as platform from './cards/platform.js';
 import * as systems from './cards/systems.js';
@@ -13,8 +14,8 @@ import * as throughput from './cards/throughput.js';
 import * as topbar from './cards/topbar.js';
 import { onSwitch, translatePage } from './i18n.js';
 
-const CARDS = { topbar, connectivity, dossierTiles, daily, throughput, latency, platform, connectors, lateAgencies,
-  systems };
+const CARDS = { topbar, connectivity, dossierTiles, daily, throughput, logIndexer, latency, platform, connectors,
+  lateAgencies, systems };
 const RESIZE_SETTLE_MS = 150;
 
 /** Draws each card; one card's error never keeps the others from drawing. */
