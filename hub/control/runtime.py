@@ -15,7 +15,7 @@ from typing import Protocol
 from aiokafka import AIOKafkaProducer
 
 from hub.audit.content import subject_hash
-from hub.audit.decisions import Decision, encode
+from hub.audit.decisions import Decision, encode, worker_id
 from hub.audit.message_log import pepper
 from hub.bus.admin import TopicAdmin, wait_for_broker
 from hub.bus.brokers import NAMES, BrokerInfo, local_broker
@@ -223,7 +223,7 @@ class Hub:
 
     async def decided(self, decision: Decision) -> None:
         """Publish a decision taken at the HTTP edge on the decisions topic, whence the log indexer stores it."""
-        key, value, headers = encode(decision)
+        key, value, headers = encode(decision, worker_id().encode())
         await self.producer.send_and_wait(self.topics.decisions, value, key=key, headers=headers)
 
 

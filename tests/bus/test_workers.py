@@ -5,7 +5,8 @@ the namespace's router group with the API's store. Which worker routed a message
 topic: every decision record names its worker (hub.audit.decisions.ROUTER_HEADER). On Apache Kafka every
 inbox, read committed, then holds each message exactly once, and so does the decisions topic; on tansu
 (at-least-once) nothing is missing and duplicates are allowed. No assertion depends on timing; every wait
-is bounded by a generous timeout (a group rebalance takes several seconds).
+is bounded by a generous timeout (a group rebalance takes several seconds). The API's log indexer builds the
+message log from the decisions topic: it holds exactly one decision per message on both brokers.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from hub.audit.decisions import ROUTER_HEADER, decode
 from hub.core.envelope import decode as decode_envelope
 from hub.core.envelope import encode
+from hub.store import message_log
 from hub.testing.samples import dossier_submitted
 from tests.support import ROOT
 from tests.support.connectors import MOT_CUA, NDXP
@@ -167,11 +170,35 @@ async def test_three_workers_one_killed_mid_stream_each_message_once(broker, tmp
                          if outcome == "delivered"})
     report = {inbox: {"sent": N, "missing": len(sent - counts.keys()), "duplicates": sum(n - 1 for n in counts.values())}
               for inbox, counts in (("ndxp", ndxp.counts), ("bao-cao", reports.counts), ("decisions", delivered))}
+    logged = await until_logged(hub.env["LGSP_DATABASE_URL"], sent)
+    report["message log"] = {"sent": N, "missing": len(sent - logged.keys()),
+                             "duplicates": sum(n - 1 for n in logged.values())}
     print(f"\n{broker.kind}: killed with {left_open} records in open transactions; {report}")  # pytest -s
     assert all(r["missing"] == 0 for r in report.values()), report
+    assert report["message log"]["duplicates"] == 0, report  # the indexer drops a decision it already holds
     if broker.kind == "kafka":  # exactly-once: the killed worker's open transactions were aborted
         assert left_open > 0, "the kill should land inside a transaction"
         assert all(r["duplicates"] == 0 for r in report.values()), report
+
+
+async def until_logged(db_url: str, sent: set[str], timeout: float = TIMEOUT) -> Counter:
+    """The message log's delivered decisions per message id, once it holds every message sent."""
+    engine = sa.create_engine(db_url)
+    counts: Counter = Counter()
+
+    def read() -> bool:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(message_log.c.message_id, sa.func.count())
+                                .where(message_log.c.outcome == "delivered").group_by(message_log.c.message_id))
+            counts.clear()
+            counts.update(dict(rows.all()))
+        return sent <= counts.keys()
+
+    try:
+        await until(read, lambda: f"{len(sent - counts.keys())} of {len(sent)} not in the message log", timeout)
+    finally:
+        engine.dispose()
+    return counts
 
 
 async def kill_inside_a_transaction(worker: subprocess.Popen, broker) -> int:
