@@ -55,6 +55,7 @@ from sites import BROKERS, CONSUMER, Place, Site, create_topics, parse_brokers, 
 from validation import ALGORITHMS, validation
 
 from hub.bus.catalog import Catalog
+from hub.bus.log_indexer import LogIndexer
 from hub.bus.router import Router
 from hub.core.credentials import issue
 from hub.core.schemas.registry import SchemaRegistry, bundled_schemas_dir
@@ -162,6 +163,7 @@ async def hub_end_to_end(place: Place, messages: list[Message], partitions: int,
                 catalog.reload()
                 router = timed_router(place, catalog, settings, mode, profile)
                 last, cpu = await route_until_counted(router, counter, n)
+                indexed = await index_decisions(router._link, store, settings, n) if mode.name == "log" else None
             finally:
                 store.close()
     finally:
@@ -172,7 +174,26 @@ async def hub_end_to_end(place: Place, messages: list[Message], partitions: int,
     return {"routed": stats.routed, "rejected": stats.rejected, "batches": stats.batches,
             "delivery": router.delivery, "decision_records": mode.log,
             "router_batch_max": settings.router_batch_max, **rate(n, last - router.first_batch_at),
-            "router_side": rate(stats.routed, router.last_batch_at - router.first_batch_at), "cpu": cpu}
+            "router_side": rate(stats.routed, router.last_batch_at - router.first_batch_at), "cpu": cpu,
+            **({"log_indexer": indexed} if indexed else {})}
+
+
+async def index_decisions(link, store: Store, settings: Settings, n: int) -> dict:
+    """The log indexer alone over the `n` decision records the router published: decisions stored per second,
+    after its first batch is stored → last stored (its own process in a deployment with router workers)."""
+    indexer = LogIndexer(link, store, settings)
+    await indexer.start()
+    running = asyncio.create_task(indexer.run())
+    try:
+        while indexer.indexed == 0:
+            await asyncio.sleep(0.01)
+        first, already = time.monotonic(), indexer.indexed
+        while indexer.indexed < n:
+            await asyncio.sleep(0.01)
+        return rate(n - already, time.monotonic() - first)
+    finally:
+        await indexer.stop()
+        await running
 
 
 def timed_router(place: Place, catalog: Catalog, settings: Settings, mode: Mode, profile: Path | None) -> TimedRouter:
@@ -243,6 +264,8 @@ def print_table(results: dict) -> None:
         for name, run in b["hub"].items():
             rows += [(f"[{kind}] (b) hub end to end, {name}", run),
                      ("    router side only (first batch → last commit)", run["router_side"])]
+        if "log_indexer" in b["hub"]["log"]:
+            rows.append((f"[{kind}] log indexer alone (decision records → store)", b["hub"]["log"]["log_indexer"]))
         rows.append((f"[{kind}] Ed25519 verification ceiling ({results['machine']['cores']} cores)", b["ed25519_ceiling"]))
     rows += [
         ("(c) route() one core, unsigned", v["route"]),

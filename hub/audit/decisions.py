@@ -53,27 +53,32 @@ def _storable(text: str | None) -> str | None:
     return text.replace("\x00", "\ufffd") if text and "\x00" in text else text
 
 
-def decision(raw: bytes | None, outcome: Any, routed_at: float, origin: str | None = None) -> Decision:
-    """What the log keeps of one routing outcome (hub.core.routing.Delivery or Rejection)."""
+def record(raw: bytes | None, outcome: Any, routed_at: float, origin: str | None = None,
+           worker: bytes = b"") -> tuple[bytes | None, bytes, list[tuple[str, bytes]]]:
+    """The decision record of one routing outcome (hub.core.routing.Delivery or Rejection): key, value and
+    headers; `worker` is worker_id(), encoded. Built straight from the envelope, once per routed message:
+    orjson writes the UUIDs itself."""
     envelope = outcome.envelope
-    rejected = not hasattr(outcome, "targets")
-    broken = outcome.errors[0] if rejected and outcome.errors else None
-    return Decision(
-        message_id=str(envelope.id) if envelope else None, type=envelope.type if envelope else None,
+    delivered = hasattr(outcome, "targets")
+    broken = None if delivered or not outcome.errors else outcome.errors[0]
+    value = orjson.dumps({
+        "message_id": envelope.id if envelope else None, "type": envelope.type if envelope else None,
         # a version past 32 bits (only ever refused: no schema has it) does not fit PostgreSQL's integer column
-        version=envelope.version if envelope and envelope.version <= MAX_VERSION else None,
-        source=envelope.source if envelope else None,
-        targets=() if rejected else outcome.targets, outcome="rejected" if rejected else "delivered",
-        stage=outcome.stage if rejected else None, reason=_storable(outcome.reason) if rejected else None,
-        correlation_id=str(envelope.correlation_id) if envelope and envelope.correlation_id else None,
-        key=_storable(envelope.key) if envelope else None,
-        payload_sha256=None, routed_at=routed_at,
-        field=_storable(broken.field) if broken else None, rule=_storable(broken.rule) if broken else None,
-        origin=origin, raw=raw)
+        "version": envelope.version if envelope and envelope.version <= MAX_VERSION else None,
+        "source": envelope.source if envelope else None, "targets": outcome.targets if delivered else (),
+        "outcome": "delivered" if delivered else "rejected", "stage": None if delivered else outcome.stage,
+        "reason": None if delivered else _storable(outcome.reason),
+        "correlation_id": envelope.correlation_id if envelope else None,
+        "key": _storable(envelope.key) if envelope else None, "payload_sha256": None, "routed_at": routed_at,
+        "field": _storable(broken.field) if broken else None, "rule": _storable(broken.rule) if broken else None,
+        "origin": origin})
+    key = str(envelope.id) if envelope else origin
+    headers = [(ROUTER_HEADER, worker)] if raw is None else [(ROUTER_HEADER, worker), (MESSAGE_HEADER, raw)]
+    return (key.encode() if key else None), value, headers
 
 
 def encode(d: Decision, router: bytes = b"") -> tuple[bytes | None, bytes, list[tuple[str, bytes]]]:
-    """The decision record: key, value and headers; `router` is worker_id(), encoded."""
+    """A Decision as its record (what record() makes of an outcome): key, value and headers."""
     key = d.message_id or d.origin
     headers = [(ROUTER_HEADER, router)] if d.raw is None else [(ROUTER_HEADER, router), (MESSAGE_HEADER, d.raw)]
     return (key.encode() if key else None), orjson.dumps(dict(zip(_CARRIED, d))), headers

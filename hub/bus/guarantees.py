@@ -32,9 +32,16 @@ FENCED = (ProducerFenced, InvalidProducerEpoch)
 # An open transaction holds back read-committed readers of every partition it wrote; one left open by a
 # worker that died, and that no new owner fenced, is aborted by the broker after this long.
 TRANSACTION_TIMEOUT_MS = 15_000
-GIVE_UP_SECONDS = 2 * TRANSACTION_TIMEOUT_MS / 1000  # by then the broker aborted it: never wait longer
+GIVE_UP_SECONDS = 30.0  # a transaction's records are acknowledged in milliseconds: past this, something is wrong
 REFENCE_SECONDS = 10.0  # a fenced partition still assigned here is taken back after this (a session timeout)
 CLOSE_SECONDS = 5.0
+
+
+async def track(producer: AIOKafkaProducer, topics: set[str]) -> None:
+    """Have the producer's metadata follow `topics`. aiokafka tracks a topic only when it first sends to one it
+    has no metadata for: a topic it learnt from its first, all-topics metadata is dropped by the next update
+    for the topics it tracks, and a batch for it then waits for a leader for ever."""
+    await asyncio.gather(*(producer.client.add_topic(topic) for topic in topics))
 
 
 def producer_config(link: BrokerLink) -> dict:
@@ -52,6 +59,9 @@ class AtLeastOnce:
 
     async def start(self) -> None:
         await self._producer.start()
+
+    async def track(self, topics: set[str]) -> None:
+        await track(self._producer, topics)
 
     async def write(self, shares: Shares, produce: Produce) -> None:
         await asyncio.gather(*await produce(self._producer, [pair for share in shares.values() for pair in share]))
@@ -143,6 +153,9 @@ class ExactlyOnce:
         self._next[tp] = committed
         self._forget(tp)
 
+    async def track(self, topics: set[str]) -> None:
+        await asyncio.gather(*(track(producer, topics) for producer in self._producers.values()))
+
     async def write(self, shares: Shares, produce: Produce) -> None:
         await asyncio.gather(*(self._transaction(tp, share, produce) for tp, share in shares.items()))
 
@@ -155,7 +168,7 @@ class ExactlyOnce:
             return
         if self._next.get(tp) not in (None, share[0][0].offset):
             return  # fetched before a rewind or a claim moved the partition: it is read again from there
-        try:  # bounded: a fenced producer's sender may stop answering the futures of its records
+        try:  # bounded: a fenced or stalled producer's sender may never answer the futures of its records
             await asyncio.wait_for(self._commit(producer, tp, share, produce), GIVE_UP_SECONDS)
             self._next[tp] = share[-1][0].offset + 1
         except FENCED as exc:

@@ -21,7 +21,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 
-from hub.audit.decisions import decision, encode, worker_id
+from hub.audit import decisions as decision_records
+from hub.audit.decisions import worker_id
 from hub.bus import metrics
 from hub.bus.admin import TopicAdmin
 from hub.bus.catalog import Catalog
@@ -172,6 +173,7 @@ class Router:
         inboxes = {self.topics.inbox(t) for _, outcome in outcomes if isinstance(outcome, Delivery) for t in outcome.targets}
         await self._admin.ensure(inboxes)
         await self._learn_partitions(inboxes)
+        await self.output.track({self.topics.dlq, self.topics.decisions, *inboxes})
         shares: dict[TopicPartition, list] = {}
         for pair in outcomes:
             shares.setdefault(TopicPartition(pair[0].topic, pair[0].partition), []).append(pair)
@@ -207,7 +209,7 @@ class Router:
                 acks.append(await producer.send(self.topics.dlq, record.value, key=record.key, headers=headers))
             if self._log_decisions:  # on the ingress partition's number: one chain follows one partition
                 origin = f"{record.topic}/{record.partition}/{record.offset}"
-                key, value, headers = encode(decision(record.value, outcome, now, origin), worker)
+                key, value, headers = decision_records.record(record.value, outcome, now, origin, worker)
                 acks += await batches.add(decisions, record.partition % decision_partitions, key, value, None, headers)
         return acks + await batches.flush()
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
 
 from hub.audit.content import subject_hash
-from hub.audit.decisions import Decision, encode, worker_id
+from hub.audit.decisions import record as decision_record
+from hub.audit.decisions import worker_id
 from hub.audit.message_log import pepper
 from hub.bus.admin import TopicAdmin, wait_for_broker
 from hub.bus.brokers import NAMES, BrokerInfo, local_broker
@@ -221,9 +223,9 @@ class Hub:
         """Keep a message refused at the HTTP edge on the DLQ, like the router does."""
         await self.producer.send_and_wait(self.topics.dlq, raw, headers=dead_letter_headers(rejection, "http", -1, -1))
 
-    async def decided(self, decision: Decision) -> None:
-        """Publish a decision taken at the HTTP edge on the decisions topic, whence the log indexer stores it."""
-        key, value, headers = encode(decision, worker_id().encode())
+    async def decided(self, raw: bytes, rejection: Rejection) -> None:
+        """Publish a refusal at the HTTP edge on the decisions topic, whence the log indexer stores it."""
+        key, value, headers = decision_record(raw, rejection, time.time(), worker=worker_id().encode())
         await self.producer.send_and_wait(self.topics.decisions, value, key=key, headers=headers)
 
 

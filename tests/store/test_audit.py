@@ -8,7 +8,7 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from hub.audit.decisions import Decision, decision
+from hub.audit.decisions import Decision, decode, record
 from hub.audit.message_log import ChainHead, MessageLog, verify
 from hub.core.directory import Directory
 from hub.core.routing import route
@@ -69,7 +69,7 @@ def test_any_envelope_the_router_decides_on_can_be_logged(store):
     hostile = [orjson.dumps(envelope), orjson.dumps(envelope | {"version": 2**40, "key": "K"}),
                orjson.dumps(envelope | {"id": "\x00"})]
 
-    logged = [decision(raw, route(raw, schemas, Directory(), 1_000_000), 1700000000.0) for raw in hostile]
+    logged = [decode(*record(raw, route(raw, schemas, Directory(), 1_000_000), 1700000000.0)[1:]) for raw in hostile]
     write(store, "w", [logged, decisions(2)])
     verdict = verify(store)
     assert verdict.ok and verdict.checked == 5

@@ -7,7 +7,6 @@ import time
 
 from fastapi import APIRouter, Query, Request
 
-from hub.audit.decisions import decision
 from hub.control.api.deps import HubDep, Operator
 from hub.control.api.errors import ApiError
 from hub.control.api.responses import JsonResponse
@@ -37,7 +36,7 @@ async def publish(request: Request, hub: HubDep) -> JsonResponse:
     outcome = route(raw, catalog.schemas, catalog.directory, hub.settings.max_message_bytes, catalog.keyring,
                     seal, time.time())
     if isinstance(outcome, Rejection):
-        await hub.decided(decision(raw, outcome, time.time()))  # to the message log, as the router's are
+        await hub.decided(raw, outcome)  # to the message log, as the router's are
         await hub.dead_letter(raw, outcome)
         errors = [{"field": e.field, "rule": e.rule, "message": e.message} for e in outcome.errors]
         raise ApiError(_STATUS[outcome.stage], outcome.reason, {"stage": outcome.stage, "errors": errors})
