@@ -24,7 +24,7 @@ personal ID), signed, and built before any clock starts. A child process reads t
                 `--partitions` ingress partitions: wait until the group is stable with every worker in it and
                 a warm-up batch went through, then produce `--messages` as fast as the producer goes; clock:
                 first send → Nth record read on the inbox (CLOCK_MONOTONIC is system-wide on Linux). Each
-                worker's share is counted in the message log afterwards (one chain per worker).
+                worker's share is counted on the decisions topic afterwards (each record names its worker).
 (b) latency     one worker, a paced producer at 25/50/75% of the 1-worker peak of (a) on the same broker for
                 `--latency-seconds` each; latency of a message = time it is read on the inbox minus its
                 ingress record timestamp (set by the producer at send, kept by the router on the inbox
@@ -96,13 +96,13 @@ async def throughput(site: Site, args: argparse.Namespace, workers: int, algorit
         w.check_workers()
         w.stop_workers()
         seconds = got["at"] - start
-        shares = w.routed_by_worker()
+        shares = await w.routed_by_worker()
     return {"workers": workers, "algorithm": algorithm, "messages": len(batch),
             "msg_per_s": round(len(batch) / seconds), "seconds": round(seconds, 3),
             "produce_seconds": round(produced, 3), "group_join_seconds": round(joined, 1),
             "read": got["read"], "duplicates": got["read"] - got["distinct"],
             "reader_gaps_recovered": got["gaps_recovered"], "reader_offsets_missing": got["offsets_accepted_missing"],
-            "routed_per_worker": shares}  # warm-up included, from the message log
+            "routed_per_worker": shares}  # warm-up included, from the decision records
 
 
 # -- (b) latency under load ---------------------------------------------------------------------------------
@@ -157,7 +157,7 @@ async def latency(site: Site, args: argparse.Namespace, peak: float, messages: l
 # -- report -------------------------------------------------------------------------------------------------
 def print_throughput(b: dict, results: dict) -> None:
     print(f"(a) throughput, {results['partitions']} partitions, {results['messages']:,} messages each")
-    print(f"{'algorithm':<12} {'workers':>7} {'msg/s':>9} {'× 1 worker':>10}  routed per worker (message log)")
+    print(f"{'algorithm':<12} {'workers':>7} {'msg/s':>9} {'× 1 worker':>10}  routed per worker (decision records)")
     for row in b["throughput"]:
         base = next((r for r in b["throughput"] if r["algorithm"] == row["algorithm"] and r["workers"] == 1), None)
         ratio = f"{row['msg_per_s'] / base['msg_per_s']:.2f}" if base else "–"

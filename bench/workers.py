@@ -10,17 +10,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import sqlalchemy as sa
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from dossiers import RECEIVER, SENDER, register
 from sites import Place, Site, create_topics
 
+from hub.audit.decisions import ROUTER_HEADER
 from hub.core.credentials import Credential, issue
-from hub.store import Store, message_log
+from hub.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,7 +91,7 @@ class World:
                 raise RuntimeError(f"router worker {worker.pid} exited with {worker.returncode}:\n{tail}")
 
     def stop_workers(self) -> None:
-        """SIGTERM: each worker finishes its batch and writes its message log, as on a real stop."""
+        """SIGTERM: each worker finishes its batch, as on a real stop."""
         for worker in self.workers:
             if worker.poll() is None:
                 worker.send_signal(signal.SIGTERM)
@@ -100,16 +102,23 @@ class World:
                 worker.kill()
                 worker.wait()
 
-    def routed_by_worker(self) -> list[int]:
-        """Decisions in the message log per worker (chain `<host>-<pid>`, hub.audit.message_log.worker_id), in start order."""
-        engine = sa.create_engine(self.db_url)
+    async def routed_by_worker(self) -> list[int]:
+        """Decision records per worker (their `lgsp-router` header, `<host>-<pid>`), in start order."""
+        topic = self.place.topics.decisions
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.place.bootstrap, isolation_level="read_committed",
+                                    enable_auto_commit=False)
+        await consumer.start()
         try:
-            with engine.connect() as conn:
-                rows = dict(conn.execute(sa.select(message_log.c.chain, sa.func.count())
-                                         .group_by(message_log.c.chain)).all())
+            tps = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or ())]
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            ends, by_worker = await consumer.end_offsets(tps), Counter()
+            while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+                for records in (await consumer.getmany(timeout_ms=500, max_records=10_000)).values():
+                    by_worker.update(dict(r.headers).get(ROUTER_HEADER, b"").decode() for r in records)
         finally:
-            engine.dispose()
-        return [next((n for chain, n in rows.items() if chain.endswith(f"-{w.pid}")), 0) for w in self.workers]
+            await consumer.stop()
+        return [next((n for name, n in by_worker.items() if name.endswith(f"-{w.pid}")), 0) for w in self.workers]
 
     def close(self) -> None:
         self.stop_workers()
