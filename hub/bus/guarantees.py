@@ -97,6 +97,7 @@ class ExactlyOnce:
         self._producers: dict[TopicPartition, AIOKafkaProducer] = {}
         self._unowned: dict[TopicPartition, float] = {}  # assigned but fenced or not yet claimed: when to claim it
         self._revoked: set[TopicPartition] = set()  # taken away by a rebalance still in progress
+        self._topics: set[str] = set()  # every topic written so far
         self._next: dict[TopicPartition, int | None] = {}  # the offset the next share must start at (None: any)
         self.fenced = 0  # transactions refused because another producer took the partition's transactional id
 
@@ -154,7 +155,7 @@ class ExactlyOnce:
         self._forget(tp)
 
     async def track(self, topics: set[str]) -> None:
-        await asyncio.gather(*(track(producer, topics) for producer in self._producers.values()))
+        self._topics |= topics  # each transaction has its producer track them (one claimed meanwhile too)
 
     async def write(self, shares: Shares, produce: Produce) -> None:
         await asyncio.gather(*(self._transaction(tp, share, produce) for tp, share in shares.items()))
@@ -175,16 +176,18 @@ class ExactlyOnce:
             self.fenced += 1
             log.warning("router producer for %s-%d fenced (%s): its batch is left to the partition's owner",
                         tp.topic, tp.partition, type(exc).__name__)
-            self._unowned[tp] = time.monotonic() + REFENCE_SECONDS
-            self._consumer.pause(tp)
             await self._close(tp)
-            self._rewind(tp, share[0][0].offset)
+            if tp in self._consumer.assignment():  # else the fence was the rebalance that took it away
+                self._unowned[tp] = time.monotonic() + REFENCE_SECONDS
+                self._consumer.pause(tp)
+                self._rewind(tp, share[0][0].offset)
         except (KafkaError, asyncio.TimeoutError) as exc:
             log.warning("transaction for %s-%d aborted, its batch is routed again: %r", tp.topic, tp.partition, exc)
             await self._abort(tp, producer)
             self._rewind(tp, share[0][0].offset)
 
     async def _commit(self, producer: AIOKafkaProducer, tp: TopicPartition, share: list, produce: Produce) -> None:
+        await track(producer, self._topics)
         await producer.begin_transaction()
         await asyncio.gather(*await produce(producer, share))
         await producer.send_offsets_to_transaction({tp: share[-1][0].offset + 1}, self._group)
