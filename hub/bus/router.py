@@ -145,8 +145,10 @@ class Router:
                     await self._route_batch(records)
                 await self.output.maintain()
         finally:
-            await self._written()
-            await self._close()
+            try:
+                await self._written()
+            finally:  # a failed last batch still closes the clients: the worker's shutdown never hangs
+                await self._close()
 
     async def stop(self) -> None:
         self._stopping.set()
