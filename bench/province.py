@@ -140,7 +140,8 @@ async def run_once(speed: float, volume: float, days: int, seed: int, partitions
     end = datetime.combine(first + timedelta(days=days), datetime.min.time(), VN_TZ)
     with tempfile.TemporaryDirectory() as tmp:
         started = time.monotonic()
-        hub = Hub(Settings(database_url=f"sqlite:///{tmp}/hub.db", partitions=partitions), inventory=scenario)
+        hub = Hub(Settings(database_url=f"sqlite:///{tmp}/hub.db", partitions=partitions, router_processes=0),
+                  inventory=scenario)  # in this process: the bench reads the router's counters
         await hub.start()
         province = Simulation(scenario, seed=seed, speed=HELD, volume=volume, days=days, heartbeat_seconds=5.0)
         watch = Watch(province)

@@ -41,7 +41,9 @@ class Settings(BaseSettings):
     retention_bytes: int = Field(1 << 30, ge=-1, description="retention.bytes (per partition) set on hub topics.")
     segment_bytes: int = Field(64 << 20, ge=1 << 20, description="segment.bytes set on hub topics (Kafka deletes "
                                "whole segments: a smaller one frees space sooner).")
-    router: bool = Field(True, description="Run a router worker in the API process.")
+    router: bool = Field(True, description="The hub routes (off: only `lgsp-hub router` workers started apart do).")
+    router_processes: int = Field(1, ge=0, description="Router workers the hub runs as processes of its own, each "
+                                  "with a core's worth of its own (0: it routes in the API process).")
     router_metrics_port: int | None = Field(
         None, ge=1, le=65535, description="Port where a `lgsp-hub router` worker serves /metrics (unset: none).")
     router_batch_max: int = Field(2000, ge=1, description="Records routed per batch at most.")

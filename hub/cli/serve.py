@@ -68,6 +68,7 @@ def summary(settings: Settings, broker, extra: list[str]) -> str:
         f"  topics      {settings.topic_prefix}.* ({settings.partitions} partitions, kept "
         f"{settings.retention_ms / 3_600_000:g} h / {settings.retention_bytes >> 20} MiB a partition)",
         f"  store       {settings.database_url}",
+        f"  router      {router_line(settings)}",
         *extra,
         f"  operator    {token_line(settings, operator_token)}",
         f"Ctrl-C stops the hub{' and its broker' if broker else ''}."])
@@ -116,6 +117,15 @@ def broker_line(settings: Settings, broker) -> str:
     if broker.kind == "tansu":
         return f"tansu ({broker.version}), run by the hub, in memory: for short runs; {guarantee}"
     return f"Apache Kafka {broker.version}, run by the hub (data in {settings.kafka_data_dir}), {guarantee}"
+
+
+def router_line(settings: Settings) -> str:
+    if not settings.router:
+        return "none here: `lgsp-hub router` workers route (LGSP_ROUTER=false)"
+    if settings.router_processes:
+        return f"{settings.router_processes} worker process{'es' if settings.router_processes > 1 else ''} " \
+               "of its own (LGSP_ROUTER_PROCESSES; 0: in the API process)"
+    return "in the API process (LGSP_ROUTER_PROCESSES=0)"
 
 
 def token_line(settings: Settings, issue) -> str:

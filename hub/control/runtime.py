@@ -29,6 +29,7 @@ from hub.bus.router import Router
 from hub.bus.status import StatusBoard
 from hub.bus.topics import RECORD_BYTES_MAX, BrokerLink
 from hub.control.registration import LocalRegistrar, announce
+from hub.control.router_workers import RouterWorkers
 from hub.core.clock import Clock, WallClock
 from hub.core.inventory import Inventory, load_inventory
 from hub.core.rejection import Rejection, dead_letter_headers
@@ -57,7 +58,8 @@ class Hub:
         self.with_router = with_router
         self.topics = settings.topics
         self.broker = local_broker(settings)  # None on an existing cluster
-        self.router: Router | None = None
+        self.router: Router | None = None  # routing in this process (LGSP_ROUTER_PROCESSES=0)
+        self.router_workers: RouterWorkers | None = None  # else in processes of their own
         self.log_indexer: LogIndexer | None = None
         self.inventory = inventory  # given, else LGSP_INVENTORY, else the stored one (None: not loaded yet)
         self.clock = clock or WallClock()
@@ -93,7 +95,11 @@ class Hub:
         await self.observer.start(LocalRegistrar(self))
 
     async def _start_router(self) -> None:
-        if self.with_router:
+        if self.with_router and self.settings.router_processes:
+            self.router_workers = RouterWorkers(self.settings, self.bootstrap_servers)
+            self.router_workers.start()
+            self._tasks.append(asyncio.create_task(self.router_workers.watch(), name="router-workers"))
+        elif self.with_router:
             self.router = Router(self.link, self.catalog, self.settings)
             await self.router.start()
             self._tasks.append(asyncio.create_task(self.router.run(), name="router"))
@@ -174,6 +180,8 @@ class Hub:
             yield guest.stop()
         if self.router:
             yield self.router.stop()
+        if self.router_workers:
+            yield self.router_workers.stop(STOP_CLIENTS_SECONDS - 1)
         if self.log_indexer:  # after the router: it indexes what the router decided until then
             yield self.log_indexer.stop()
         for task in reversed(self._tasks):
@@ -195,6 +203,8 @@ class Hub:
             return False
 
     def router_running(self) -> bool:
+        if self.router_workers:
+            return self.router_workers.running
         task = next((t for t in self._tasks if t.get_name() == "router"), None)
         return bool(self.router and self.router.running and task and not task.done())
 

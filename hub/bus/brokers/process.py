@@ -25,12 +25,15 @@ def _die_with_parent() -> None:
         pass
 
 
-def spawn(argv: Sequence[str], log: Path | None = None, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """Start a broker process in a session of its own: a terminal's Ctrl-C reaches the hub, which then stops it
-    after its clients have closed. Call from the main thread: the kernel ties the death signal to the thread."""
-    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - the child holds it
+def spawn(argv: Sequence[str], log: Path | None = None, env: dict[str, str] | None = None,
+          inherit_output: bool = False) -> subprocess.Popen:
+    """Start a child process in a session of its own: a terminal's Ctrl-C reaches the hub, which then stops it
+    in its turn (a broker after its clients have closed). Its output goes to `log`, else the hub's own output
+    (`inherit_output`), else nowhere. Call from the main thread: the kernel ties the death signal to the thread."""
+    out = open(log, "ab") if log else None if inherit_output else subprocess.DEVNULL  # noqa: SIM115 - the child holds it
     try:
-        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+        return subprocess.Popen(argv, stdout=out, stderr=None if out is None else subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env=env,
                                 start_new_session=True, preexec_fn=_die_with_parent)
     finally:
         if log:

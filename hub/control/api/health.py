@@ -26,6 +26,7 @@ async def health(hub: HubDep) -> JsonResponse:
         "broker": {**hub.broker_info.as_dict(), "topic_prefix": hub.topics.prefix,
                    "memory_exhausted": hub.broker_memory_exhausted()},
         "router": _router_stats(hub),
+        "router_workers": hub.router_workers.view() if hub.router_workers else None,
     }
     return JsonResponse(body, status_code=200 if healthy else 503)
 
