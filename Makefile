@@ -39,8 +39,10 @@ test: $(VENV)/.installed java chromium postgres
 	$(BIN)/lint-imports --no-cache
 	LGSP_TEST_POSTGRES_URL=$(LGSP_TEST_POSTGRES_URL) $(BIN)/python -m pytest
 
+# Routing figures, then a 10-minute soak of `lgsp-hub up` (bench/soak.py without --smoke: 2 hours).
 bench: $(VENV)/.installed java
 	$(BIN)/python bench/route.py
+	$(BIN)/python bench/soak.py --smoke
 
 # Router workers 1/2/4, latency under load, memory over a 1M backlog on both brokers (~15 min; see docs/performance.md).
 bench-scale: $(VENV)/.installed java
