@@ -104,7 +104,6 @@ class Router:
         self._stopping = asyncio.Event()
         self._writing: asyncio.Task | None = None  # the last batch's output, being made final
         self._partitions: dict[str, int] = {}  # partition count of each output topic
-        self._reloaded_at = 0.0  # monotonic time of the last catalog reload forced by an unknown credential
         self.worker = worker_id()
         self._admin = TopicAdmin(link.bootstrap_servers, settings)
 
@@ -188,11 +187,8 @@ class Router:
 
     async def _decide(self, records: list[ConsumerRecord]) -> list[tuple[ConsumerRecord, Delivery | Rejection]]:
         catalog, now = self._catalog, time.time()
+        await catalog.fresh()  # after the batch was read: a revocation before a message was sent holds for it
         signers = await self._authenticate(records, catalog.keyring, now)
-        if self._unknown_credential(signers):  # issued a moment ago in another process? look once more
-            await asyncio.to_thread(catalog.reload)
-            self._reloaded_at = time.monotonic()
-            signers = await self._authenticate(records, catalog.keyring, now)
         schemas, directory = catalog.schemas, catalog.directory
         return [(record, signer if isinstance(signer, Rejection) else
                  decide(record.value or b"", schemas, directory, signer))
@@ -230,13 +226,6 @@ class Router:
                 acks.append(await producer.send(topic, record.value, key=key, headers=headers,
                                                 timestamp_ms=record.timestamp))
         return acks
-
-    def _unknown_credential(self, signers: list[str | None | Rejection]) -> bool:
-        """A refusal for an unknown credential, and no reload of the catalog in the last second."""
-        if time.monotonic() - self._reloaded_at < 1.0:
-            return False
-        return any(isinstance(s, Rejection) and s.stage == "auth" and s.errors[0].rule == "activeCredential"
-                   for s in signers)
 
     async def _authenticate(self, records: list[ConsumerRecord], keyring: Keyring | None,
                             now: float) -> list[str | None | Rejection]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from hub.store.changes import CatalogChanges
 from hub.store.connectivity import ConnectivityRows
 from hub.store.database import open_engine
 from hub.store.inventory import InventoryRows
@@ -33,7 +34,8 @@ __all__ = ["PositionMoved", "Store", "connectivity_history", "connectors", "cred
            "message_log_anchors", "message_log_positions", "message_subjects", "metadata", "schema_versions"]
 
 
-class Store(ConnectorRows, CredentialRows, SchemaRows, InventoryRows, ConnectivityRows, MessageLogRows, HubValues):
+class Store(ConnectorRows, CredentialRows, SchemaRows, InventoryRows, ConnectivityRows, MessageLogRows, HubValues,
+            CatalogChanges):
     def __init__(self, url: str) -> None:
         self.engine = open_engine(url)
 

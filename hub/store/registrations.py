@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from hub.store.changes import changed
 from hub.store.database import now
 from hub.store.tables import connectors, credentials
 
@@ -24,6 +25,7 @@ class ConnectorRows:
             else:
                 conn.execute(connectors.insert().values(id=connector_id, spec=spec, paused=False,
                                                         created_at=now(), updated_at=now()))
+            changed(conn)
         return existing is None
 
     def connectors(self) -> list[dict[str, Any]]:
@@ -48,6 +50,7 @@ class ConnectorRows:
         """Unregister a connector; its credentials go with it."""
         with self.engine.begin() as conn:
             conn.execute(credentials.delete().where(credentials.c.connector_id == connector_id))
+            changed(conn)
             return conn.execute(connectors.delete().where(connectors.c.id == connector_id)).rowcount > 0
 
 
@@ -63,6 +66,7 @@ class CredentialRows:
                 active = (credentials.c.expires_at.is_(None)) | (credentials.c.expires_at > retire_others_at)
                 conn.execute(credentials.update().where(mine, active).values(expires_at=retire_others_at))
             conn.execute(credentials.insert().values(**row, created_at=now()))
+            changed(conn)
 
     def credentials(self, connector_id: str | None = None) -> list[dict[str, Any]]:
         """Credentials not yet expired (all of them, or one connector's), oldest first."""
@@ -79,4 +83,5 @@ class CredentialRows:
         if credential_id is not None:
             condition &= credentials.c.id == credential_id
         with self.engine.begin() as conn:
+            changed(conn)
             return conn.execute(credentials.delete().where(condition)).rowcount

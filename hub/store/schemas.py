@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from hub.store.changes import changed
 from hub.store.database import now
 from hub.store.tables import schema_versions
 
@@ -18,6 +19,7 @@ class SchemaRows:
         with self.engine.begin() as conn:
             conn.execute(schema_versions.insert().values(type=type, version=version, schema=schema,
                                                          created_at=now()))
+            changed(conn)
 
     def schema_versions(self) -> list[tuple[str, int, dict[str, Any]]]:
         with self.engine.connect() as conn:

@@ -26,6 +26,19 @@ schema_versions = sa.Table(
 )
 
 
+# One row: a counter bumped by every change to what routing reads (hub.store.changes).
+catalog_changes = sa.Table(
+    "catalog_changes", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("version", sa.BigInteger, nullable=False),
+)
+
+
+@sa.event.listens_for(catalog_changes, "after_create")
+def _first_version(target: sa.Table, connection: sa.Connection, **kw: Any) -> None:
+    connection.execute(target.insert().values(id=1, version=0))  # the row exists with the table: bumps only update
+
+
 # The hub's half of each connector credential (hub.core.credentials): a public key, or an HMAC key.
 credentials = sa.Table(
     "credentials", metadata,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 
 import orjson
@@ -10,6 +11,7 @@ import pytest
 from hub.bus.catalog import Catalog
 from hub.bus.topics import Topics
 from hub.control import registration
+from hub.core.credentials import issue
 from hub.core.schemas.registry import SchemaRegistry, bundled_schemas_dir
 from hub.store import Store
 from province.scenario import load_scenario
@@ -78,6 +80,29 @@ def test_another_process_sees_registrations_and_schema_versions(store_url):
         api.delete_connector("dat-dai")
         catalog.reload()
         assert catalog.directory.connectors == {}
+    finally:
+        api.close()
+        worker.close()
+
+
+async def test_a_catalog_reloads_when_another_process_changed_the_store(store_url):
+    """A router's copy follows every change made through another process's store, and only then reloads."""
+    api, worker = Store(store_url), Store(store_url)
+    try:
+        catalog = Catalog(worker, SchemaRegistry.from_dirs(bundled_schemas_dir()))
+        catalog.reload()
+        credential, row = issue("dat-dai")
+        api.put_connector("dat-dai", LAND)
+        api.add_credential(row, retire_others_at=None)
+        await catalog.fresh()
+        raw = b'{"any": "bytes"}'
+        assert catalog.keyring.signer(credential.id, credential.sign(raw), raw, time.time()) == "dat-dai"
+        loaded = catalog.version
+        await catalog.fresh()
+        assert catalog.version == loaded  # nothing changed: nothing reloaded
+        api.revoke_credentials("dat-dai", credential.id)
+        await catalog.fresh()
+        assert catalog.version > loaded and len(catalog.keyring) == 0
     finally:
         api.close()
         worker.close()
