@@ -54,7 +54,8 @@ SUPPLEMENT_REQUESTED = 5  # TrangThaiHoSo
 RESULT_STATUSES = frozenset({9, 10})  # processing finished, result returned: the dossier has a result
 DEFAULT_ONLINE_TARGET = 0.30
 DEFAULT_SIGNED_TARGET = 1.0
-COMPLETED_WINDOW = 50_000  # completed dossiers whose re-delivered events are still recognised
+COMPLETED_WINDOW = 10_000  # completed dossiers whose re-delivered events are still recognised: more than
+# an inbox re-delivers after a crash (its uncommitted tail: at most 2,000 records queued a partition)
 LATE_KEPT = 500  # completed late dossiers listed per agency, the most days late
 
 
