@@ -143,7 +143,8 @@ async def run_once(speed: float, volume: float, days: int, seed: int, partitions
         hub = Hub(Settings(database_url=f"sqlite:///{tmp}/hub.db", partitions=partitions, router_processes=0),
                   inventory=scenario)  # in this process: the bench reads the router's counters
         await hub.start()
-        province = Simulation(scenario, seed=seed, speed=HELD, volume=volume, days=days, heartbeat_seconds=5.0)
+        province = Simulation(scenario, seed=seed, speed=HELD, volume=volume, days=days, heartbeat_seconds=5.0,
+                              keep_records=True)
         watch = Watch(province)
         try:
             await province.start(LocalRegistrar(hub))

@@ -23,13 +23,15 @@ DAY_START = time(6, 0)  # the simulation opens at dawn of the scenario's first d
 class Simulation:
     def __init__(self, scenario: Scenario, seed: int, speed: float, volume: float = 1.0, days: int | None = None,
                  population_size: int = 200_000, verify_latency: float = 0.0, verify_failure_rate: float = 0.0,
-                 heartbeat_seconds: float = 5.0) -> None:
+                 heartbeat_seconds: float = 5.0, keep_records: bool = False) -> None:
+        """`keep_records`: every event's id, receipts and completions, for tests and benches to compare."""
         self.scenario = scenario
         self.clock = SimClock(datetime.combine(scenario.calendar.start, DAY_START, VN_TZ), speed)
         population = Population(seed, population_size, home_province=scenario.province.code)
         self.population_db = PopulationDatabase(population, verify_latency, verify_failure_rate, seed)
-        self.ndxp = NationalPlatform()
-        self.dossier_system = DossierSystem(scenario, self.clock, population, seed, volume, days)
+        self.ndxp = NationalPlatform(keep_records)
+        self.dossier_system = DossierSystem(scenario, self.clock, population, seed, volume, days,
+                                            keep_records=keep_records)
         # The scenario's other connected systems: adapters that keep their link alive with heartbeats.
         self.adapters = [system_adapter(s, heartbeat_seconds) for s in scenario.systems
                          if s.connected and s.id != self.dossier_system.connector.id]

@@ -22,7 +22,7 @@ async def test_a_week_of_binh_dinh(tmp_path, broker):
     scenario = scenario.model_copy(update={"outages": [OUTAGE]})
     hub = Hub(broker.settings(database_url=f"sqlite:///{tmp_path / 'hub.db'}", refresh_seconds=0.5), inventory=scenario)
     await hub.start()
-    province = Simulation(scenario, seed=7, speed=SPEED, volume=0.1, days=7, heartbeat_seconds=1)
+    province = Simulation(scenario, seed=7, speed=SPEED, volume=0.1, days=7, heartbeat_seconds=1, keep_records=True)
     try:
         await province.start(LocalRegistrar(hub))
         await asyncio.wait_for(province.traffic, timeout=240)

@@ -302,3 +302,42 @@ def test_ingests_well_over_5000_events_per_second() -> None:
     elapsed = time.perf_counter() - started
     assert indicators.report()["cumulative"]["on_time"] == 3000
     assert len(messages) / elapsed > 5000 * 3, f"{len(messages) / elapsed:.0f} events/s"
+
+
+def many_dossiers(count: int) -> Feed:
+    """`count` dossiers over A, B and C, every seventh late by up to a day, each completion re-delivered
+    right after it; the last ten stay open."""
+    f = Feed()
+    for n in range(count):
+        agency, dossier = (A, B, C)[n % 3], code((A, B, C)[n % 3], n)
+        f.submitted(dossier, agency, "04 08:00", "06 17:00", (COUNTER, ONLINE)[n % 2])
+        f.status(dossier, agency, 4, "04 09:00")
+        if n >= count - 10:
+            continue
+        ended = f"07 {n % 24:02d}:00" if n % 7 == 0 else "06 12:00"
+        completed = f.completed(dossier, agency, 10, "04 08:00", "06 17:00", ended, signed=n % 5 > 0)
+        f.messages.append((*f.messages[-1][:2], completed))
+    return f
+
+
+def test_completed_dossiers_are_folded_and_only_the_open_ones_held() -> None:
+    indicators = DossierIndicators(scenario(), completed_window=50, late_kept=20)
+    many_dossiers(3000).play(indicators)
+    held = indicators.held()
+    assert (held["open"], held["completed_remembered"]) == (10, 50)
+    assert 3 * 20 <= held["late_listed"] < 3 * 2 * 20  # per agency: the 20 most late, trimmed at twice that
+    cumulative = indicators.report()["cumulative"]
+    assert (cumulative["received"], cumulative["completed"], cumulative["open"]) == (3000, 2990, 10)
+
+
+def test_bounded_state_gives_the_same_indicators_and_the_head_of_the_late_list() -> None:
+    bounded, unbounded = DossierIndicators(scenario(), completed_window=50, late_kept=20), DossierIndicators(scenario())
+    for indicators in (bounded, unbounded):
+        many_dossiers(3000).play(indicators)
+    assert bounded.report() == unbounded.report()
+    for agency in (None, A, B, C):
+        kept, every = bounded.late(agency)["dossiers"], unbounded.late(agency)["dossiers"]
+        assert len(every) > len(kept) > 20 and kept[:20] == every[:20]
+    late_counts = {row["agency"]: row["late"] for row in bounded.report()["late_by_agency"]}
+    completed_late = [d for d in unbounded.late()["dossiers"] if d["NgayKetThucXuLy"] is not None]
+    assert late_counts == {agency: sum(d["DonViXuLy"] == agency for d in completed_late) for agency in (A, B, C)}

@@ -8,8 +8,11 @@ from uuid import uuid4
 import pytest
 
 from hub.core.deadlines import is_late
+from hub.core.envelope import Envelope
+from hub.sdk import Message
 from hub.sdk.dedup import SeenIds
 from province.connectors.dossier_system import lifecycle
+from province.connectors.ndxp.connector import NationalPlatform
 from province.connectors.ndxp.national import portal_date, to_national
 from province.scenario import load_scenario
 from province.traffic import DossierPlanner
@@ -77,3 +80,35 @@ def test_seen_ids_drop_duplicates_within_a_bounded_memory():
     assert seen.add(ids[0]) is False
     seen.add(ids[3])  # evicts the least recently seen: ids[1]
     assert len(seen) == 3 and ids[1] not in seen and seen.add(ids[1]) is True
+
+
+async def sync_all(ndxp: NationalPlatform, plans, open_plans: int) -> int:
+    """Every plan's events through NDXP, receipts dropped; the first `open_plans` stop after their submission."""
+    async def reply(message, type, payload):
+        pass
+
+    ndxp.connector.reply = reply
+    synced = 0
+    for n, plan in enumerate(plans):
+        events = [("dossier.submitted", lifecycle.submitted(plan, dict(APPLICANT), 1 if plan.refused else 2))]
+        if n >= open_plans:
+            events += [(e.type, e.payload) for e in (lifecycle.refusal(plan, "x") if plan.refused
+                                                     else lifecycle.processing(plan))]
+        for type, payload in events:
+            await ndxp._sync(Message(Envelope.new(type, 1, "mot-cua", payload, key=plan.code), payload))
+            synced += 1
+    return synced
+
+
+async def test_ndxp_holds_the_open_dossiers_only_and_counts_every_event(plans):
+    ndxp = NationalPlatform()
+    synced = await sync_all(ndxp, plans, open_plans=3)
+    assert len(plans) > 100 and ndxp.synced == synced and ndxp.refused == 0
+    assert set(ndxp.dossiers) == {plan.code for plan in plans[:3]}
+    assert (ndxp.events, ndxp.completions) == ({}, {})
+
+
+async def test_ndxp_keeps_every_event_and_completion_when_asked(plans):
+    ndxp = NationalPlatform(keep_records=True)
+    synced = await sync_all(ndxp, plans, open_plans=3)
+    assert len(ndxp.events) == synced and set(ndxp.completions) == {plan.code for plan in plans[3:]}

@@ -27,12 +27,19 @@ Rules
 
 Idempotence: re-delivered messages count once. Per dossier, the first submitted and the first completed
 count; status changes are de-duplicated by message id while the dossier is open; once completed, a
-dossier keeps only a marker and its later events are ignored (Kafka keeps one dossier's events in order).
-Memory is therefore a marker per dossier, a record per open dossier, and a row per late dossier.
+dossier is folded into its day's and its agency's counters and its later events are ignored (Kafka keeps
+one dossier's events in order, so they can only be re-deliveries, which come soon after).
+
+Memory is bounded by what is open, not by what went through: a record per open dossier; the codes of the
+`completed_window` dossiers completed last (a re-delivery older than that would count again, as in the
+SDK's window of message ids); per agency, the `late_kept` completed late dossiers most days late (the
+head of `late()`, which lists the most days late first; the agency's late count stays exact); and a tally
+per simulated day.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +54,9 @@ SUPPLEMENT_REQUESTED = 5  # TrangThaiHoSo
 RESULT_STATUSES = frozenset({9, 10})  # processing finished, result returned: the dossier has a result
 DEFAULT_ONLINE_TARGET = 0.30
 DEFAULT_SIGNED_TARGET = 1.0
+COMPLETED_WINDOW = 10_000  # completed dossiers whose re-delivered events are still recognised: more than
+# an inbox re-delivers after a crash (its uncommitted tail: at most 2,000 records queued a partition)
+LATE_KEPT = 500  # completed late dossiers listed per agency, the most days late
 
 
 def _moment(text: str) -> datetime:
@@ -68,11 +78,11 @@ def _share(part: int, whole: int) -> float | None:
 class _Dossier:
     """What the hub knows of one open dossier."""
 
-    __slots__ = ("agency", "done", "due", "due_text", "message_ids", "procedure", "received", "status",
+    __slots__ = ("agency", "due", "due_text", "message_ids", "procedure", "received", "status",
                  "status_seen", "supplement_seconds", "supplement_since", "supplements")
 
-    def __init__(self, done: bool = False, received: bool = False) -> None:
-        self.done, self.received = done, received
+    def __init__(self) -> None:
+        self.received = False
         self.procedure: str | None = None
         self.agency: str | None = None
         self.due: datetime | None = None
@@ -89,11 +99,6 @@ class _Dossier:
         return self.supplement_seconds + (max(0.0, (when - waiting).total_seconds()) if waiting else 0.0)
 
 
-# A completed dossier is replaced by one of these shared markers: it no longer costs a record.
-_COMPLETED_RECEIVED = _Dossier(done=True, received=True)
-_COMPLETED_UNRECEIVED = _Dossier(done=True, received=False)
-
-
 class _DayTally:
     __slots__ = ("completed", "late", "on_time", "online", "received", "results", "signed")
 
@@ -101,23 +106,39 @@ class _DayTally:
         self.received = self.online = self.completed = self.on_time = self.late = self.results = self.signed = 0
 
 
+def _most_late_first(row: dict[str, Any]) -> tuple[float, str]:
+    return -row["days_late"], row["MaHoSo"]
+
+
 class _AgencyTally:
-    __slots__ = ("completed", "late")
+    __slots__ = ("completed", "late", "late_rows")
 
     def __init__(self) -> None:
         self.completed = self.late = 0
+        self.late_rows: list[dict[str, Any]] = []
+
+    def add_late(self, row: dict[str, Any], kept: int) -> None:
+        """Keep the `kept` most days late; trimmed at twice that, so a trim is rare."""
+        self.late_rows.append(row)
+        if len(self.late_rows) >= 2 * kept:
+            self.late_rows = sorted(self.late_rows, key=_most_late_first)[:kept]
+
+    def late_listed(self, kept: int) -> list[dict[str, Any]]:
+        return sorted(list(self.late_rows), key=_most_late_first)[:kept]
 
 
 class DossierIndicators:
     """Received, online, on time / late and signed-result indicators, overall, per day and per agency."""
 
-    def __init__(self, inventory: Inventory | None = None) -> None:
+    def __init__(self, inventory: Inventory | None = None, completed_window: int = COMPLETED_WINDOW,
+                 late_kept: int = LATE_KEPT) -> None:
         self.use(inventory)
-        self._dossiers: dict[str, _Dossier] = {}
-        self._open: dict[str, _Dossier] = {}
+        self.completed_window, self.late_kept = completed_window, late_kept
+        self._dossiers: dict[str, _Dossier] = {}  # seen and not completed (received, or status changes only)
+        self._open: dict[str, _Dossier] = {}  # of those, the received: the open dossiers
+        self._recently_completed: OrderedDict[str, bool] = OrderedDict()  # the last completed → reception seen
         self._days: dict[str, _DayTally] = {}
         self._agencies: dict[str, _AgencyTally] = {}
-        self._late_completed: list[dict[str, Any]] = []
         self._latest: datetime | None = None
         self._handlers = {
             "dossier.submitted": self._submitted,
@@ -153,24 +174,8 @@ class DossierIndicators:
         return tally
 
     def _submitted(self, payload: dict[str, Any], message_id: str) -> None:
-        code = payload["MaHoSo"]
-        dossier = self._dossiers.get(code)
-        if dossier is None:
-            dossier = self._dossiers[code] = _Dossier()
-        if dossier.received:
+        if not self._first_reception(payload):
             return
-        if dossier is _COMPLETED_UNRECEIVED:  # its completion came first: count the reception, keep the marker
-            self._dossiers[code] = _COMPLETED_RECEIVED
-        else:
-            dossier.received = True
-            dossier.procedure = payload.get("MaTTHC")
-            dossier.agency = dossier.agency or payload["DonViXuLy"]
-            if dossier.due is None:
-                dossier.due_text = payload["NgayHenTra"]
-                dossier.due = _moment(dossier.due_text)
-            if dossier.status is None:
-                dossier.status = payload.get("TrangThaiHoSo")
-            self._open[code] = dossier
         text = payload["NgayTiepNhan"]
         received = _moment(text)
         self._seen(received)
@@ -179,13 +184,39 @@ class DossierIndicators:
         if payload.get("KenhThucHien") == ONLINE:
             tally.online += 1
 
-    def _status_changed(self, payload: dict[str, Any], message_id: str) -> None:
+    def _first_reception(self, payload: dict[str, Any]) -> bool:
+        """Whether this reception counts (the dossier's first); an open dossier gets its record."""
         code = payload["MaHoSo"]
+        if code in self._recently_completed:  # its completion came first: the reception still counts, once
+            first, self._recently_completed[code] = not self._recently_completed[code], True
+            return first
         dossier = self._dossiers.get(code)
         if dossier is None:
             dossier = self._dossiers[code] = _Dossier()
-        elif dossier.done:
+        if dossier.received:
+            return False
+        self._receive(dossier, payload)
+        self._open[code] = dossier
+        return True
+
+    @staticmethod
+    def _receive(dossier: _Dossier, payload: dict[str, Any]) -> None:
+        dossier.received = True
+        dossier.procedure = payload.get("MaTTHC")
+        dossier.agency = dossier.agency or payload["DonViXuLy"]
+        if dossier.due is None:
+            dossier.due_text = payload["NgayHenTra"]
+            dossier.due = _moment(dossier.due_text)
+        if dossier.status is None:
+            dossier.status = payload.get("TrangThaiHoSo")
+
+    def _status_changed(self, payload: dict[str, Any], message_id: str) -> None:
+        code = payload["MaHoSo"]
+        if code in self._recently_completed:
             return
+        dossier = self._dossiers.get(code)
+        if dossier is None:
+            dossier = self._dossiers[code] = _Dossier()
         if dossier.message_ids is None:
             dossier.message_ids = {message_id}
         elif message_id in dossier.message_ids:
@@ -210,9 +241,11 @@ class DossierIndicators:
 
     def _completed(self, payload: dict[str, Any], message_id: str) -> None:
         code = payload["MaHoSo"]
-        dossier = self._dossiers.get(code)
-        if dossier is not None and dossier.done:
+        if code in self._recently_completed:
             return
+        dossier = self._dossiers.pop(code, None)
+        self._open.pop(code, None)
+        self._remember_completed(code, dossier is not None and dossier.received)
         ended_text = payload["NgayKetThucXuLy"]
         ended = _moment(ended_text)
         self._seen(ended)
@@ -244,17 +277,24 @@ class DossierIndicators:
         by_agency.completed += 1
         if late:
             by_agency.late += 1
-            self._late_completed.append({
+            by_agency.add_late({
                 "MaHoSo": code, "MaTTHC": dossier.procedure if dossier else None, "DonViXuLy": agency,
                 "NgayHenTra": payload["NgayHenTra"], "NgayKetThucXuLy": ended_text,
                 "days_late": round(max(0.0, overdue) / DAY_SECONDS, 2), "supplements": supplements,
                 "status": status,
-            })
-        self._open.pop(code, None)
-        received = dossier is not None and dossier.received
-        self._dossiers[code] = _COMPLETED_RECEIVED if received else _COMPLETED_UNRECEIVED
+            }, self.late_kept)
+
+    def _remember_completed(self, code: str, received: bool) -> None:
+        self._recently_completed[code] = received
+        if len(self._recently_completed) > self.completed_window:
+            self._recently_completed.popitem(last=False)
 
     # --- read -----------------------------------------------------------------------------------
+
+    def held(self) -> dict[str, int]:
+        """The records held, by kind: bounded by what is open and by the settings, not by the traffic."""
+        return {"open": len(self._dossiers), "completed_remembered": len(self._recently_completed),
+                "late_listed": sum(len(tally.late_rows) for tally in list(self._agencies.values()))}
 
     def _as_of(self, as_of: datetime | None) -> datetime | None:
         if as_of is None:
@@ -319,10 +359,16 @@ class DossierIndicators:
             row(dossier.agency or "")["open_late"] += 1
         return sorted(rows.values(), key=lambda r: (-r["late"], -r["open_late"], r["agency"]))
 
+    def _late_completed(self, agency: str | None) -> list[dict[str, Any]]:
+        """The `late_kept` completed late dossiers most days late: each agency holds at least its own."""
+        rows = [row for code, tally in list(self._agencies.items()) if agency is None or code == agency
+                for row in tally.late_listed(self.late_kept)]
+        return sorted(rows, key=_most_late_first)[:self.late_kept]
+
     def late(self, agency: str | None = None, as_of: datetime | None = None) -> dict[str, Any]:
         """Late dossiers, completed and still open at `as_of`, of one agency or all, most days late first."""
         as_of = self._as_of(as_of)
-        dossiers = [dict(row) for row in list(self._late_completed) if agency is None or row["DonViXuLy"] == agency]
+        dossiers = [dict(row) for row in self._late_completed(agency)]
         for code, dossier, overdue in self._open_late(as_of)[1]:
             if agency is None or dossier.agency == agency:
                 dossiers.append({
