@@ -14,10 +14,9 @@ from hub.cli.common import setup_logging
 from hub.cli.serve import prepare_broker, run_app, summary
 from hub.control.api import create_app
 from hub.control.runtime import Hub
-from hub.settings import Settings
 from province.runner import Simulation
 from province.scenario import load_scenario
-from province.settings import ProvinceSettings
+from province.settings import ProvinceSettings, hub_settings
 
 STUBS = "mot-cua (dossier system), csdl-dan-cu (population database), ndxp (national platform)"
 
@@ -31,8 +30,8 @@ def up(
 ) -> None:
     """Start the hub (its broker: Apache Kafka unless LGSP_BROKER or KAFKA_BOOTSTRAP_SERVERS say otherwise,
     router, API) with the simulated province: its inventory, its clock and its connectors."""
-    settings = Settings(**{k: v for k, v in {"host": host, "port": port}.items() if v is not None})
     given = ProvinceSettings(**{k: v for k, v in {"scenario": scenario, "speed": speed}.items() if v is not None})
+    settings = hub_settings(given, **{k: v for k, v in {"host": host, "port": port}.items() if v is not None})
     setup_logging(log_level)
     plan = load_scenario(given.scenario)
     broker = prepare_broker(settings)
