@@ -1,7 +1,7 @@
 """Soak: `lgsp-hub up` as an operator leaves it running, sampled every 30 s for hours.
 
 Run with `.venv/bin/python bench/soak.py [--broker kafka|tansu] [--minutes 120 | --smoke] [--interval 30]
-[--router-processes N] [--profile SECONDS]`.
+[--router-processes N] [--retention-minutes M] [--profile SECONDS]`.
 
 The bench starts `lgsp-hub up` (the default scenario, its clock, its connectors, the hub's own broker) in a
 process of its own, as a user would, and every interval samples:
@@ -158,6 +158,8 @@ class Soak:
                "LGSP_OPERATOR_TOKEN": TOKEN}
         if self.args.router_processes is not None:
             env["LGSP_ROUTER_PROCESSES"] = str(self.args.router_processes)
+        if self.args.retention_minutes is not None:  # to see the disk level off within a shorter run
+            env["LGSP_RETENTION_MS"] = str(round(self.args.retention_minutes * 60_000))
         env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
         return env
 
@@ -364,6 +366,8 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="10 minutes, written apart (make bench).")
     parser.add_argument("--interval", type=float, default=30.0)
     parser.add_argument("--router-processes", type=int, default=None, help="LGSP_ROUTER_PROCESSES (unset: its default).")
+    parser.add_argument("--retention-minutes", type=float, default=None,
+                        help="LGSP_RETENTION_MS (unset: what lgsp-hub up keeps, an hour at ×3600).")
     parser.add_argument("--profile", type=int, default=0, metavar="SECONDS", help="py-spy, once warm.")
     args = parser.parse_args()
     if args.smoke:
@@ -379,7 +383,8 @@ def main() -> None:
         finally:
             stop_seconds = soak.stop()
     result = {"machine": machine(), "started": started.isoformat(timespec="seconds"), "minutes": args.minutes,
-              "interval_s": args.interval, "router_processes": args.router_processes, "stop_s": stop_seconds,
+              "interval_s": args.interval, "router_processes": args.router_processes,
+              "retention_minutes": args.retention_minutes, "stop_s": stop_seconds,
               "summary": summary(soak), "profile": soak.profiles, "samples": soak.samples, **ended(started)}
     path = RESULTS / f"{name}.json"
     runs = json_runs(path)
