@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     router_metrics_port: int | None = Field(
         None, ge=1, le=65535, description="Port where a `lgsp-hub router` worker serves /metrics (unset: none).")
     router_batch_max: int = Field(2000, ge=1, description="Records routed per batch at most.")
+    router_behind_seconds: float = Field(
+        60.0, gt=0, description="The dashboard shows the router behind when its lag grew over this long.")
+    router_behind_messages: int = Field(
+        1000, ge=0, description="…and is above this many messages (half a second at 2,000 msg/s: the batches in "
+        "flight stay below it).")
     max_message_bytes: int = Field(1_000_000, ge=1024, description="Largest message accepted.")
     refresh_seconds: float = Field(2.0, gt=0, description="How often a worker reloads connectors and schemas.")
     tansu_max_rss_mb: int = Field(

@@ -5,7 +5,9 @@ The router writes one decision record per message it routes, in the same transac
 log from this topic. A record's key is the message id (else its origin), so every decision about one
 message lands on one partition; its value is the decision as JSON; the message as received travels in the
 `lgsp-message` header, because the log hashes it, finds whom it concerned and, in `full` mode, keeps it;
-the `lgsp-router` header names the worker that decided (worker_id()).
+the `lgsp-router` header names the worker that decided (worker_id()). `received_at` is the ingress record's
+timestamp (None at the HTTP edge, and in records written before it was carried): the operator's view takes
+route latency as `routed_at - received_at` (hub.operator.routing_watch).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class Decision(NamedTuple):  # a tuple: one is built for every routed message
     field: str | None = None  # a rejection's first broken rule: where, and which
     rule: str | None = None
     origin: str | None = None  # `<topic>/<partition>/<offset>` of the message routed; None at the HTTP edge
+    received_at: float | None = None  # the ingress record's timestamp (unix seconds); None at the HTTP edge
     raw: bytes | None = None  # the message as received (a reference, not a copy); dropped once written
 
 
@@ -53,11 +56,11 @@ def _storable(text: str | None) -> str | None:
     return text.replace("\x00", "\ufffd") if text and "\x00" in text else text
 
 
-def record(raw: bytes | None, outcome: Any, routed_at: float, origin: str | None = None,
-           worker: bytes = b"") -> tuple[bytes | None, bytes, list[tuple[str, bytes]]]:
+def record(raw: bytes | None, outcome: Any, routed_at: float, origin: str | None = None, worker: bytes = b"",
+           received_at: float | None = None) -> tuple[bytes | None, bytes, list[tuple[str, bytes]]]:
     """The decision record of one routing outcome (hub.core.routing.Delivery or Rejection): key, value and
-    headers; `worker` is worker_id(), encoded. Built straight from the envelope, once per routed message:
-    orjson writes the UUIDs itself."""
+    headers; `worker` is worker_id(), encoded; `received_at` the ingress record's timestamp (unix seconds).
+    Built straight from the envelope, once per routed message: orjson writes the UUIDs itself."""
     envelope = outcome.envelope
     delivered = hasattr(outcome, "targets")
     broken = None if delivered or not outcome.errors else outcome.errors[0]
@@ -71,7 +74,7 @@ def record(raw: bytes | None, outcome: Any, routed_at: float, origin: str | None
         "correlation_id": envelope.correlation_id if envelope else None,
         "key": _storable(envelope.key) if envelope else None, "payload_sha256": None, "routed_at": routed_at,
         "field": _storable(broken.field) if broken else None, "rule": _storable(broken.rule) if broken else None,
-        "origin": origin})
+        "origin": origin, "received_at": received_at})
     key = str(envelope.id) if envelope else origin
     headers = [(ROUTER_HEADER, worker)] if raw is None else [(ROUTER_HEADER, worker), (MESSAGE_HEADER, raw)]
     return (key.encode() if key else None), value, headers
@@ -85,7 +88,8 @@ def encode(d: Decision, router: bytes = b"") -> tuple[bytes | None, bytes, list[
 
 
 def decode(value: bytes, headers: list[tuple[str, bytes]] | tuple = ()) -> Decision:
-    """A decision record's value and headers, back into the Decision the router wrote."""
+    """A decision record's value and headers, back into the Decision the router wrote (a field an older
+    record lacks takes its default)."""
     fields = orjson.loads(value)
     fields["targets"] = tuple(fields["targets"])
     raw = next((v for k, v in headers if k == MESSAGE_HEADER), None)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
+from aiokafka.structs import TopicPartition
 
 from hub.settings import Settings
 
@@ -53,6 +54,13 @@ class TopicAdmin:
         """How many partitions `topic` has (metadata: an existing cluster's topics may differ from ours)."""
         [described] = await self._admin.describe_topics([topic])
         return len(described["partitions"])
+
+    async def committed(self, group: str, topic: str, partitions: int) -> dict[int, int]:
+        """The offsets `group` committed on partitions 0..`partitions`-1 of `topic`; a partition it never
+        committed is left out."""
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        found = await self._admin.list_consumer_group_offsets(group, partitions=tps)
+        return {tp.partition: meta.offset for tp, meta in found.items() if meta.offset >= 0}
 
     async def list(self) -> list[str]:
         return await self._admin.list_topics()

@@ -15,7 +15,7 @@ import gc
 import logging
 import os
 import time
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,8 +46,6 @@ class RouterStats:
     rejected: dict[str, int] = field(default_factory=dict)
     batches: int = 0
     last_batch_at: float | None = None
-    last_seen: dict[str, float] = field(default_factory=dict)  # source connector → last valid message
-    recent_latencies: deque[float] = field(default_factory=lambda: deque(maxlen=20_000), repr=False)
 
 
 class _Batches:
@@ -207,7 +205,8 @@ class Router:
                 acks.append(await producer.send(self.topics.dlq, record.value, key=record.key, headers=headers))
             if self._log_decisions:  # on the ingress partition's number: one chain follows one partition
                 origin = f"{record.topic}/{record.partition}/{record.offset}"
-                key, value, headers = decision_records.record(record.value, outcome, now, origin, worker)
+                key, value, headers = decision_records.record(record.value, outcome, now, origin, worker,
+                                                              record.timestamp / 1000)
                 acks += await batches.add(decisions, record.partition % decision_partitions, key, value, None, headers)
         return acks + await batches.flush()
 
@@ -258,7 +257,6 @@ class Router:
             envelope = outcome.envelope
             if isinstance(outcome, Delivery):
                 stats.routed += 1
-                stats.last_seen[envelope.source] = now
                 latencies.append(now - record.timestamp / 1000)
                 for target in outcome.targets:
                     routed[(envelope.type, envelope.source, target)] += 1
@@ -271,7 +269,6 @@ class Router:
             metrics.ROUTED.labels(*labels).inc(count)
         for labels, count in rejected.items():
             metrics.REJECTED.labels(*labels).inc(count)
-        stats.recent_latencies.extend(latencies)
         for latency in latencies:
             metrics.ROUTE_LATENCY.observe(latency)
 

@@ -31,6 +31,8 @@ class HubCollector(Collector):
             states.add_metric([state], count)
         yield states
         yield lag
+        yield from _gauge("lgsp_router_lag_messages", "Ingress messages the router group has not routed yet.",
+                          hub.observer.router_lag)
         yield from _indicators(hub.observer.connectivity, hub.observer.dossiers)
 
 

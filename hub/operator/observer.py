@@ -1,9 +1,10 @@
 """The operator's view, refreshed every couple of seconds off the routing path.
 
-It keeps the latest connector statuses (state, lag), the throughput and latency of the last minutes,
-the connectivity indicator with its history on the simulated clock, and the dossier indicators, which
-it computes from the `dossier.*` messages the hub routes: the hub subscribes to them as connector
-`lgsp-kpi`, like any other receiver.
+It keeps the latest connector statuses (state, lag), the throughput and latency of the last minutes (from
+the decisions topic, hub.operator.routing_watch, whichever processes route) with the router's lag beside
+them (hub.operator.router_lag), the connectivity indicator with its history on the simulated clock, and the
+dossier indicators, which it computes from the `dossier.*` messages the hub routes: the hub subscribes to
+them as connector `lgsp-kpi`, like any other receiver.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from hub.core.clock import Clock
 from hub.core.deadlines import DOSSIER_TYPES
 from hub.operator.kpi.connectivity import connectivity, projection
 from hub.operator.kpi.dossiers import DossierIndicators
+from hub.operator.router_lag import LagTrend, RouterLag
+from hub.operator.routing_watch import RoutingWatch
 from hub.sdk import Connector, Message
 from hub.sdk.registrar import Registrar
 
@@ -38,6 +41,9 @@ class Observer:
         self.connectivity: dict[str, Any] = {}
         self.dossiers: dict[str, Any] = {}
         self.throughput: deque[dict[str, Any]] = deque(maxlen=THROUGHPUT_POINTS)
+        self.routing: RoutingWatch | None = None  # the decisions topic's reader, from start()
+        self._lag_meter: RouterLag | None = None
+        self._lag: LagTrend | None = None
         self._last = (time.time(), 0, 0)
         self._next_sample: datetime | None = None
         self.kpi = Connector(KPI_CONNECTOR, name="Bộ chỉ số LGSP (KPI)", agency=hub.inventory.province.name if hub.inventory else "LGSP",
@@ -47,6 +53,13 @@ class Observer:
         self._tasks: list[asyncio.Task] = []
 
     async def start(self, registrar: Registrar) -> None:
+        settings = self.hub.settings
+        self.routing = RoutingWatch(self.hub.link, self.hub.admin)
+        self._lag_meter = RouterLag(self.hub.link, self.hub.admin)
+        self._lag = LagTrend(settings.router_behind_seconds, settings.router_behind_messages)
+        await self.routing.start()
+        await self._lag_meter.start()
+        self._last = (time.time(), 0, 0)
         await self.kpi.start(registrar)
         await self.refresh()  # the endpoints answer with a full view from the first request
         self._tasks = [asyncio.create_task(self._run(), name="observer"),
@@ -58,12 +71,18 @@ class Observer:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.kpi.stop()
+        for reader in (self.routing, self._lag_meter):
+            if reader is not None:
+                await reader.stop()
 
     async def _sample_every_interval(self) -> None:
         """Throughput on its own beat, so slow status queries never stretch its points."""
         while True:
             await asyncio.sleep(self.interval)
-            self._sample_throughput()
+            try:
+                await self._sample_throughput()
+            except Exception:  # the view must outlive a bad sample
+                log.exception("throughput sample failed")
 
     async def _observe(self, message: Message) -> None:
         self.indicators.observe(message.envelope.type, message.payload, str(message.envelope.id))
@@ -82,26 +101,28 @@ class Observer:
         self.dossiers = await asyncio.to_thread(self.indicators.report)
         await self._record_history()
 
-    def _sample_throughput(self) -> None:
-        router = self.hub.router
-        if router is None:
-            return
-        now, stats = time.time(), router.stats
-        rejected = sum(stats.rejected.values())
+    @property
+    def router_lag(self) -> int | None:
+        """Ingress messages the router group has yet to route, at the last sample (None: not known)."""
+        return self._lag.lag if self._lag else None
+
+    @property
+    def behind(self) -> bool:
+        """The router's lag grew over the last window (hub.operator.router_lag.growing)."""
+        return bool(self._lag and self._lag.behind)
+
+    async def _sample_throughput(self) -> None:
+        lag = await self._lag_meter.measure()
+        watch, now = self.routing, time.time()
+        routed, rejected, latencies = watch.routed, watch.rejected, watch.take_latencies()
+        self._lag.add(now, lag)
         then, routed_before, rejected_before = self._last
         elapsed = max(now - then, 1e-6)
-        latencies = list(stats.recent_latencies)
-        stats.recent_latencies.clear()
-        p50 = p95 = None
-        if len(latencies) >= 2:
-            cuts = quantiles(latencies, n=20)
-            p50, p95 = cuts[9] * 1000, cuts[18] * 1000
-        elif latencies:
-            p50 = p95 = latencies[0] * 1000
-        self.throughput.append({"t": now, "routed_per_s": (stats.routed - routed_before) / elapsed,
+        self.throughput.append({"t": now, "routed": routed - routed_before, "rejected": rejected - rejected_before,
+                                "routed_per_s": (routed - routed_before) / elapsed,
                                 "rejected_per_s": (rejected - rejected_before) / elapsed,
-                                "p50_ms": p50, "p95_ms": p95})
-        self._last = (now, stats.routed, rejected)
+                                **percentiles(latencies), "router_lag": lag})
+        self._last = (now, routed, rejected)
 
     async def _refresh_statuses(self) -> None:
         paused = await asyncio.to_thread(self.hub.store.paused_connectors)
@@ -118,9 +139,8 @@ class Observer:
             for system in spec.systems:
                 bindings.setdefault(system, []).append(spec.id)
         last_seen = {cid: beat["received_at"] for cid, beat in self.hub.status.beats.items()}
-        if self.hub.router:
-            for source, seen in self.hub.router.stats.last_seen.items():
-                last_seen[source] = max(seen, last_seen.get(source, 0.0))
+        for source, seen in (self.routing.last_seen if self.routing else {}).items():
+            last_seen[source] = max(seen, last_seen.get(source, 0.0))
         window = self.hub.settings.connectivity_window_seconds
         inventory = self.hub.inventory
         report = connectivity(inventory, bindings, last_seen, time.time(), window)
@@ -148,3 +168,12 @@ class Observer:
         await asyncio.to_thread(self.hub.store.add_connectivity_sample, now.astimezone(timezone.utc),
                                 report["share"] or 0.0, report["connected"], report["total"])
         self._next_sample = now + self.history_every
+
+
+def percentiles(latencies: list[float]) -> dict[str, float | None]:
+    """p50, p95 and p99 of route latencies (seconds) in milliseconds; None without any."""
+    if len(latencies) >= 2:
+        cuts = quantiles(latencies, n=100)
+        return {"p50_ms": cuts[49] * 1000, "p95_ms": cuts[94] * 1000, "p99_ms": cuts[98] * 1000}
+    ms = latencies[0] * 1000 if latencies else None
+    return {"p50_ms": ms, "p95_ms": ms, "p99_ms": ms}

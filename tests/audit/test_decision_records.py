@@ -35,3 +35,16 @@ def test_undecodable_bytes_are_keyed_by_their_origin_and_a_decision_round_trips(
     again = Decision("m-1", "dossier.submitted", 1, "mot-cua", ("ndxp", "bao-cao"), "delivered", None, None, "c-1",
                      "K", None, 2.0, origin="lgsp.ingress/1/1", raw=b"{}")
     assert decode(*encode(again)[1:]) == again
+
+
+def test_the_ingress_timestamp_travels_and_a_record_without_it_still_reads():
+    raw = encode_envelope(dossier_submitted())
+    outcome = route(raw, SchemaRegistry.from_dirs(bundled_schemas_dir()), Directory(), 1_000_000)
+    _, value, headers = record(raw, outcome, 1_700_000_000.5, "lgsp.ingress/2/41", b"w", 1_700_000_000.25)
+    assert decode(value, headers).received_at == 1_700_000_000.25
+    older = orjson.loads(value)
+    del older["received_at"]  # as written before the field was carried
+    d = decode(orjson.dumps(older), headers)
+    assert d.received_at is None and d.routed_at == 1_700_000_000.5 and d.origin == "lgsp.ingress/2/41"
+    edge = record(raw, outcome, 1.0)  # the HTTP edge: no ingress record
+    assert decode(*edge[1:]).received_at is None

@@ -9,7 +9,10 @@ from hub.control.api.deps import HubDep
 router = APIRouter(prefix="/stats", tags=["operations"])
 
 
-@router.get("/throughput", summary="Routed and rejected msg/s with route latency p50/p95, last ten minutes; "
-            "the log indexer's lag (decisions not in the message log yet)")
+@router.get("/throughput", summary="Routed and rejected msg/s (and counts) with route latency p50/p95/p99 and the "
+            "router's lag, last ten minutes, from the decisions topic; the router's lag now and whether it is behind "
+            "(grew over LGSP_ROUTER_BEHIND_SECONDS); the log indexer's lag (decisions not in the message log yet)")
 async def get_throughput(hub: HubDep) -> dict[str, Any]:
-    return {"points": list(hub.observer.throughput), "log_indexer": hub.log_indexer_view()}
+    observer = hub.observer
+    return {"points": list(observer.throughput), "router_lag": observer.router_lag, "behind": observer.behind,
+            "log_indexer": hub.log_indexer_view()}

@@ -1,0 +1,43 @@
+"""What the view counts of decision records: routed, rejected, route latency, each source last heard."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import orjson
+
+from hub.audit.decisions import record
+from hub.bus.topics import BrokerLink, Topics
+from hub.core.directory import Directory
+from hub.core.envelope import encode
+from hub.core.routing import Delivery, route
+from hub.core.schemas.registry import SchemaRegistry, bundled_schemas_dir
+from hub.operator.routing_watch import RoutingWatch
+from hub.testing.samples import dossier_submitted
+
+SCHEMAS = SchemaRegistry.from_dirs(bundled_schemas_dir())
+
+
+def delivered(received_at: float, routed_at: float) -> SimpleNamespace:
+    raw = encode(dossier_submitted())
+    refused = route(raw, SCHEMAS, Directory(), 1_000_000)  # a real envelope, taken as delivered
+    outcome = Delivery(refused.envelope, ("ndxp",))
+    _, value, headers = record(raw, outcome, routed_at, "lgsp.ingress/0/1", b"w", received_at)
+    return SimpleNamespace(value=value, headers=headers)
+
+
+def refused() -> SimpleNamespace:
+    _, value, headers = record(b"\xff", route(b"\xff", SCHEMAS, Directory(), 1_000_000), 5.0, "lgsp.ingress/0/2")
+    return SimpleNamespace(value=value, headers=headers)
+
+
+def test_counts_latencies_and_last_seen():
+    watch = RoutingWatch(BrokerLink("localhost:1", Topics()), None)
+    first, second = delivered(100.0, 100.25), delivered(101.0, 101.5)
+    source = orjson.loads(first.value)["source"]
+    old = orjson.loads(second.value)
+    del old["received_at"]  # a record from before the field: counted, no latency
+    watch.count([first, refused(), second, SimpleNamespace(value=orjson.dumps(old)), SimpleNamespace(value=b"junk")])
+    assert (watch.routed, watch.rejected, watch.unreadable) == (3, 1, 1)
+    assert sorted(watch.take_latencies()) == [0.25, 0.5] and watch.take_latencies() == []
+    assert watch.last_seen == {source: 101.5}
