@@ -31,10 +31,13 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
 LANGS = {
     "vi": {"group": ".", "decimal": ",", "connTitle": "Hệ thống thông tin kết nối qua LGSP",
            "kpiOnline": "Hồ sơ nộp trực tuyến", "systems": "{}/{} hệ thống", "met": "Đạt", "notMet": "Chưa đạt",
-           "sysSub": "{} đã kết nối · {} chưa kết nối"},
+           "sysSub": "{} đã kết nối · {} chưa kết nối",
+           "latencyLegend": ["Trung vị (p50)", "Phân vị 99 (p99)"],
+           "routerBehind": "Điều phối đang tụt lại"},
     "en": {"group": ",", "decimal": ".", "connTitle": "Information systems connected through the LGSP",
            "kpiOnline": "Dossiers filed online", "systems": "{}/{} systems", "met": "Met", "notMet": "Not met",
-           "sysSub": "{} connected · {} not connected"},
+           "sysSub": "{} connected · {} not connected", "latencyLegend": ["Median (p50)", "99th percentile (p99)"],
+           "routerBehind": "Router falling behind"},
 }
 
 
@@ -135,6 +138,37 @@ async def check_log_lag(page, hub: HubProcess, lang: str) -> None:
     assert (await page.get_by_test_id("log-lag").get_attribute("data-value")) != ""
 
 
+async def check_latency(page, hub: HubProcess, lang: str) -> None:
+    """The latency chart draws p50 and p99, with their legend in the page's language."""
+    for series in ("p50", "p99"):
+        await page.wait_for_function(
+            f"(document.querySelector('[data-testid=latency-chart] path[data-series={series}]')"
+            "?.getAttribute('d') || '').length > 0", timeout=30_000)
+    items = page.locator("[data-testid=latency-legend] .legend-item")
+    legend = [text.strip() for text in await items.all_text_contents()]
+    assert legend == LANGS[lang]["latencyLegend"]
+
+
+async def check_behind(page, hub: HubProcess, lang: str) -> None:
+    """The "behind" badge shows exactly when the API says the router is behind."""
+    await agree("behind badge", lambda: api(hub, "/v1/stats/throughput")["behind"],
+                lambda: page.get_by_test_id("router-behind").is_visible())
+
+
+async def browse(hub: HubProcess):
+    from playwright.async_api import async_playwright
+
+    playwright = await async_playwright().start()
+    browser = await playwright.chromium.launch(
+        executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                        "--disable-component-update", "--disable-sync", "--no-first-run"])
+    page = await browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.errors = []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    await page.goto(hub.url + "/")
+    return playwright, browser, page
+
+
 @pytest.fixture(scope="module")
 def province_hub(tmp_path_factory, session_broker):
     hub = HubProcess(tmp_path_factory.mktemp("dashboard"), session_broker.fresh(), LGSP_STUBS="true", LGSP_SPEED="7200",
@@ -186,14 +220,15 @@ async def test_dashboard_shows_the_live_province(province_hub):
 
             # Vietnamese by default; every card shows its endpoint's figures, formatted the Vietnamese way.
             assert await page.get_attribute("html", "lang") == "vi"
-            for check in (check_connectivity, check_dossiers, check_platform, check_log_lag):
+            for check in (check_connectivity, check_dossiers, check_platform, check_log_lag, check_latency,
+                          check_behind):
                 await check(page, hub, "vi")
 
             await page.get_by_test_id("lang-switch").click()
             assert await page.get_attribute("html", "lang") == "en"
             labels = await texts(page, {"connTitle": "[data-i18n=connTitle]", "kpiOnline": "[data-i18n=kpiOnline]"})
             assert labels == {key: LANGS["en"][key] for key in labels}
-            for check in (check_connectivity, check_dossiers, check_log_lag):
+            for check in (check_connectivity, check_dossiers, check_log_lag, check_latency, check_behind):
                 await check(page, hub, "en")
             ARTIFACTS.mkdir(exist_ok=True)
             await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
@@ -201,3 +236,51 @@ async def test_dashboard_shows_the_live_province(province_hub):
             await browser.close()
     assert errors == []
     await eventually(lambda: (ARTIFACTS / "dashboard.png").stat().st_size > 10_000, what="the screenshot")
+
+
+async def test_the_behind_badge_shows_while_the_router_lag_grows(tmp_path, session_broker):
+    """No router: while messages keep arriving the lag grows and the badge shows; once they stop, the lag
+    holds and the badge goes once the (short) window has passed."""
+    from hub.core.envelope import encode
+    from hub.testing.samples import dossier_submitted
+    from tests.support.connectors import MOT_CUA
+
+    hub = HubProcess(tmp_path, session_broker.fresh(), LGSP_ROUTER="false", LGSP_ROUTER_BEHIND_SECONDS="4",
+                     LGSP_ROUTER_BEHIND_MESSAGES="5").start()
+    playwright, browser, page = None, None, None
+    stop, sent = asyncio.Event(), []
+
+    async def send() -> None:
+        while not stop.is_set():
+            raw = encode(dossier_submitted(counter=len(sent)))
+            assert (await asyncio.to_thread(hub.publish, raw, key)).status_code == 202
+            sent.append(raw)
+
+    try:
+        key = hub.register(MOT_CUA)
+        playwright, browser, page = await browse(hub)
+        badge = page.get_by_test_id("router-behind")
+        await eventually(lambda: api(hub, "/v1/stats/throughput")["router_lag"] == 0, 120, "the lag measured")
+        await check_behind(page, hub, "vi")
+        assert not await badge.is_visible()
+        sending = asyncio.create_task(send())
+        try:
+            await eventually(lambda: api(hub, "/v1/stats/throughput")["behind"], 120, "the router behind")
+            await badge.wait_for(state="visible", timeout=30_000)
+            assert (await badge.text_content() or "").strip() == LANGS["vi"]["routerBehind"]
+            await page.get_by_test_id("lang-switch").click()
+            assert (await badge.text_content() or "").strip() == LANGS["en"]["routerBehind"]
+        finally:
+            stop.set()
+            await sending
+        await eventually(lambda: api(hub, "/v1/stats/throughput")["router_lag"] == len(sent), 120,
+                         "every message counted in the lag")
+        await badge.wait_for(state="hidden", timeout=60_000)  # a lag that holds is not a router falling behind
+        await check_behind(page, hub, "en")
+        assert page.errors == []
+    finally:
+        if browser is not None:
+            await browser.close()
+        if playwright is not None:
+            await playwright.stop()
+        hub.stop()
