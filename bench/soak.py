@@ -137,9 +137,10 @@ def role_of(cmdline: list[str], is_root: bool) -> str:
 
 
 def disk_mb(folder: Path) -> float | None:
+    """Blocks in use, not apparent sizes: Kafka's index files are preallocated sparse (10 MiB each)."""
     if not folder.exists():
         return None
-    return round(sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20, 1)
+    return round(sum(f.stat().st_blocks * 512 for f in folder.rglob("*") if f.is_file()) / 2**20, 1)
 
 
 class Soak:
@@ -368,13 +369,15 @@ def main() -> None:
     parser.add_argument("--router-processes", type=int, default=None, help="LGSP_ROUTER_PROCESSES (unset: its default).")
     parser.add_argument("--retention-minutes", type=float, default=None,
                         help="LGSP_RETENTION_MS (unset: what lgsp-hub up keeps, an hour at ×3600).")
+    parser.add_argument("--name", default=None, help="Results name (bench/results/<name>.json, the chart "
+                        "docs/images/<name>-<broker>.svg); unset: soak, or soak-smoke with --smoke.")
     parser.add_argument("--profile", type=int, default=0, metavar="SECONDS", help="py-spy, once warm.")
     args = parser.parse_args()
     if args.smoke:
         args.minutes = 10.0
     stop_on_sigterm()
     started = datetime.now(timezone.utc)
-    name = "soak-smoke" if args.smoke else "soak"
+    name = args.name or ("soak-smoke" if args.smoke else "soak")
     with tempfile.TemporaryDirectory(prefix="lgsp-soak-") as scratch:
         soak = Soak(args, Path(scratch))
         soak.start()
