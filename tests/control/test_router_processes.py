@@ -14,7 +14,7 @@ from hub.audit.decisions import ROUTER_HEADER
 from hub.core.envelope import encode
 from hub.testing.samples import dossier_submitted
 from tests.support.connectors import MOT_CUA, NDXP
-from tests.support.hubs import HubProcess
+from tests.support.hubs import HubProcess, alive
 from tests.support.records import consume, read_ids
 
 
@@ -30,14 +30,6 @@ def _started_again(hub: HubProcess, killed: int, timeout: float = 60.0) -> dict:
             return worker
         time.sleep(0.2)
     raise AssertionError(f"no new worker within {timeout:g} s: {_workers(hub)}\n{hub.log.read_text()[-3000:]}")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return open(f"/proc/{pid}/stat").read().split()[2] != "Z"
 
 
 def _children(pid: int) -> set[int]:
@@ -68,4 +60,4 @@ async def test_a_worker_routes_and_one_killed_is_started_again(broker, tmp_path)
         assert routers == {f"{host}-{worker['pid']}", f"{host}-{again['pid']}"}, routers
     finally:
         assert hub.stop() in (0, -signal.SIGINT)
-    assert not _alive(again["pid"]), "the worker outlived the hub"
+    assert not alive(again["pid"]), "the worker outlived the hub"

@@ -15,7 +15,7 @@ import time
 import httpx
 import pytest
 
-from tests.support.hubs import OPERATOR, HubProcess
+from tests.support.hubs import OPERATOR, HubProcess, alive
 
 SPEC = {"id": "so-tu-phap", "name": "Sở Tư pháp", "agency": "000.00.01.H22", "consumes": ["dossier.submitted"]}
 BOUND = 15.0  # seconds a shutdown may take at most
@@ -29,17 +29,9 @@ def _broker_pid(hub: HubProcess, kind: str) -> int:
     return pid
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return open(f"/proc/{pid}/stat").read().split()[2] != "Z"
-
-
 def _gone_within(pid: int, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
-    while _alive(pid):
+    while alive(pid):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.05)

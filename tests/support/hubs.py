@@ -74,6 +74,15 @@ class HubProcess:
         return stop_process(self.process, sig) if self.process else 0
 
 
+def alive(pid: int) -> bool:
+    """The process runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return open(f"/proc/{pid}/stat").read().split()[2] != "Z"
+
+
 def audit(db_url: str, *args: str) -> subprocess.CompletedProcess:
     """`lgsp-hub audit …` (`verify` unless told) on the store at `db_url`."""
     return subprocess.run([sys.executable, "-m", "hub", "audit", *(args or ("verify",))], cwd=ROOT,
