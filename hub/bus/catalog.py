@@ -28,14 +28,14 @@ class Catalog:
         self.version: int | None = None  # the store's catalog version this copy was loaded at
 
     def reload(self) -> None:
-        version = self.store.catalog_version()  # read first: a change after it shows at the next check
+        loaded_at = self.store.catalog_version()  # read first: a change after it shows at the next check
         for type, version, schema in self.store.schema_versions():
             if not self.schemas.has(type, version):
                 self.schemas.put(type, version, schema)
         self.directory = Directory.of(ConnectorSpec.model_validate(spec) for spec in self.store.connectors())
         if self._require_signatures:
             self.keyring = Keyring(self.store.credentials())
-        self.version = version
+        self.version = loaded_at
 
     async def fresh(self) -> None:
         """Reload when the store's catalog changed since this copy was loaded."""

@@ -92,12 +92,14 @@ async def test_a_catalog_reloads_when_another_process_changed_the_store(store_ur
         catalog = Catalog(worker, SchemaRegistry.from_dirs(bundled_schemas_dir()))
         catalog.reload()
         credential, row = issue("dat-dai")
+        api.add_schema_version("land.parcel_updated", 7, {"type": "object"})
         api.put_connector("dat-dai", LAND)
         api.add_credential(row, retire_others_at=None)
         await catalog.fresh()
         raw = b'{"any": "bytes"}'
         assert catalog.keyring.signer(credential.id, credential.sign(raw), raw, time.time()) == "dat-dai"
         loaded = catalog.version
+        assert loaded == api.catalog_version()
         await catalog.fresh()
         assert catalog.version == loaded  # nothing changed: nothing reloaded
         api.revoke_credentials("dat-dai", credential.id)
