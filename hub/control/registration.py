@@ -30,7 +30,24 @@ def _problems(hub: Any, spec: ConnectorSpec) -> list[dict[str, str]]:
     known_types = set(hub.catalog.schemas.types())
     problems = [{"field": f"{side}[{i}]", "rule": "knownType", "message": f"unknown message type {t!r}"}
                 for side in ("produces", "consumes") for i, t in enumerate(getattr(spec, side)) if t not in known_types]
-    return problems + _unknown_systems(hub.inventory, spec)
+    return problems + _unserved(spec) + _unknown_systems(hub.inventory, spec)
+
+
+def _unserved(spec: ConnectorSpec) -> list[dict[str, str]]:
+    """A service is answered through the provider's grants: it receives the request and publishes the reply."""
+    problems, seen = [], set()
+    for i, service in enumerate(spec.serves):
+        if service.request in seen:
+            problems.append({"field": f"serves[{i}].request", "rule": "uniqueService",
+                             "message": f"{service.request} is served twice"})
+        seen.add(service.request)
+        if service.request not in spec.consumes:
+            problems.append({"field": f"serves[{i}].request", "rule": "servedIsConsumed",
+                             "message": f"serves {service.request} but does not consume it"})
+        if service.reply not in spec.produces:
+            problems.append({"field": f"serves[{i}].reply", "rule": "replyIsProduced",
+                             "message": f"replies with {service.reply} but does not produce it"})
+    return problems
 
 
 def _unknown_systems(inventory: Inventory | None, spec: ConnectorSpec) -> list[dict[str, str]]:

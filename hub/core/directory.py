@@ -15,6 +15,16 @@ from hub.core.inventory import AgencyLevel
 ConnectorLevel = Literal["national", AgencyLevel]
 
 
+class Service(BaseModel):
+    """A synchronous service a provider answers: callers send `request` and wait for `reply`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    request: MessageType
+    reply: MessageType
+    description: str | None = Field(None, max_length=500)
+
+
 class ConnectorSpec(BaseModel):
     """A connector's registration: who it is and which message types it sends and receives."""
 
@@ -27,6 +37,11 @@ class ConnectorSpec(BaseModel):
     systems: list[str] = Field(default_factory=list, description="Information systems of the province it connects.")
     produces: list[MessageType] = Field(default_factory=list)
     consumes: list[MessageType] = Field(default_factory=list)
+    serves: list[Service] = Field(default_factory=list, description="Services it answers: each request type "
+                                  "(among `consumes`) with its reply type (among `produces`).")
+
+    def service(self, request: str) -> Service | None:
+        return next((service for service in self.serves if service.request == request), None)
 
 
 @dataclass(frozen=True)

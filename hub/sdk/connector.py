@@ -102,6 +102,7 @@ class Connector:
         self.reachable = True  # False simulates the system being down: no reading, no heartbeats
         self._failing = False  # the last message's handler gave up: reported as FAILED until one succeeds
         self._routes: dict[tuple[str, int], _Route] = {}
+        self._services: dict[str, dict[str, str]] = {}  # request type → its service entry
         self._seen = SeenIds(ClientSettings().dedup_window if remember_ids is None else remember_ids)
         self._pending: dict[Any, asyncio.Future[Envelope]] = {}
         self._replied = SeenIds(10_000)  # correlation ids answered straight from the fetch loop
@@ -125,10 +126,20 @@ class Connector:
             return handler
         return register
 
+    def serves(self, request: str, *, reply: str, version: int = 1, model: type[BaseModel] | None = None,
+               description: str | None = None) -> Callable[[Handler], Handler]:
+        """Register the handler of a service: callers send `request` (over Kafka or HTTP) and wait for `reply`,
+        which the handler sends with `reply()`. The hub lists it in its service catalog."""
+        self._services[request] = {"request": request, "reply": reply,
+                                   **({"description": description} if description else {})}
+        return self.on(request, version, model)
+
     def spec(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "agency": self.agency, "level": self.level,
-                "systems": self.systems, "produces": sorted(set(self.produces)),
-                "consumes": sorted({type for type, _ in self._routes} | set(self.expects))}
+                "systems": self.systems,
+                "produces": sorted(set(self.produces) | {s["reply"] for s in self._services.values()}),
+                "consumes": sorted({type for type, _ in self._routes} | set(self.expects)),
+                "serves": list(self._services.values())}
 
     # lifecycle ---------------------------------------------------------------
     async def start(self, registrar: Registrar) -> None:

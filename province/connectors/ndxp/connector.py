@@ -29,8 +29,9 @@ class NationalPlatform:
         self._transactions = itertools.count(1)
         self.connector = Connector(ID, name="Nền tảng tích hợp, chia sẻ dữ liệu quốc gia (NDXP)",
                                    agency="Văn phòng Chính phủ", level="national", produces=["ndxp.receipt"])
-        for type in DOSSIER_TYPES:
-            self.connector.on(type)(self._sync)
+        for type in DOSSIER_TYPES:  # a sync answered with a receipt: a service, after APICapNhatDongBoHoSoDVC
+            self.connector.serves(type, reply="ndxp.receipt", description=f"Sync one {type} event to the "
+                                  "national platform; the receipt says whether it was accepted.")(self._sync)
 
     async def _sync(self, message: Message) -> None:
         envelope = message.envelope

@@ -29,7 +29,9 @@ class PopulationDatabase:
         self.failures = 0
         self.connector = Connector(ID, name="Cơ sở dữ liệu quốc gia về dân cư", agency="Bộ Công an (C06)",
                                    level="national", produces=["citizen.verify.reply"])
-        self.connector.on("citizen.verify.request")(self._verify)
+        self.connector.serves("citizen.verify.request", reply="citizen.verify.reply",
+                              description="Does this citizen exist, and do the name, birth date and old ID "
+                                          "number given match the population database?")(self._verify)
 
     async def _verify(self, message: Message) -> None:
         if self.latency_seconds:
