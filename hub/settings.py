@@ -81,6 +81,10 @@ class Settings(BaseSettings):
                               "(off: `lgsp-hub log-indexer` processes do it).")
     log_indexer_metrics_port: int | None = Field(
         None, ge=1, le=65535, description="Port where a `lgsp-hub log-indexer` process serves /metrics (unset: none).")
+    service_timeout_seconds: float = Field(
+        10.0, gt=0, description="How long a synchronous call (POST /v1/services/…) waits for its reply by default.")
+    service_timeout_max_seconds: float = Field(
+        60.0, gt=0, description="The longest wait a caller may ask for (?timeout=).")
     kafka_idempotence: bool | None = Field(
         None, description="Idempotent producers (enable_idempotence); unset: on for Apache Kafka, off for tansu.")
 

@@ -34,7 +34,7 @@ class Decision(NamedTuple):  # a tuple: one is built for every routed message
     version: int | None
     source: str | None
     targets: tuple[str, ...]
-    outcome: str  # delivered | rejected
+    outcome: str  # delivered | rejected; a call over HTTP ends answered | timed_out | late (its reply)
     stage: str | None
     reason: str | None
     correlation_id: str | None

@@ -28,7 +28,7 @@ from hub.bus.admin import TopicAdmin
 from hub.bus.catalog import Catalog
 from hub.bus.gaps import GapGuard
 from hub.bus.guarantees import AtLeastOnce, ExactlyOnce
-from hub.bus.topics import BrokerLink
+from hub.bus.topics import BrokerLink, reply_partition
 from hub.core.credentials import Keyring, seal
 from hub.core.rejection import Rejection, dead_letter_headers
 from hub.core.routing import Delivery, authenticate, decide
@@ -115,7 +115,7 @@ class Router:
         gc.freeze()
         gc.set_threshold(50_000, 20, 20)
         await self._admin.start()
-        await self._admin.ensure([self.topics.ingress, self.topics.dlq, self.topics.decisions])
+        await self._admin.ensure([self.topics.ingress, self.topics.dlq, self.topics.decisions, self.topics.replies])
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self._bootstrap, group_id=self.topics.router_group,
             enable_auto_commit=False, auto_offset_reset="earliest",
@@ -128,7 +128,7 @@ class Router:
         self._consumer.subscribe([self.topics.ingress], listener=_Rebalancing(self))
         await self.output.start()
         await self._consumer.start()
-        await self._learn_partitions({self.topics.decisions})
+        await self._learn_partitions({self.topics.decisions, self.topics.replies})
         self.running = True
 
     async def run(self) -> None:
@@ -172,7 +172,7 @@ class Router:
         inboxes = {self.topics.inbox(t) for _, outcome in outcomes if isinstance(outcome, Delivery) for t in outcome.targets}
         await self._admin.ensure(inboxes)
         await self._learn_partitions(inboxes)
-        await self.output.track({self.topics.dlq, self.topics.decisions, *inboxes})
+        await self.output.track({self.topics.dlq, self.topics.decisions, self.topics.replies, *inboxes})
         shares: dict[TopicPartition, list] = {}
         for pair in outcomes:
             shares.setdefault(TopicPartition(pair[0].topic, pair[0].partition), []).append(pair)
@@ -215,6 +215,11 @@ class Router:
         acks = []
         key = outcome.envelope.key.encode() if outcome.envelope.key else record.key
         headers = list(record.headers)  # the signature travels on: a receiver may check it too
+        if outcome.envelope.correlation_id is not None and (
+                partition := reply_partition(headers, self._partitions[self.topics.replies])) is not None:
+            # The reply to a call made over HTTP: to the API process waiting for it, not the caller's inbox.
+            return [await producer.send(self.topics.replies, record.value, key=key, partition=partition,
+                                        headers=headers, timestamp_ms=record.timestamp)]
         for target in outcome.targets:
             topic = self.topics.inbox(target)
             # Keyed alike, the ingress partition number keeps per-key order and skips re-hashing. Inbox records

@@ -12,6 +12,17 @@ PREFIX_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"  # dots separate the prefix from 
 # The largest record a hub topic takes, and the hub's producers send: well above LGSP_MAX_MESSAGE_BYTES, so
 # an oversized message reaches the router, which dead-letters it with the rule it broke.
 RECORD_BYTES_MAX = 16 << 20
+# On a request made through the hub's HTTP edge: the partition of `<prefix>.replies` its caller reads. The
+# provider echoes it on its reply (the SDK's reply() does), and the router delivers that reply there.
+REPLY_TO_HEADER = "lgsp.reply-to"
+
+
+def reply_partition(headers: tuple | list, partitions: int) -> int | None:
+    """The replies partition a record's headers ask for, if any and if it exists."""
+    for name, value in headers:
+        if name == REPLY_TO_HEADER:
+            return int(value) if value.isdigit() and int(value) < partitions else None
+    return None
 
 
 @dataclass(frozen=True)
@@ -46,12 +57,17 @@ class Topics:
         return f"{self.prefix}.decisions"
 
     @property
+    def replies(self) -> str:
+        """Replies to synchronous calls made over HTTP; each API process reads one partition of it."""
+        return f"{self.prefix}.replies"
+
+    @property
     def router_group(self) -> str:
         return f"{self.prefix}-router"
 
     @property
     def hub_topics(self) -> list[str]:
-        return [self.ingress, self.dlq, self.control, self.heartbeats, self.decisions]
+        return [self.ingress, self.dlq, self.control, self.heartbeats, self.decisions, self.replies]
 
     @property
     def log_indexer_group(self) -> str:

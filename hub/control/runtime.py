@@ -30,6 +30,7 @@ from hub.bus.status import StatusBoard
 from hub.bus.topics import RECORD_BYTES_MAX, BrokerLink
 from hub.control.registration import LocalRegistrar, announce
 from hub.control.router_workers import RouterWorkers
+from hub.control.service_calls import ServiceCalls
 from hub.core.clock import Clock, WallClock
 from hub.core.inventory import Inventory, load_inventory
 from hub.core.rejection import Rejection, dead_letter_headers
@@ -130,6 +131,8 @@ class Hub:
         self.status = StatusBoard(self.link, self.settings.heartbeat_timeout_seconds, lambda: self.catalog.keyring)
         await self.status.start()
         self._tasks.append(asyncio.create_task(self.catalog.refresh_forever(self.settings.refresh_seconds)))
+        self.services = ServiceCalls(self)
+        await self.services.start()
 
     def _load_inventory(self) -> None:
         if self.inventory is None and self.settings.inventory is not None:
@@ -188,7 +191,7 @@ class Hub:
             if task.get_name() not in _WORKERS:
                 task.cancel()
             yield _settled(task)
-        for part in ("status", "dead_letters"):
+        for part in ("services", "status", "dead_letters"):
             if hasattr(self, part):
                 yield getattr(self, part).stop()
         if hasattr(self, "producer"):
@@ -228,6 +231,11 @@ class Hub:
     async def ingest(self, raw: bytes, key: str | None, headers: list[tuple[str, bytes]] | None = None) -> None:
         """Put a message on the ingress topic and wait for the broker's acknowledgement."""
         await self.producer.send_and_wait(self.topics.ingress, raw, key=key.encode() if key else None, headers=headers)
+
+    async def keep_refused(self, raw: bytes, rejection: Rejection) -> None:
+        """A message refused at the HTTP edge is kept like the router's: in the message log and on the DLQ."""
+        await self.decided(raw, rejection)
+        await self.dead_letter(raw, rejection)
 
     async def dead_letter(self, raw: bytes, rejection: Rejection) -> None:
         """Keep a message refused at the HTTP edge on the DLQ, like the router does."""

@@ -116,6 +116,14 @@ def seal(record: Any) -> tuple[bytes | None, bytes | None]:
     return credential, signature
 
 
+def seal_headers(credential: bytes | str | None, signature: bytes | str | None) -> list[tuple[str, bytes]]:
+    """A seal as it came over HTTP, as the Kafka record headers the router reads (none when incomplete)."""
+    if not credential or not signature:
+        return []
+    as_bytes = [value if isinstance(value, bytes) else value.encode() for value in (credential, signature)]
+    return [(CREDENTIAL_HEADER, as_bytes[0]), (SIGNATURE_HEADER, as_bytes[1])]
+
+
 class AuthError(HubError):
     """Why a message's signature is not accepted: the field it concerns and the rule."""
 

@@ -85,8 +85,8 @@ class RoutingWatch:
         for record in records:
             try:
                 d = orjson.loads(record.value)
-                if d["outcome"] != "delivered":
-                    rejected += 1
+                if d["outcome"] != "delivered":  # else rejected, or the end of a call over HTTP
+                    rejected += d["outcome"] == "rejected"
                     continue
                 at, source, received = d["routed_at"], d["source"], d.get("received_at")
                 routed += 1

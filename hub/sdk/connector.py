@@ -30,6 +30,7 @@ from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential
 
 from hub.bus import metrics
 from hub.bus.gaps import GapGuard, Reassigned
+from hub.bus.topics import REPLY_TO_HEADER
 from hub.core.credentials import Credential
 from hub.core.envelope import Envelope, decode, encode
 from hub.core.errors import HubError
@@ -51,6 +52,10 @@ def _plain(payload: dict[str, Any] | BaseModel) -> dict[str, Any]:
     return payload.model_dump(mode="json", exclude_none=True) if isinstance(payload, BaseModel) else payload
 
 
+def _reply_to(record: ConsumerRecord) -> bytes | None:
+    return next((value for name, value in record.headers if name == REPLY_TO_HEADER), None)
+
+
 class RequestTimeout(HubError, TimeoutError):
     pass
 
@@ -61,6 +66,7 @@ class Message(Generic[P]):
 
     envelope: Envelope
     payload: P
+    reply_to: bytes | None = None  # where the hub wants the reply (a call made over HTTP): echoed by reply()
 
 
 Handler = Callable[[Message[Any]], Awaitable[None]]
@@ -195,11 +201,12 @@ class Connector:
         await self.send(envelope)
         return envelope
 
-    async def send(self, envelope: Envelope, wait: bool = True) -> None:
+    async def send(self, envelope: Envelope, wait: bool = True, reply_to: bytes | None = None) -> None:
         """Sign and produce to the ingress; without `wait` the ack is awaited before the next inbox commit."""
         raw = encode(envelope)
+        headers = self._credential.headers(raw) + ([(REPLY_TO_HEADER, reply_to)] if reply_to is not None else [])
         ack = await self._producer.send(self.topics.ingress, raw, key=envelope.key.encode() if envelope.key else None,
-                                        headers=self._credential.headers(raw))
+                                        headers=headers)
         self.counters.published += 1
         if wait:
             await ack
@@ -210,7 +217,7 @@ class Connector:
                     version: int = 1) -> Envelope:
         """Answer a request: to its sender, with its correlation id."""
         envelope = message.envelope.reply(type, version, self.id, _plain(payload))
-        await self.send(envelope, wait=False)  # a handler need not wait on the broker: the commit does
+        await self.send(envelope, wait=False, reply_to=message.reply_to)  # the commit waits on the broker
         return envelope
 
     async def request(self, type: str, payload: dict[str, Any] | BaseModel, *, target: str,
@@ -331,7 +338,7 @@ class Connector:
             return await self._give_up(record, f"payload does not fit {route.model.__name__}: {exc}")
         metrics.DELIVERY_LATENCY.labels(self.id).observe(max(time.time() - record.timestamp / 1000, 0.0))
         try:
-            await self._call(route.handler, Message(envelope, payload))
+            await self._call(route.handler, Message(envelope, payload, _reply_to(record)))
         except Exception as exc:
             log.warning("%s: handler of %s failed %d times: %s", self.id, envelope.type, self.handler_attempts, exc)
             self._failing = True

@@ -14,7 +14,7 @@ from hub.core.rejection import field_errors
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
           409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_failed",
-          503: "unavailable"}
+          503: "unavailable", 504: "gateway_timeout"}
 
 ERROR_SCHEMA = {
     "title": "Error", "type": "object", "required": ["error"], "additionalProperties": False,

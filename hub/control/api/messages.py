@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from hub.control.api.deps import HubDep, Operator
 from hub.control.api.errors import ApiError
 from hub.control.api.responses import JsonResponse
-from hub.core.credentials import CREDENTIAL_HEADER, HTTP_CREDENTIAL_HEADER, HTTP_SIGNATURE_HEADER, SIGNATURE_HEADER
+from hub.core.credentials import HTTP_CREDENTIAL_HEADER, HTTP_SIGNATURE_HEADER, seal_headers
 from hub.core.envelope import Envelope
 from hub.core.personal_id import mask, mask_text, problem
 from hub.core.rejection import Rejection
@@ -36,22 +36,13 @@ async def publish(request: Request, hub: HubDep) -> JsonResponse:
     outcome = route(raw, catalog.schemas, catalog.directory, hub.settings.max_message_bytes, catalog.keyring,
                     seal, time.time())
     if isinstance(outcome, Rejection):
-        await hub.decided(raw, outcome)  # to the message log, as the router's are
-        await hub.dead_letter(raw, outcome)
+        await hub.keep_refused(raw, outcome)
         errors = [{"field": e.field, "rule": e.rule, "message": e.message} for e in outcome.errors]
         raise ApiError(_STATUS[outcome.stage], outcome.reason, {"stage": outcome.stage, "errors": errors})
     envelope = outcome.envelope
-    await hub.ingest(raw, envelope.key, signed(seal))  # the router checks the signature again
+    await hub.ingest(raw, envelope.key, seal_headers(*seal))  # the router checks the signature again
     return JsonResponse({"id": str(envelope.id), "status": "accepted", "targets": list(outcome.targets)},
                         status_code=202)
-
-
-def signed(seal: tuple[str | None, str | None]) -> list[tuple[str, bytes]] | None:
-    """The HTTP seal as the Kafka record headers the router reads."""
-    credential, signature = seal
-    if not credential or not signature:
-        return None
-    return [(CREDENTIAL_HEADER, credential.encode()), (SIGNATURE_HEADER, signature.encode())]
 
 
 @router.get("/messages/{message_id}", dependencies=[Operator],

@@ -1,0 +1,254 @@
+"""Synchronous service calls through the hub: a request routed to its provider, answered with its reply.
+
+The caller signs its request envelope as on POST /v1/messages. The hub checks it as the router will, and
+checks the call itself (the provider serves the type, the caller may receive the reply, the provider is
+available). It then sends the request to the ingress, marked with this process's replies partition, and
+waits for the reply correlated with it (hub.bus.replies). A refusal is kept like every other: on the DLQ
+and in the message log. Each call's end (answered, timed out, or a reply come too late) goes to the message
+log too, with its latency; the figures of each call are kept after X-Road's operational monitoring.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from prometheus_client import Counter, Histogram
+
+from hub.audit.decisions import Decision, encode, worker_id
+from hub.bus.replies import ReplyBox
+from hub.bus.topics import REPLY_TO_HEADER
+from hub.core.credentials import CREDENTIAL_HEADER, SIGNATURE_HEADER, seal_headers
+from hub.core.envelope import Envelope
+from hub.core.errors import HubError
+from hub.core.rejection import FieldError, Rejection
+from hub.core.routing import Seal, route
+
+CALLS = Counter("lgsp_service_calls", "Synchronous calls through the hub's HTTP edge, by outcome: answered, "
+                "refused (with the HTTP status) or timed_out.", ["provider", "service", "outcome"])
+CALL_SECONDS = Histogram("lgsp_service_call_seconds", "From a call's request received to its reply answered.",
+                         ["provider", "service"],
+                         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0))
+_SIZES = (256, 1024, 4096, 16384, 65536, 262144, 1048576)
+REQUEST_BYTES = Histogram("lgsp_service_request_bytes", "Size of a call's request.", ["provider", "service"],
+                          buckets=_SIZES)
+RESPONSE_BYTES = Histogram("lgsp_service_response_bytes", "Size of a call's reply.", ["provider", "service"],
+                           buckets=_SIZES)
+
+KEPT_CALLS = 1000  # the last calls' records, per process
+KEPT_LATENCIES = 1000  # per service, for its p50 and p99
+_UNAVAILABLE = ("PAUSED", "UNREACHABLE")
+_STATUS = {"auth": 403, "decode": 400, "envelope": 422, "schema": 422, "routing": 422}
+_FORBIDDEN = ("mayPublish",)  # a grant the caller lacks: 403, where the router's other routing rules are 422
+
+
+class Refused(HubError):
+    """The call was refused before its request was sent: the HTTP status, and why (field and rule)."""
+
+    def __init__(self, status: int, rejection: Rejection) -> None:
+        super().__init__(rejection.reason)
+        self.status, self.rejection = status, rejection
+
+
+class TimedOut(HubError, TimeoutError):
+    pass
+
+
+@dataclass(frozen=True)
+class Answer:
+    raw: bytes  # the reply envelope, as its provider signed it
+    seal: dict[str, str]  # the provider's credential id and signature, for the caller to check
+    seconds: float
+
+
+@dataclass
+class CallRecord:
+    """One call, in the fields of X-Road's operational monitoring (unix seconds, bytes)."""
+
+    message_id: str | None
+    client: str | None
+    provider: str
+    service: str
+    request_in_at: float
+    request_out_at: float | None = None
+    response_in_at: float | None = None
+    response_out_at: float | None = None
+    request_bytes: int = 0
+    response_bytes: int | None = None
+    succeeded: bool = False
+    status: int = 0
+    fault_code: str | None = None  # the rule broken, or "timeout"
+    fault_reason: str | None = None
+
+
+@dataclass
+class ServiceStats:
+    calls: int = 0
+    failures: int = 0
+    latencies: deque[float] = field(default_factory=lambda: deque(maxlen=KEPT_LATENCIES))
+
+    def view(self) -> dict[str, Any]:
+        ordered = sorted(self.latencies)
+        def at(q: float) -> float | None:
+            return round(ordered[min(int(q * len(ordered)), len(ordered) - 1)] * 1000, 1) if ordered else None
+        return {"calls": self.calls, "failures": self.failures, "p50_ms": at(0.5), "p99_ms": at(0.99)}
+
+
+class ServiceCalls:
+    def __init__(self, hub: Any) -> None:
+        self._hub = hub
+        self.replies = ReplyBox(hub.link, hub.admin, self._late)
+        self.records: deque[CallRecord] = deque(maxlen=KEPT_CALLS)
+        self.stats: dict[tuple[str, str], ServiceStats] = {}
+        self._logging: set[asyncio.Task] = set()
+
+    async def start(self) -> None:
+        await self.replies.start()
+
+    async def stop(self) -> None:
+        await self.replies.stop()
+        if self._logging:
+            await asyncio.wait(self._logging, timeout=2)
+
+    async def call(self, provider: str, service: str, raw: bytes, seal: Seal, timeout: float) -> Answer:
+        """Route the request to `provider`, wait up to `timeout` seconds for its reply. Raises Refused, TimedOut."""
+        record = CallRecord(None, None, provider, service, time.time(), request_bytes=len(raw))
+        try:
+            envelope = await self._checked(provider, service, raw, seal)
+        except Refused as refused:
+            await self._hub.keep_refused(raw, refused.rejection)
+            self._end(record, refused.status, refused.rejection.errors[0])
+            raise
+        record.message_id, record.client = str(envelope.id), envelope.source
+        reply = self.replies.expect(str(envelope.id))
+        try:
+            await self._hub.ingest(raw, envelope.key, [*seal_headers(*seal),
+                                                       (REPLY_TO_HEADER, str(self.replies.partition).encode())])
+            record.request_out_at = time.time()
+            answer = await asyncio.wait_for(reply, timeout)
+        except asyncio.TimeoutError:
+            self._log(envelope, raw, "timed_out", f"no reply from {provider!r} within {timeout:g} s", record)
+            self._end(record, 504, FieldError("path.provider", "timeout", f"no reply within {timeout:g} s"))
+            raise TimedOut(f"{provider!r} did not answer {service} within {timeout:g} s") from None
+        finally:
+            self.replies.give_up(str(envelope.id))
+        return self._answered(envelope, raw, answer, record)
+
+    async def _checked(self, provider: str, service: str, raw: bytes, seal: Seal) -> Envelope:
+        """The request envelope, once it passed the router's checks and the call's own; else Refused."""
+        hub = self._hub
+        catalog = hub.catalog
+        spec = catalog.directory.connectors.get(provider)
+        if spec is None:
+            raise _refusal(404, "path.provider", "registeredProvider", f"{provider!r} is not a registered connector")
+        offered = spec.service(service)
+        if offered is None:
+            served = ", ".join(s.request for s in spec.serves) or "none"
+            raise _refusal(404, "path.type", "servedType", f"{provider!r} serves no {service} (it serves: {served})")
+        outcome = route(raw, catalog.schemas, catalog.directory, hub.settings.max_message_bytes, catalog.keyring,
+                        seal, time.time())
+        envelope = outcome.envelope
+        if envelope is not None:  # the address first: routing it elsewhere would refuse it for another reason
+            _addressed(envelope, provider, service)
+        if isinstance(outcome, Rejection):
+            forbidden = outcome.stage == "routing" and outcome.errors[0].rule in _FORBIDDEN
+            raise Refused(403 if forbidden else _STATUS[outcome.stage], outcome)
+        if offered.reply not in catalog.directory.connectors[envelope.source].consumes:
+            raise _refusal(403, "envelope.source", "mayReceiveReply", f"{envelope.source!r} is not registered to "
+                           f"receive {offered.reply}, the reply of {service}", envelope)
+        state = await self._state(provider)
+        if state in _UNAVAILABLE:
+            raise _refusal(503, "path.provider", "providerAvailable", f"{provider!r} is {state}: it cannot answer "
+                           "now", envelope)
+        return envelope
+
+    async def _state(self, provider: str) -> str:
+        paused = provider in await asyncio.to_thread(self._hub.store.paused_connectors)
+        return self._hub.status.state(provider, paused)
+
+    def _answered(self, envelope: Envelope, raw: bytes, reply: ConsumerRecord, record: CallRecord) -> Answer:
+        record.response_in_at = reply.timestamp / 1000  # when the router took the reply in
+        record.response_bytes = len(reply.value)
+        seconds = time.time() - record.request_in_at
+        self._log(envelope, raw, "answered", f"answered by {envelope.target!r} in {seconds * 1000:.0f} ms", record)
+        self._end(record, 200)
+        headers = dict(reply.headers)
+        seal = {"LGSP-Credential": headers.get(CREDENTIAL_HEADER, b"").decode(),
+                "LGSP-Signature": headers.get(SIGNATURE_HEADER, b"").decode()}
+        return Answer(reply.value, seal, seconds)
+
+    def _end(self, record: CallRecord, status: int, broken: FieldError | None = None) -> None:
+        record.response_out_at, record.status, record.succeeded = time.time(), status, status == 200
+        if broken is not None:
+            record.fault_code, record.fault_reason = broken.rule, broken.message
+        self.records.append(record)
+        known = record.provider in self._hub.catalog.directory.connectors and status != 404
+        if not known:  # no metrics labels for services that do not exist: they would grow without bound
+            return
+        labels = (record.provider, record.service)
+        stats = self.stats.setdefault(labels, ServiceStats())
+        stats.calls += 1
+        outcome = "answered" if record.succeeded else "timed_out" if status == 504 else f"refused_{status}"
+        CALLS.labels(*labels, outcome).inc()
+        REQUEST_BYTES.labels(*labels).observe(record.request_bytes)
+        if record.succeeded:
+            seconds = record.response_out_at - record.request_in_at
+            stats.latencies.append(seconds)
+            CALL_SECONDS.labels(*labels).observe(seconds)
+            RESPONSE_BYTES.labels(*labels).observe(record.response_bytes or 0)
+        else:
+            stats.failures += 1
+
+    def _log(self, envelope: Envelope, raw: bytes, outcome: str, reason: str, record: CallRecord) -> None:
+        """The call's end in the message log, on the request's id: received at the edge, ended now."""
+        self._publish(Decision(str(envelope.id), envelope.type, envelope.version, envelope.source,
+                               (record.provider,), outcome, None, reason, None, envelope.key, None, time.time(),
+                               received_at=record.request_in_at, raw=raw))
+
+    def _late(self, reply: ConsumerRecord, timed_out_at: float) -> None:
+        """A reply whose call had already timed out: logged on the reply's id, and dropped."""
+        envelope = Envelope.model_validate_json(reply.value)
+        reason = f"came {time.time() - timed_out_at:.1f} s after its call timed out: dropped"
+        self._publish(Decision(str(envelope.id), envelope.type, envelope.version, envelope.source,
+                               (envelope.target,) if envelope.target else (), "late", None, reason,
+                               str(envelope.correlation_id), envelope.key, None, time.time(),
+                               received_at=reply.timestamp / 1000, raw=reply.value))
+
+    def _publish(self, decision: Decision) -> None:
+        key, value, headers = encode(decision, worker_id().encode())
+        task = asyncio.ensure_future(self._hub.producer.send_and_wait(self._hub.topics.decisions, value, key=key,
+                                                                      headers=headers))
+        self._logging.add(task)
+        task.add_done_callback(self._logging.discard)
+
+    def services(self) -> list[dict[str, Any]]:
+        """Every service of the directory, with this process's figures of its calls."""
+        found = []
+        for spec in self._hub.catalog.directory.connectors.values():
+            for offered in spec.serves:
+                stats = self.stats.get((spec.id, offered.request), ServiceStats())
+                found.append({"provider": spec.id, "provider_name": spec.name, "agency": spec.agency,
+                              "request": offered.request, "reply": offered.reply, "description": offered.description,
+                              **stats.view()})
+        return found
+
+    def recent(self, limit: int) -> list[dict[str, Any]]:
+        return [asdict(record) for record in list(self.records)[-limit:]][::-1]
+
+
+def _addressed(envelope: Envelope, provider: str, service: str) -> None:
+    """A call's envelope is addressed as its URL is: the service's type, to its provider."""
+    if envelope.type != service:
+        raise _refusal(422, "envelope.type", "isService", f"the request is a {envelope.type}, not the {service} "
+                       "of the address", envelope)
+    if envelope.target != provider:
+        raise _refusal(422, "envelope.target", "isProvider", f"a call to {provider!r} must have it as target, not "
+                       f"{envelope.target!r}", envelope)
+
+
+def _refusal(status: int, field: str, rule: str, message: str, envelope: Envelope | None = None) -> Refused:
+    return Refused(status, Rejection.of("routing", [FieldError(field, rule, message)], envelope))

@@ -1,0 +1,176 @@
+"""Synchronous calls through the hub over real HTTP, on each broker: the population stub answers a citizen
+verification asked with curl; the refusals (403, 404, 422, 503), the timeout (504) and a late reply."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import uuid
+from datetime import datetime, timezone
+
+import httpx
+import orjson
+import pytest
+
+from hub.core.credentials import Credential
+from hub.sdk import Connector, HttpRegistrar, Message
+from province.connectors.population_db.connector import ID as POPULATION_ID
+from province.connectors.population_db.connector import PopulationDatabase
+from province.connectors.population_db.population import Population
+from tests.support.hubs import OPERATOR, HubProcess
+from tests.support.waiting import eventually
+
+POPULATION = Population(seed=15, size=500)
+CALLER = {"id": "mot-cua-http", "name": "Một cửa (HTTP)", "agency": "000.00.01.H22",
+          "produces": ["citizen.verify.request"], "consumes": ["citizen.verify.reply"]}
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory, session_broker):
+    process = HubProcess(tmp_path_factory.mktemp("services"), session_broker.fresh(),
+                         LGSP_HEARTBEAT_TIMEOUT_SECONDS="3").start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def caller(hub) -> Credential:
+    return hub.register(CALLER)
+
+
+@pytest.fixture
+async def population(hub):
+    stub = PopulationDatabase(POPULATION)
+    stub.connector.heartbeat_seconds = 0.5
+    await stub.connector.start(HttpRegistrar(hub.url))
+    await eventually(lambda: _state(hub, POPULATION_ID) == "RUNNING", what="the population stub to be RUNNING")
+    yield stub
+    await stub.connector.stop()
+
+
+def _state(hub: HubProcess, connector_id: str) -> str:
+    return httpx.get(f"{hub.url}/v1/connectors/{connector_id}/status").json()["state"]
+
+
+def request(source: str, target: str = POPULATION_ID, type: str = "citizen.verify.request", **payload) -> bytes:
+    citizen = POPULATION[7]
+    body = {"MaYeuCau": "YC-1", "MaDichVu": "XAC_THUC", "MaCanBo": "CB-1", "SoDinhDanh": citizen.personal_id,
+            "HoVaTen": citizen.full_name, "NgaySinh": citizen.birth_date.isoformat(), **payload}
+    return orjson.dumps({"id": str(uuid.uuid4()), "type": type, "version": 1, "source": source, "target": target,
+                         "occurred_at": datetime.now(timezone.utc).isoformat(), "payload": body})
+
+
+def call(hub: HubProcess, raw: bytes, signer: Credential | None, provider: str = POPULATION_ID,
+         service: str = "citizen.verify.request", **params) -> httpx.Response:
+    headers = {"content-type": "application/json", **(signer.http_headers(raw) if signer else {})}
+    return httpx.post(f"{hub.url}/v1/services/{provider}/{service}", content=raw, headers=headers, params=params,
+                      timeout=60)
+
+
+async def test_curl_verifies_a_citizen_through_the_hub(hub, caller, population, tmp_path):
+    raw = request(CALLER["id"])
+    (tmp_path / "request.json").write_bytes(raw)
+    seal = caller.http_headers(raw)
+    answered = await asyncio.to_thread(subprocess.run, [
+        "curl", "-sS", "-D", str(tmp_path / "headers"), "-X", "POST", "-H", "content-type: application/json",
+        *(arg for name, value in seal.items() for arg in ("-H", f"{name}: {value}")),
+        "--data-binary", f"@{tmp_path / 'request.json'}",
+        f"{hub.url}/v1/services/{POPULATION_ID}/citizen.verify.request"], capture_output=True, check=True)
+    reply = orjson.loads(answered.stdout)
+    sent = orjson.loads(raw)
+    assert reply["type"] == "citizen.verify.reply" and reply["source"] == POPULATION_ID
+    assert reply["correlation_id"] == sent["id"] and reply["target"] == CALLER["id"]
+    assert reply["payload"] == POPULATION.verify(sent["payload"]) and reply["payload"]["KetQua"] == "khop"
+    headers = (tmp_path / "headers").read_text().lower()
+    assert "200 ok" in headers and "lgsp-signature:" in headers and "server-timing: hub;dur=" in headers
+    # The request, its reply and the call's end are in the message log, the end with its latency.
+    logged = await _logged(hub, sent["id"], 3)
+    assert {d["outcome"] for d in logged} == {"delivered", "answered"}
+    assert any(d["outcome"] == "answered" and " ms" in d["reason"] for d in logged)
+    listed = httpx.get(f"{hub.url}/v1/services").json()
+    verify = next(s for s in listed if s["provider"] == POPULATION_ID)
+    assert verify["calls"] >= 1 and verify["p50_ms"] is not None and verify["reply"] == "citizen.verify.reply"
+    calls = httpx.get(f"{hub.url}/v1/services/calls", headers=OPERATOR).json()
+    assert calls[0]["message_id"] == sent["id"] and calls[0]["succeeded"] and calls[0]["response_bytes"] > 0
+
+
+async def _logged(hub: HubProcess, correlation_id: str, at_least: int) -> list[dict]:
+    def found() -> list[dict]:
+        by_id = httpx.get(f"{hub.url}/v1/messages/{correlation_id}", headers=OPERATOR)
+        by_correlation = httpx.get(f"{hub.url}/v1/messages", params={"correlation_id": correlation_id},
+                                   headers=OPERATOR)
+        return ((by_id.json()["decisions"] if by_id.status_code == 200 else [])
+                + by_correlation.json()["decisions"])
+    await eventually(lambda: len(found()) >= at_least, what=f"{at_least} log records of the call")
+    return found()
+
+
+async def test_refusals_name_the_field_and_rule_and_are_kept(hub, caller, population):
+    other = hub.register({"id": "no-grant", "name": "No grant", "agency": "000.00.01.H22",
+                          "produces": ["citizen.verify.request"]})  # may ask, may not receive the answer
+    mute = hub.register({"id": "no-publish", "name": "No publish", "agency": "000.00.01.H22",
+                         "consumes": ["citizen.verify.reply"]})  # may receive the answer, may not ask
+    cases = [
+        (call(hub, request("no-publish"), mute), 403, "mayPublish"),
+        (call(hub, request(CALLER["id"]), None), 403, "signed"),
+        (call(hub, request("no-grant"), other), 403, "mayReceiveReply"),
+        (call(hub, request(CALLER["id"], target="nobody"), caller, provider="nobody"), 404, "registeredProvider"),
+        (call(hub, request(CALLER["id"]), caller, service="dossier.submitted"), 404, "servedType"),
+        (call(hub, request(CALLER["id"], HoVaTen="X"), caller), 422, "minLength"),
+        (call(hub, request(CALLER["id"], target="mot-cua-http"), caller), 422, "isProvider"),
+        (call(hub, request(CALLER["id"]), caller, timeout=3600), 422, "maximum"),
+    ]
+    for response, status, rule in cases:
+        assert response.status_code == status, response.text
+        assert rule in [e["rule"] for e in _errors(response)], response.text
+    # Every refused request is kept on the DLQ (the one asking too long a wait was refused before it was read).
+    def kept_rules() -> set[str]:
+        dlq = httpx.get(f"{hub.url}/v1/dlq", headers=OPERATOR, params={"limit": 100}).json()
+        return {e["rule"] for d in dlq["items"] for e in d["errors"]}
+    await eventually(lambda: {"signed", "mayPublish", "mayReceiveReply", "registeredProvider", "servedType", "minLength",
+                              "isProvider"} <= kept_rules(), what="the refused calls on the DLQ")
+
+
+def _errors(response: httpx.Response) -> list[dict]:
+    details = response.json()["error"]["details"]
+    return details["errors"] if isinstance(details, dict) else details
+
+
+async def test_a_paused_provider_answers_503(hub, caller, population):
+    httpx.put(f"{hub.url}/v1/connectors/{POPULATION_ID}/pause", headers=OPERATOR).raise_for_status()
+    try:
+        response = call(hub, request(CALLER["id"]), caller)
+        assert response.status_code == 503 and _errors(response)[0]["rule"] == "providerAvailable"
+        assert "PAUSED" in response.json()["error"]["message"]
+    finally:
+        httpx.put(f"{hub.url}/v1/connectors/{POPULATION_ID}/resume", headers=OPERATOR).raise_for_status()
+
+
+async def test_timeout_names_the_provider_and_a_late_reply_reaches_no_later_caller(hub, caller):
+    release = asyncio.Event()
+    slow = Connector("slow-registry", name="Slow registry", agency="C06", level="national", heartbeat_seconds=0.5)
+
+    @slow.serves("citizen.verify.request", reply="citizen.verify.reply")
+    async def answer(message: Message) -> None:
+        if message.payload["MaYeuCau"] == "late":
+            await release.wait()
+        await slow.reply(message, "citizen.verify.reply", {"MaYeuCau": message.payload["MaYeuCau"],
+                                                            "KetQua": "khop", "TonTai": True, "KhopDuLieu": True})
+
+    await slow.start(HttpRegistrar(hub.url))
+    try:
+        await eventually(lambda: _state(hub, "slow-registry") == "RUNNING", what="the slow registry to run")
+        late = request(CALLER["id"], target="slow-registry", MaYeuCau="late")
+        response = await asyncio.to_thread(call, hub, late, caller, "slow-registry", timeout=1.5)
+        assert response.status_code == 504 and "slow-registry" in response.json()["error"]["message"]
+        release.set()  # the reply to the call that timed out comes now, while another call waits
+        prompt = request(CALLER["id"], target="slow-registry", MaYeuCau="prompt")
+        answered = await asyncio.to_thread(call, hub, prompt, caller, "slow-registry", timeout=30)
+        assert answered.status_code == 200, answered.text
+        assert answered.json()["payload"]["MaYeuCau"] == "prompt"  # its own reply, not the late one
+        assert answered.json()["correlation_id"] == orjson.loads(prompt)["id"]
+        late_id = orjson.loads(late)["id"]
+        logged = await _logged(hub, late_id, 4)  # delivered request, timed_out, delivered reply, late
+        assert {"timed_out", "late"} <= {d["outcome"] for d in logged}, logged
+    finally:
+        await slow.stop()
