@@ -14,11 +14,11 @@ class ParcelRequest(BaseModel):
 
 PARCELS = {("21550", 12, 345): (152.4, "ODT"), ("21553", 3, 78): (1250.0, "LUC")}
 
-land = Connector("dat-dai", name="Cơ sở dữ liệu đất đai tỉnh", agency="000.01.04.H22",
-                 systems=["dat-dai"], produces=["land.parcel.reply"])
+land = Connector("dat-dai", name="Cơ sở dữ liệu đất đai tỉnh", agency="000.01.04.H22", systems=["dat-dai"])
 
 
-@land.on("land.parcel.request", model=ParcelRequest)
+@land.serves("land.parcel.request", reply="land.parcel.reply", model=ParcelRequest,
+             description="The area and land use of one parcel (xã, tờ bản đồ, thửa).")
 async def look_up(message: Message[ParcelRequest]) -> None:
     request = message.payload
     parcel = PARCELS.get((request.MaXa, request.SoToBanDo, request.SoThua))

@@ -29,7 +29,7 @@ from hub.bus.catalog import Catalog
 from hub.bus.gaps import GapGuard
 from hub.bus.guarantees import AtLeastOnce, ExactlyOnce
 from hub.bus.topics import BrokerLink, reply_partition
-from hub.core.credentials import Keyring, seal
+from hub.core.credentials import Keyring, seal, signed_payload
 from hub.core.rejection import Rejection, dead_letter_headers
 from hub.core.routing import Delivery, authenticate, decide
 from hub.settings import Settings
@@ -189,7 +189,7 @@ class Router:
         signers = await self._authenticate(records, catalog.keyring, now)
         schemas, directory = catalog.schemas, catalog.directory
         return [(record, signer if isinstance(signer, Rejection) else
-                 decide(record.value or b"", schemas, directory, signer))
+                 decide(record.value or b"", schemas, directory, signer, signed_payload(record)))
                 for record, signer in zip(records, signers, strict=True)]
 
     async def _produce(self, producer: AIOKafkaProducer, outcomes: list) -> list[asyncio.Future]:
@@ -237,7 +237,7 @@ class Router:
         max_bytes = self._settings.max_message_bytes
 
         def chunk(part: list[ConsumerRecord]) -> list[str | None | Rejection]:
-            return [authenticate(r.value or b"", max_bytes, keyring, seal(r), now) for r in part]
+            return [authenticate(r.value or b"", max_bytes, keyring, seal(r), now, signed_payload(r)) for r in part]
 
         if keyring is None or len(records) < _THREADED_BATCH or not keyring.worth_threads:
             return chunk(records)

@@ -16,17 +16,18 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import orjson
 from aiokafka import ConsumerRecord
 from prometheus_client import Counter, Histogram
 
-from hub.audit.decisions import Decision, encode, worker_id
+from hub.audit import decisions
 from hub.bus.replies import ReplyBox
 from hub.bus.topics import REPLY_TO_HEADER
-from hub.core.credentials import CREDENTIAL_HEADER, SIGNATURE_HEADER, seal_headers
-from hub.core.envelope import Envelope
+from hub.core.credentials import CREDENTIAL_HEADER, SIGNATURE_HEADER, SIGNED_PAYLOAD_HEADER, seal_headers
+from hub.core.envelope import Envelope, encode
 from hub.core.errors import HubError
 from hub.core.rejection import FieldError, Rejection
-from hub.core.routing import Seal, route
+from hub.core.routing import Seal, authenticate, route
 
 CALLS = Counter("lgsp_service_calls", "Synchronous calls through the hub's HTTP edge, by outcome: answered, "
                 "refused (with the HTTP status) or timed_out.", ["provider", "service", "outcome"])
@@ -63,6 +64,16 @@ class Answer:
     raw: bytes  # the reply envelope, as its provider signed it
     seal: dict[str, str]  # the provider's credential id and signature, for the caller to check
     seconds: float
+
+
+@dataclass(frozen=True)
+class Request:
+    """A call's request as it goes to the ingress: its envelope (None until checked), bytes and seal."""
+
+    envelope: Envelope | None
+    raw: bytes
+    headers: list[tuple[str, bytes]]
+    signed_payload: bytes | None = None  # the payload as the caller signed it, when the hub made the envelope
 
 
 @dataclass
@@ -114,34 +125,36 @@ class ServiceCalls:
         if self._logging:
             await asyncio.wait(self._logging, timeout=2)
 
-    async def call(self, provider: str, service: str, raw: bytes, seal: Seal, timeout: float) -> Answer:
-        """Route the request to `provider`, wait up to `timeout` seconds for its reply. Raises Refused, TimedOut."""
-        record = CallRecord(None, None, provider, service, time.time(), request_bytes=len(raw))
+    async def call(self, provider: str, service: str, body: bytes, seal: Seal, timeout: float,
+                   version: int | None = None) -> Answer:
+        """Route the request to `provider`, wait up to `timeout` seconds for its reply. Raises Refused, TimedOut.
+        `body`: the request envelope, or only its payload (`version`: its schema's, by default the latest)."""
+        record = CallRecord(None, None, provider, service, time.time(), request_bytes=len(body))
         try:
-            envelope = await self._checked(provider, service, raw, seal)
+            request = await self._checked(provider, service, body, seal, version)
         except Refused as refused:
-            await self._hub.keep_refused(raw, refused.rejection)
+            await self._hub.keep_refused(body, refused.rejection)
             self._end(record, refused.status, refused.rejection.errors[0])
             raise
+        envelope = request.envelope
         record.message_id, record.client = str(envelope.id), envelope.source
         reply = self.replies.expect(str(envelope.id))
         try:
-            await self._hub.ingest(raw, envelope.key, [*seal_headers(*seal),
-                                                       (REPLY_TO_HEADER, str(self.replies.partition).encode())])
+            await self._hub.ingest(request.raw, envelope.key, [*request.headers, (
+                REPLY_TO_HEADER, str(self.replies.partition).encode())])
             record.request_out_at = time.time()
             answer = await asyncio.wait_for(reply, timeout)
         except asyncio.TimeoutError:
-            self._log(envelope, raw, "timed_out", f"no reply from {provider!r} within {timeout:g} s", record)
+            self._log(request, "timed_out", f"no reply from {provider!r} within {timeout:g} s", record)
             self._end(record, 504, FieldError("path.provider", "timeout", f"no reply within {timeout:g} s"))
             raise TimedOut(f"{provider!r} did not answer {service} within {timeout:g} s") from None
         finally:
             self.replies.give_up(str(envelope.id))
-        return self._answered(envelope, raw, answer, record)
+        return self._answered(request, answer, record)
 
-    async def _checked(self, provider: str, service: str, raw: bytes, seal: Seal) -> Envelope:
-        """The request envelope, once it passed the router's checks and the call's own; else Refused."""
-        hub = self._hub
-        catalog = hub.catalog
+    async def _checked(self, provider: str, service: str, body: bytes, seal: Seal, version: int | None) -> Request:
+        """The request as it goes to the ingress, once it passed the router's checks and the call's own."""
+        catalog = self._hub.catalog
         spec = catalog.directory.connectors.get(provider)
         if spec is None:
             raise _refusal(404, "path.provider", "registeredProvider", f"{provider!r} is not a registered connector")
@@ -149,8 +162,9 @@ class ServiceCalls:
         if offered is None:
             served = ", ".join(s.request for s in spec.serves) or "none"
             raise _refusal(404, "path.type", "servedType", f"{provider!r} serves no {service} (it serves: {served})")
-        outcome = route(raw, catalog.schemas, catalog.directory, hub.settings.max_message_bytes, catalog.keyring,
-                        seal, time.time())
+        request = self._request(provider, service, body, seal, version)
+        outcome = route(request.raw, catalog.schemas, catalog.directory, self._hub.settings.max_message_bytes,
+                        catalog.keyring, seal, time.time(), request.signed_payload)
         envelope = outcome.envelope
         if envelope is not None:  # the address first: routing it elsewhere would refuse it for another reason
             _addressed(envelope, provider, service)
@@ -164,17 +178,33 @@ class ServiceCalls:
         if state in _UNAVAILABLE:
             raise _refusal(503, "path.provider", "providerAvailable", f"{provider!r} is {state}: it cannot answer "
                            "now", envelope)
-        return envelope
+        return Request(envelope, request.raw, request.headers, request.signed_payload)
+
+    def _request(self, provider: str, service: str, body: bytes, seal: Seal, version: int | None) -> Request:
+        """An envelope as sent; a payload in the envelope the hub makes for it, from the caller who signed it."""
+        if _is_envelope(body):
+            return Request(None, body, seal_headers(*seal))
+        catalog = self._hub.catalog
+        signer = authenticate(body, self._hub.settings.max_message_bytes, catalog.keyring, seal, time.time())
+        if isinstance(signer, Rejection):
+            raise Refused(403, signer)
+        if signer is None:
+            raise _refusal(422, "body", "isEnvelope", "signatures are off (LGSP_REQUIRE_SIGNATURES=false): no signer "
+                           "names the caller, so the body must be the request envelope")
+        if version is None:
+            version = max(catalog.schemas.versions(service))
+        envelope = Envelope.new(service, version, signer, orjson.loads(body), target=provider)
+        return Request(envelope, encode(envelope), [*seal_headers(*seal), (SIGNED_PAYLOAD_HEADER, body)], body)
 
     async def _state(self, provider: str) -> str:
         paused = provider in await asyncio.to_thread(self._hub.store.paused_connectors)
         return self._hub.status.state(provider, paused)
 
-    def _answered(self, envelope: Envelope, raw: bytes, reply: ConsumerRecord, record: CallRecord) -> Answer:
+    def _answered(self, request: Request, reply: ConsumerRecord, record: CallRecord) -> Answer:
         record.response_in_at = reply.timestamp / 1000  # when the router took the reply in
         record.response_bytes = len(reply.value)
         seconds = time.time() - record.request_in_at
-        self._log(envelope, raw, "answered", f"answered by {envelope.target!r} in {seconds * 1000:.0f} ms", record)
+        self._log(request, "answered", f"answered by {record.provider!r} in {seconds * 1000:.0f} ms", record)
         self._end(record, 200)
         headers = dict(reply.headers)
         seal = {"LGSP-Credential": headers.get(CREDENTIAL_HEADER, b"").decode(),
@@ -203,9 +233,10 @@ class ServiceCalls:
         else:
             stats.failures += 1
 
-    def _log(self, envelope: Envelope, raw: bytes, outcome: str, reason: str, record: CallRecord) -> None:
+    def _log(self, request: Request, outcome: str, reason: str, record: CallRecord) -> None:
         """The call's end in the message log, on the request's id: received at the edge, ended now."""
-        self._publish(Decision(str(envelope.id), envelope.type, envelope.version, envelope.source,
+        envelope, raw = request.envelope, request.raw
+        self._publish(decisions.Decision(str(envelope.id), envelope.type, envelope.version, envelope.source,
                                (record.provider,), outcome, None, reason, None, envelope.key, None, time.time(),
                                received_at=record.request_in_at, raw=raw))
 
@@ -213,13 +244,13 @@ class ServiceCalls:
         """A reply whose call had already timed out: logged on the reply's id, and dropped."""
         envelope = Envelope.model_validate_json(reply.value)
         reason = f"came {time.time() - timed_out_at:.1f} s after its call timed out: dropped"
-        self._publish(Decision(str(envelope.id), envelope.type, envelope.version, envelope.source,
+        self._publish(decisions.Decision(str(envelope.id), envelope.type, envelope.version, envelope.source,
                                (envelope.target,) if envelope.target else (), "late", None, reason,
                                str(envelope.correlation_id), envelope.key, None, time.time(),
                                received_at=reply.timestamp / 1000, raw=reply.value))
 
-    def _publish(self, decision: Decision) -> None:
-        key, value, headers = encode(decision, worker_id().encode())
+    def _publish(self, decision: decisions.Decision) -> None:
+        key, value, headers = decisions.encode(decision, decisions.worker_id().encode())
         task = asyncio.ensure_future(self._hub.producer.send_and_wait(self._hub.topics.decisions, value, key=key,
                                                                       headers=headers))
         self._logging.add(task)
@@ -248,6 +279,15 @@ def _addressed(envelope: Envelope, provider: str, service: str) -> None:
     if envelope.target != provider:
         raise _refusal(422, "envelope.target", "isProvider", f"a call to {provider!r} must have it as target, not "
                        f"{envelope.target!r}", envelope)
+
+
+def _is_envelope(body: bytes) -> bool:
+    """A body with `type` and `payload` is the request envelope; any other JSON object is only its payload."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return True  # routed as an envelope, it is refused with the decode stage's reason
+    return not isinstance(data, dict) or ("type" in data and "payload" in data)
 
 
 def _refusal(status: int, field: str, rule: str, message: str, envelope: Envelope | None = None) -> Refused:

@@ -32,6 +32,10 @@ ALGORITHMS: tuple[str, ...] = ("ed25519", "hmac-sha256")
 # Where a signature travels: Kafka record headers, and the same names on HTTP.
 CREDENTIAL_HEADER = "lgsp.credential"
 SIGNATURE_HEADER = "lgsp.signature"
+# On a request the hub put in an envelope at its HTTP edge (a call whose body was only the payload): the
+# payload bytes as the caller signed them. The router checks the signature over them, and that the
+# envelope carries that payload.
+SIGNED_PAYLOAD_HEADER = "lgsp.signed-payload"
 HTTP_CREDENTIAL_HEADER = "LGSP-Credential"
 HTTP_SIGNATURE_HEADER = "LGSP-Signature"
 
@@ -114,6 +118,11 @@ def seal(record: Any) -> tuple[bytes | None, bytes | None]:
         elif name == SIGNATURE_HEADER:
             signature = value
     return credential, signature
+
+
+def signed_payload(record: Any) -> bytes | None:
+    """The payload bytes a record's signature covers, when they are not the record's own value."""
+    return next((value for name, value in record.headers or () if name == SIGNED_PAYLOAD_HEADER), None)
 
 
 def seal_headers(credential: bytes | str | None, signature: bytes | str | None) -> list[tuple[str, bytes]]:

@@ -31,14 +31,16 @@ Seal = tuple[bytes | str | None, bytes | str | None]  # (credential id, signatur
 
 
 def route(raw: bytes, schemas: SchemaRegistry, directory: Directory, max_bytes: int,
-          keyring: Keyring | None = None, seal: Seal = (None, None), now: float = 0.0) -> Delivery | Rejection:
-    """Decide one message. Without a keyring signatures are not required (benchmarks, migrations)."""
-    signer = authenticate(raw, max_bytes, keyring, seal, now)
-    return signer if isinstance(signer, Rejection) else decide(raw, schemas, directory, signer)
+          keyring: Keyring | None = None, seal: Seal = (None, None), now: float = 0.0,
+          signed_payload: bytes | None = None) -> Delivery | Rejection:
+    """Decide one message. Without a keyring signatures are not required (benchmarks, migrations).
+    `signed_payload`: what the signature covers when the hub wrapped a signed payload in the envelope."""
+    signer = authenticate(raw, max_bytes, keyring, seal, now, signed_payload)
+    return signer if isinstance(signer, Rejection) else decide(raw, schemas, directory, signer, signed_payload)
 
 
 def authenticate(raw: bytes, max_bytes: int, keyring: Keyring | None, seal: Seal,
-                 now: float) -> str | None | Rejection:
+                 now: float, signed_payload: bytes | None = None) -> str | None | Rejection:
     """The size limit, then the signature: the signer (None without a keyring), or why not.
     Pure and thread-safe: the router runs it for a batch in threads (Ed25519 verification frees the GIL)."""
     if len(raw) > max_bytes:  # before anything is computed over the bytes
@@ -47,13 +49,14 @@ def authenticate(raw: bytes, max_bytes: int, keyring: Keyring | None, seal: Seal
     if keyring is None:
         return None
     try:
-        return keyring.signer(*seal, raw, now)
+        return keyring.signer(*seal, raw if signed_payload is None else signed_payload, now)
     except AuthError as exc:
         return Rejection.of("auth", [FieldError(exc.field, exc.rule, exc.message)])
 
 
-def decide(raw: bytes, schemas: SchemaRegistry, directory: Directory, signer: str | None) -> Delivery | Rejection:
-    """Decode, envelope (its source must be the signer), schema and routing stages."""
+def decide(raw: bytes, schemas: SchemaRegistry, directory: Directory, signer: str | None,
+           signed_payload: bytes | None = None) -> Delivery | Rejection:
+    """Decode, envelope (its source must be the signer, its payload the one signed), schema and routing."""
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -67,7 +70,17 @@ def decide(raw: bytes, schemas: SchemaRegistry, directory: Directory, signer: st
     if signer is not None and envelope.source != signer:
         return Rejection.of("auth", [FieldError("envelope.source", "signerIsSource",
                                                 f"source {envelope.source!r} is not the signer {signer!r}")], envelope)
+    if signed_payload is not None and not _carries(envelope, signed_payload):
+        return Rejection.of("auth", [FieldError("envelope.payload", "signedPayload",
+                                                "the payload is not the one its source signed")], envelope)
     return check(envelope, schemas, directory)
+
+
+def _carries(envelope: Envelope, signed_payload: bytes) -> bool:
+    try:
+        return orjson.loads(signed_payload) == envelope.payload
+    except orjson.JSONDecodeError:
+        return False
 
 
 def check(envelope: Envelope, schemas: SchemaRegistry, directory: Directory) -> Delivery | Rejection:

@@ -174,3 +174,18 @@ async def test_timeout_names_the_provider_and_a_late_reply_reaches_no_later_call
         assert {"timed_out", "late"} <= {d["outcome"] for d in logged}, logged
     finally:
         await slow.stop()
+
+
+async def test_a_payload_signed_alone_is_put_in_an_envelope_from_its_signer(hub, caller, population):
+    payload = orjson.loads(request(CALLER["id"]))["payload"]
+    body = orjson.dumps(payload)
+    response = call(hub, body, caller)
+    assert response.status_code == 200, response.text
+    reply = response.json()
+    assert reply["payload"] == POPULATION.verify(payload) and reply["target"] == CALLER["id"]
+    logged = await _logged(hub, reply["correlation_id"], 2)
+    assert {d["source"] for d in logged if d["outcome"] == "answered"} == {CALLER["id"]}
+    other = orjson.dumps({**payload, "HoVaTen": "Someone Else"})  # sent with the signature of `body`
+    tampered = httpx.post(f"{hub.url}/v1/services/{POPULATION_ID}/citizen.verify.request", content=other,
+                          headers={"content-type": "application/json", **caller.http_headers(body)}, timeout=30)
+    assert tampered.status_code == 403 and _errors(tampered)[0]["rule"] == "validSignature"

@@ -1,8 +1,9 @@
 import orjson
 import pytest
 
+from hub.core.credentials import Keyring, issue
 from hub.core.directory import ConnectorSpec, Directory
-from hub.core.envelope import encode
+from hub.core.envelope import Envelope, encode
 from hub.core.rejection import Rejection
 from hub.core.routing import Delivery, route
 from hub.testing.samples import dossier_submitted
@@ -81,3 +82,21 @@ def test_schema_failure_carries_all_errors(schemas, directory):
     del data["payload"]["MaTTHC"]
     outcome = decide(orjson.dumps(data), schemas, directory)
     assert outcome.stage == "schema" and len(outcome.errors) == 2 and "(+1 more)" in outcome.reason
+
+
+def test_a_signed_payload_the_hub_put_in_an_envelope_verifies_only_with_that_payload(schemas):
+    credential, row = issue("mot-cua")
+    keyring = Keyring([row])
+    directory = Directory.of([
+        ConnectorSpec(id="mot-cua", name="Một cửa", agency="H22", produces=["dossier.submitted"]),
+        ConnectorSpec(id="ndxp", name="NDXP", agency="NDXP", consumes=["dossier.submitted"])])
+    payload = dossier_submitted().payload
+    signed = orjson.dumps(payload)
+    seal = (credential.id, credential.sign(signed))
+    wrapped = encode(Envelope.new("dossier.submitted", 1, "mot-cua", payload, target="ndxp"))
+    assert isinstance(route(wrapped, schemas, directory, LIMIT, keyring, seal, 0, signed), Delivery)
+    swapped = encode(Envelope.new("dossier.submitted", 1, "mot-cua", {**payload, "MaHoSo": "other"}, target="ndxp"))
+    refused = route(swapped, schemas, directory, LIMIT, keyring, seal, 0, signed)
+    assert isinstance(refused, Rejection) and (refused.stage, refused.errors[0].rule) == ("auth", "signedPayload")
+    unsealed = route(wrapped, schemas, directory, LIMIT, keyring, seal, 0)  # the seal is not over the envelope
+    assert isinstance(unsealed, Rejection) and unsealed.errors[0].rule == "validSignature"

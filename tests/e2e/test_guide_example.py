@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 
 from hub.sdk import Connector, HttpRegistrar
 from tests.support import ROOT
-from tests.support.hubs import HubProcess
+from tests.support.hubs import OPERATOR_TOKEN, HubProcess
 from tests.support.waiting import eventually
 
 
@@ -27,6 +32,7 @@ async def test_land_registry_example_answers_lookups(tmp_path, broker):
                                                             "SoThua": 345}, target="dat-dai", timeout=60)
         missing = await asker.request("land.parcel.request", {"MaYeuCau": "Q2", "MaXa": "21550", "SoToBanDo": 1,
                                                               "SoThua": 1}, target="dat-dai", timeout=30)
+        over_http = await asyncio.to_thread(_call_as_the_guide_does, hub, tmp_path)
     finally:
         await asker.stop()
         runner.terminate()
@@ -34,5 +40,21 @@ async def test_land_registry_example_answers_lookups(tmp_path, broker):
         hub.stop()
     assert found.payload == {"MaYeuCau": "Q1", "TimThay": True, "DienTich": 152.4, "MucDichSuDung": "ODT"}
     assert missing.payload == {"MaYeuCau": "Q2", "TimThay": False}
+    assert over_http["type"] == "land.parcel.reply" and over_http["source"] == "dat-dai"
+    assert over_http["payload"] == found.payload  # the same answer over HTTP as over Kafka
     assert "connector dat-dai registered" in output
     assert runner.returncode == 0, output
+
+
+def _call_as_the_guide_does(hub: HubProcess, workdir: Path) -> dict:
+    """The two shell blocks of the guide's section 6, as written but for the hub's address."""
+    section = (ROOT / "docs" / "connectors.md").read_text().split("## 6.")[1].split("\n## ")[0]
+    register, call = (block.replace("localhost:8080", hub.url) for block in re.findall(r"```sh\n(.*?)```", section,
+                                                                                         re.S))
+    shell = {**os.environ, "LGSP_OPERATOR_TOKEN": OPERATOR_TOKEN, "PATH": f"{Path(sys.executable).parent}:"
+             f"{os.environ['PATH']}"}
+    registered = subprocess.run(["bash", "-euc", register.split("export ")[0]], cwd=workdir, env=shell,
+                                capture_output=True, check=True)
+    shell["LGSP_CONNECTOR_CREDENTIAL"] = json.loads(registered.stdout)["credential"]["value"]
+    answered = subprocess.run(["bash", "-euc", call], cwd=workdir, env=shell, capture_output=True, check=True)
+    return json.loads(answered.stdout)

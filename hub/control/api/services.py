@@ -21,7 +21,8 @@ def _linked(service: dict) -> dict:
                         "reply": f"/v1/schemas/{reply}/versions/latest"}}
 
 
-@router.get("", summary="Every service the hub's connectors answer; ?client= those one client may call",
+@router.get("", responses={404: {"description": "The client is not registered"}},
+            summary="Every service the hub's connectors answer; ?client= those one client may call",
             description="A client may call a service when it is registered to publish its request type and to "
                         "receive its reply type. Each entry links to its schemas and carries this API process's "
                         "figures of its calls (count, failures, p50/p99 latency).")
@@ -45,15 +46,20 @@ async def recent_calls(hub: HubDep, limit: int = Query(100, ge=1, le=1000)) -> l
 
 @router.post("/{provider}/{type}", summary="Call a service: the request routed to its provider, answered with its "
              "reply", description=f"The body is the request envelope (`target` the provider, `type` the service), "
-             f"signed as on POST /v1/messages (`{HTTP_CREDENTIAL_HEADER}`, `{HTTP_SIGNATURE_HEADER}`). The answer "
-             "is the reply envelope as its provider signed it, with the provider's seal in the same headers.",
+             f"signed as on POST /v1/messages (`{HTTP_CREDENTIAL_HEADER}`, `{HTTP_SIGNATURE_HEADER}`), or only its "
+             "payload, signed alike: the hub then makes the envelope, from the signer to the provider, and the "
+             "router checks the signature over the payload it carries. The answer is the reply envelope as its "
+             "provider signed it, with the provider's seal in the same headers.",
              responses={200: {"description": "The reply envelope"}, 403: {}, 404: {}, 413: {}, 422: {}, 503: {},
                         504: {"description": "The provider did not answer in time"}},
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-                 "schema": Envelope.model_json_schema()}}}})
+                 "schema": {"anyOf": [Envelope.model_json_schema(),
+                                      {"type": "object", "title": "Payload", "description": "Only the payload"}]}}}}})
 async def call(provider: str, type: str, request: Request, hub: HubDep,
                timeout: float | None = Query(None, gt=0, description="Seconds to wait for the reply (default "
                                              "LGSP_SERVICE_TIMEOUT_SECONDS, at most LGSP_SERVICE_TIMEOUT_MAX_SECONDS)"),
+               version: int | None = Query(None, ge=1, description="The request schema's version, when the body is "
+                                           "only the payload (default: the latest)"),
                ) -> Response:
     wait = _timeout(hub, timeout)
     raw = await request.body()  # hub.control.api.limits already answered 413 to a body over its limit
@@ -61,7 +67,7 @@ async def call(provider: str, type: str, request: Request, hub: HubDep,
         raise ApiError(503, "the hub's tansu broker reached LGSP_TANSU_MAX_RSS_MB; restart the hub or use Apache Kafka")
     seal = (request.headers.get(HTTP_CREDENTIAL_HEADER), request.headers.get(HTTP_SIGNATURE_HEADER))
     try:
-        answer = await hub.services.call(provider, type, raw, seal, wait)
+        answer = await hub.services.call(provider, type, raw, seal, wait, version)
     except Refused as refused:
         rejection = refused.rejection
         errors = [{"field": e.field, "rule": e.rule, "message": e.message} for e in rejection.errors]
