@@ -85,6 +85,9 @@ class Settings(BaseSettings):
         10.0, gt=0, description="How long a synchronous call (POST /v1/services/…) waits for its reply by default.")
     service_timeout_max_seconds: float = Field(
         60.0, gt=0, description="The longest wait a caller may ask for (?timeout=).")
+    replies_partition: int | None = Field(
+        None, ge=0, description="The partition of <prefix>.replies this API process reads its calls' replies from "
+        "(unset: one at random). API processes may share one: each takes only the replies it waits for.")
     kafka_idempotence: bool | None = Field(
         None, description="Idempotent producers (enable_idempotence); unset: on for Apache Kafka, off for tansu.")
 

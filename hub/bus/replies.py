@@ -41,8 +41,11 @@ class ReplyBox:
         self._task: asyncio.Task | None = None
 
     async def start(self) -> None:
+        partitions = await self._admin.partitions(self.topic)
         if self.partition is None:
-            self.partition = random.randrange(await self._admin.partitions(self.topic))
+            self.partition = random.randrange(partitions)
+        elif self.partition >= partitions:
+            raise ValueError(f"LGSP_REPLIES_PARTITION={self.partition}: {self.topic} has {partitions} partitions")
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self._link.bootstrap_servers, group_id=None, enable_auto_commit=False,
             isolation_level=self._link.isolation_level, fetch_max_wait_ms=20,

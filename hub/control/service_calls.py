@@ -112,7 +112,7 @@ class ServiceStats:
 class ServiceCalls:
     def __init__(self, hub: Any) -> None:
         self._hub = hub
-        self.replies = ReplyBox(hub.link, hub.admin, self._late)
+        self.replies = ReplyBox(hub.link, hub.admin, self._late, hub.settings.replies_partition)
         self.records: deque[CallRecord] = deque(maxlen=KEPT_CALLS)
         self.stats: dict[tuple[str, str], ServiceStats] = {}
         self._logging: set[asyncio.Task] = set()

@@ -28,7 +28,7 @@ CALLER = {"id": "mot-cua-http", "name": "Một cửa (HTTP)", "agency": "000.00.
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory, session_broker):
     process = HubProcess(tmp_path_factory.mktemp("services"), session_broker.fresh(),
-                         LGSP_HEARTBEAT_TIMEOUT_SECONDS="3").start()
+                         LGSP_HEARTBEAT_TIMEOUT_SECONDS="3", LGSP_REPLIES_PARTITION="0").start()
     yield process
     process.stop()
 
@@ -60,11 +60,13 @@ def request(source: str, target: str = POPULATION_ID, type: str = "citizen.verif
                          "occurred_at": datetime.now(timezone.utc).isoformat(), "payload": body})
 
 
-def call(hub: HubProcess, raw: bytes, signer: Credential | None, provider: str = POPULATION_ID,
-         service: str = "citizen.verify.request", **params) -> httpx.Response:
+async def call(hub: HubProcess, raw: bytes, signer: Credential | None, provider: str = POPULATION_ID,
+               service: str = "citizen.verify.request", **params) -> httpx.Response:
+    """POST a call; asynchronous, so the providers running in this test's event loop can answer it."""
     headers = {"content-type": "application/json", **(signer.http_headers(raw) if signer else {})}
-    return httpx.post(f"{hub.url}/v1/services/{provider}/{service}", content=raw, headers=headers, params=params,
-                      timeout=60)
+    async with httpx.AsyncClient(timeout=60) as client:
+        return await client.post(f"{hub.url}/v1/services/{provider}/{service}", content=raw, headers=headers,
+                                 params=params)
 
 
 async def test_curl_verifies_a_citizen_through_the_hub(hub, caller, population, tmp_path):
@@ -111,14 +113,14 @@ async def test_refusals_name_the_field_and_rule_and_are_kept(hub, caller, popula
     mute = hub.register({"id": "no-publish", "name": "No publish", "agency": "000.00.01.H22",
                          "consumes": ["citizen.verify.reply"]})  # may receive the answer, may not ask
     cases = [
-        (call(hub, request("no-publish"), mute), 403, "mayPublish"),
-        (call(hub, request(CALLER["id"]), None), 403, "signed"),
-        (call(hub, request("no-grant"), other), 403, "mayReceiveReply"),
-        (call(hub, request(CALLER["id"], target="nobody"), caller, provider="nobody"), 404, "registeredProvider"),
-        (call(hub, request(CALLER["id"]), caller, service="dossier.submitted"), 404, "servedType"),
-        (call(hub, request(CALLER["id"], HoVaTen="X"), caller), 422, "minLength"),
-        (call(hub, request(CALLER["id"], target="mot-cua-http"), caller), 422, "isProvider"),
-        (call(hub, request(CALLER["id"]), caller, timeout=3600), 422, "maximum"),
+        (await call(hub, request("no-publish"), mute), 403, "mayPublish"),
+        (await call(hub, request(CALLER["id"]), None), 403, "signed"),
+        (await call(hub, request("no-grant"), other), 403, "mayReceiveReply"),
+        (await call(hub, request(CALLER["id"], target="nobody"), caller, provider="nobody"), 404, "registeredProvider"),
+        (await call(hub, request(CALLER["id"]), caller, service="dossier.submitted"), 404, "servedType"),
+        (await call(hub, request(CALLER["id"], HoVaTen="X"), caller), 422, "minLength"),
+        (await call(hub, request(CALLER["id"], target="mot-cua-http"), caller), 422, "isProvider"),
+        (await call(hub, request(CALLER["id"]), caller, timeout=3600), 422, "maximum"),
     ]
     for response, status, rule in cases:
         assert response.status_code == status, response.text
@@ -127,8 +129,8 @@ async def test_refusals_name_the_field_and_rule_and_are_kept(hub, caller, popula
     def kept_rules() -> set[str]:
         dlq = httpx.get(f"{hub.url}/v1/dlq", headers=OPERATOR, params={"limit": 100}).json()
         return {e["rule"] for d in dlq["items"] for e in d["errors"]}
-    await eventually(lambda: {"signed", "mayPublish", "mayReceiveReply", "registeredProvider", "servedType", "minLength",
-                              "isProvider"} <= kept_rules(), what="the refused calls on the DLQ")
+    refused = {"signed", "mayPublish", "mayReceiveReply", "registeredProvider", "servedType", "minLength", "isProvider"}
+    await eventually(lambda: refused <= kept_rules(), what="the refused calls on the DLQ")
 
 
 def _errors(response: httpx.Response) -> list[dict]:
@@ -139,7 +141,7 @@ def _errors(response: httpx.Response) -> list[dict]:
 async def test_a_paused_provider_answers_503(hub, caller, population):
     httpx.put(f"{hub.url}/v1/connectors/{POPULATION_ID}/pause", headers=OPERATOR).raise_for_status()
     try:
-        response = call(hub, request(CALLER["id"]), caller)
+        response = await call(hub, request(CALLER["id"]), caller)
         assert response.status_code == 503 and _errors(response)[0]["rule"] == "providerAvailable"
         assert "PAUSED" in response.json()["error"]["message"]
     finally:
@@ -161,11 +163,11 @@ async def test_timeout_names_the_provider_and_a_late_reply_reaches_no_later_call
     try:
         await eventually(lambda: _state(hub, "slow-registry") == "RUNNING", what="the slow registry to run")
         late = request(CALLER["id"], target="slow-registry", MaYeuCau="late")
-        response = await asyncio.to_thread(call, hub, late, caller, "slow-registry", timeout=1.5)
+        response = await call(hub, late, caller, "slow-registry", timeout=1.5)
         assert response.status_code == 504 and "slow-registry" in response.json()["error"]["message"]
         release.set()  # the reply to the call that timed out comes now, while another call waits
         prompt = request(CALLER["id"], target="slow-registry", MaYeuCau="prompt")
-        answered = await asyncio.to_thread(call, hub, prompt, caller, "slow-registry", timeout=30)
+        answered = await call(hub, prompt, caller, "slow-registry", timeout=30)
         assert answered.status_code == 200, answered.text
         assert answered.json()["payload"]["MaYeuCau"] == "prompt"  # its own reply, not the late one
         assert answered.json()["correlation_id"] == orjson.loads(prompt)["id"]
@@ -179,13 +181,33 @@ async def test_timeout_names_the_provider_and_a_late_reply_reaches_no_later_call
 async def test_a_payload_signed_alone_is_put_in_an_envelope_from_its_signer(hub, caller, population):
     payload = orjson.loads(request(CALLER["id"]))["payload"]
     body = orjson.dumps(payload)
-    response = call(hub, body, caller)
+    response = await call(hub, body, caller)
     assert response.status_code == 200, response.text
     reply = response.json()
     assert reply["payload"] == POPULATION.verify(payload) and reply["target"] == CALLER["id"]
     logged = await _logged(hub, reply["correlation_id"], 2)
     assert {d["source"] for d in logged if d["outcome"] == "answered"} == {CALLER["id"]}
     other = orjson.dumps({**payload, "HoVaTen": "Someone Else"})  # sent with the signature of `body`
-    tampered = httpx.post(f"{hub.url}/v1/services/{POPULATION_ID}/citizen.verify.request", content=other,
-                          headers={"content-type": "application/json", **caller.http_headers(body)}, timeout=30)
+    async with httpx.AsyncClient(timeout=30) as client:
+        tampered = await client.post(f"{hub.url}/v1/services/{POPULATION_ID}/citizen.verify.request", content=other,
+                                     headers={"content-type": "application/json", **caller.http_headers(body)})
     assert tampered.status_code == 403 and _errors(tampered)[0]["rule"] == "validSignature"
+
+
+async def test_two_api_processes_each_get_their_own_replies(hub, caller, population, tmp_path):
+    """A second API process (no router, no log indexer) on the same store and namespace, reading replies from
+    another partition: calls through both at once are each answered with their own reply."""
+    second = HubProcess(tmp_path, hub.namespace, command="serve", LGSP_DATABASE_URL=hub.env["LGSP_DATABASE_URL"],
+                        LGSP_ROUTER="false", LGSP_LOG_INDEXER="false", LGSP_REPLIES_PARTITION="1").start()
+    try:
+        partitions = {httpx.get(f"{api.url}/v1/health").json()["replies"]["partition"] for api in (hub, second)}
+        assert partitions == {0, 1}
+        calls = [(api, request(CALLER["id"], MaYeuCau=f"YC-{i}")) for i in range(6) for api in (hub, second)]
+        answers = await asyncio.gather(*(call(api, raw, caller) for api, raw in calls))
+        for (_, raw), answer in zip(calls, answers, strict=True):
+            assert answer.status_code == 200, answer.text
+            sent = orjson.loads(raw)
+            assert answer.json()["correlation_id"] == sent["id"]
+            assert answer.json()["payload"]["MaYeuCau"] == sent["payload"]["MaYeuCau"]
+    finally:
+        second.stop()

@@ -30,6 +30,7 @@ class HubProcess:
 
     def __init__(self, tmp: Path, broker: BrokerUnderTest | str, command: str = "up", **env: str) -> None:
         self.command = command  # `up`: the hub with the province's inventory and clock; `serve`: the hub alone
+        self.namespace = broker  # another process may join it
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "LGSP_PORT": str(self.port), "LGSP_DATABASE_URL": f"sqlite:///{tmp / 'hub.db'}",

@@ -27,6 +27,7 @@ async def health(hub: HubDep) -> JsonResponse:
                    "memory_exhausted": hub.broker_memory_exhausted()},
         "router": _router_stats(hub),
         "router_workers": hub.router_workers.view() if hub.router_workers else None,
+        "replies": {"topic": hub.topics.replies, "partition": hub.services.replies.partition},
     }
     return JsonResponse(body, status_code=200 if healthy else 503)
 
