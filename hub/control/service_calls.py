@@ -11,6 +11,7 @@ log too, with its latency; the figures of each call are kept after X-Road's oper
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
@@ -23,7 +24,14 @@ from prometheus_client import Counter, Histogram
 from hub.audit import decisions
 from hub.bus.replies import ReplyBox
 from hub.bus.topics import REPLY_TO_HEADER
-from hub.core.credentials import CREDENTIAL_HEADER, SIGNATURE_HEADER, SIGNED_PAYLOAD_HEADER, seal_headers
+from hub.core.credentials import (
+    CREDENTIAL_HEADER,
+    HTTP_CREDENTIAL_HEADER,
+    HTTP_SIGNATURE_HEADER,
+    SIGNATURE_HEADER,
+    SIGNED_PAYLOAD_HEADER,
+    seal_headers,
+)
 from hub.core.envelope import Envelope, encode
 from hub.core.errors import HubError
 from hub.core.rejection import FieldError, Rejection
@@ -40,6 +48,7 @@ REQUEST_BYTES = Histogram("lgsp_service_request_bytes", "Size of a call's reques
 RESPONSE_BYTES = Histogram("lgsp_service_response_bytes", "Size of a call's reply.", ["provider", "service"],
                            buckets=_SIZES)
 
+log = logging.getLogger(__name__)
 KEPT_CALLS = 1000  # the last calls' records, per process
 KEPT_LATENCIES = 1000  # per service, for its p50 and p99
 _UNAVAILABLE = ("PAUSED", "UNREACHABLE")
@@ -104,9 +113,11 @@ class ServiceStats:
 
     def view(self) -> dict[str, Any]:
         ordered = sorted(self.latencies)
-        def at(q: float) -> float | None:
+
+        def ms(q: float) -> float | None:  # the nearest-rank quantile of the calls kept
             return round(ordered[min(int(q * len(ordered)), len(ordered) - 1)] * 1000, 1) if ordered else None
-        return {"calls": self.calls, "failures": self.failures, "p50_ms": at(0.5), "p99_ms": at(0.99)}
+
+        return {"calls": self.calls, "failures": self.failures, "p50_ms": ms(0.5), "p99_ms": ms(0.99)}
 
 
 class ServiceCalls:
@@ -207,8 +218,8 @@ class ServiceCalls:
         self._log(request, "answered", f"answered by {record.provider!r} in {seconds * 1000:.0f} ms", record)
         self._end(record, 200)
         headers = dict(reply.headers)
-        seal = {"LGSP-Credential": headers.get(CREDENTIAL_HEADER, b"").decode(),
-                "LGSP-Signature": headers.get(SIGNATURE_HEADER, b"").decode()}
+        seal = {HTTP_CREDENTIAL_HEADER: headers.get(CREDENTIAL_HEADER, b"").decode(),
+                HTTP_SIGNATURE_HEADER: headers.get(SIGNATURE_HEADER, b"").decode()}
         return Answer(reply.value, seal, seconds)
 
     def _end(self, record: CallRecord, status: int, broken: FieldError | None = None) -> None:
@@ -216,12 +227,14 @@ class ServiceCalls:
         if broken is not None:
             record.fault_code, record.fault_reason = broken.rule, broken.message
         self.records.append(record)
-        known = record.provider in self._hub.catalog.directory.connectors and status != 404
-        if not known:  # no metrics labels for services that do not exist: they would grow without bound
-            return
+        if record.provider in self._hub.catalog.directory.connectors and status != 404:
+            self._count(record)  # not a service that does not exist: its labels would grow without bound
+
+    def _count(self, record: CallRecord) -> None:
         labels = (record.provider, record.service)
         stats = self.stats.setdefault(labels, ServiceStats())
         stats.calls += 1
+        status = record.status
         outcome = "answered" if record.succeeded else "timed_out" if status == 504 else f"refused_{status}"
         CALLS.labels(*labels, outcome).inc()
         REQUEST_BYTES.labels(*labels).observe(record.request_bytes)
@@ -254,7 +267,12 @@ class ServiceCalls:
         task = asyncio.ensure_future(self._hub.producer.send_and_wait(self._hub.topics.decisions, value, key=key,
                                                                       headers=headers))
         self._logging.add(task)
-        task.add_done_callback(self._logging.discard)
+        task.add_done_callback(self._logged)
+
+    def _logged(self, task: asyncio.Task) -> None:
+        self._logging.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("a call's end was not logged: %s", task.exception())
 
     def services(self) -> list[dict[str, Any]]:
         """Every service of the directory, with this process's figures of its calls."""

@@ -19,6 +19,7 @@ def app() -> FastAPI:
     app.add_middleware(BodyLimit, settings=SETTINGS)
 
     @app.post("/v1/messages")
+    @app.post("/v1/services/{provider}/{type}")
     @app.post("/v1/schemas/{type}")
     async def echo(request: Request) -> dict:
         return {"received": len(await request.body())}
@@ -41,7 +42,8 @@ async def client():
         yield client
 
 
-@pytest.mark.parametrize("path, limit", [("/v1/messages", 2048), ("/v1/schemas/dossier.submitted", 4096)])
+@pytest.mark.parametrize("path, limit", [("/v1/messages", 2048), ("/v1/services/csdl-dan-cu/citizen.verify.request", 2048),
+                                         ("/v1/schemas/dossier.submitted", 4096)])
 @pytest.mark.parametrize("streamed", [False, True])
 async def test_a_body_over_the_limit_is_refused_naming_the_limit(client, path, limit, streamed):
     body = chunks(limit + 1) if streamed else b"x" * (limit + 1)

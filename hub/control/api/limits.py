@@ -2,8 +2,9 @@
 
 Pure ASGI, so it sees the body as it arrives: a declared Content-Length over the limit is refused at once,
 and a chunked upload is counted while it streams and refused as soon as it passes the limit, without
-holding more than the limit in memory. POST /v1/messages has the message limit (LGSP_MAX_MESSAGE_BYTES,
-which the route also checks itself), every other path LGSP_MAX_REQUEST_BYTES.
+holding more than the limit in memory. A message (POST /v1/messages, and a call's request on POST
+/v1/services/{provider}/{type}) has the message limit (LGSP_MAX_MESSAGE_BYTES, which the router also
+checks), every other path LGSP_MAX_REQUEST_BYTES.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MESSAGES_PATH = "/v1/messages"
+SERVICES_PATH = "/v1/services/"
 
 
 class BodyLimit:
@@ -28,7 +30,8 @@ class BodyLimit:
 
     def limit(self, scope: Scope) -> tuple[int, str]:
         """The limit of this request, and what the refusal calls its body."""
-        if scope["method"] == "POST" and scope["path"].rstrip("/") == MESSAGES_PATH:
+        path = scope["path"].rstrip("/")
+        if scope["method"] == "POST" and (path == MESSAGES_PATH or path.startswith(SERVICES_PATH)):
             return self.settings.max_message_bytes, "message"
         return self.settings.max_request_bytes, "request body"
 
