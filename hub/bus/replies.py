@@ -1,9 +1,10 @@
 """The replies to one API process's synchronous calls: one partition of `<prefix>.replies`, read from its end.
 
 A call's request carries the partition (REPLY_TO_HEADER); the provider echoes it and the router delivers the
-reply there. Several API processes may share a partition: each takes the replies it waits for, by correlation
-id, and leaves the others. A reply to a call that already timed out is handed to `on_late`, never to a later
-caller: every call waits on its own request's id.
+reply there. Several API processes may share a partition: each takes the replies it waits for (by correlation
+id, and only from the provider, of the reply type, to the caller it expects) and leaves the others. A reply
+to a call that already timed out is handed to `on_late`, never to a later caller: every call waits on its
+own request's id.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import random
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import NamedTuple
 
 import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -31,12 +33,20 @@ STOP_SECONDS = 5.0
 LateReply = Callable[[ConsumerRecord, float], None]  # the reply, and when its call timed out (unix seconds)
 
 
+class Expected(NamedTuple):
+    """Who answers a call, with what, to whom: envelope source, type and target."""
+
+    source: str
+    type: str
+    target: str
+
+
 class ReplyBox:
     def __init__(self, link: BrokerLink, admin: TopicAdmin, on_late: LateReply, partition: int | None = None) -> None:
         self._link, self._admin, self.topic = link, admin, link.topics.replies
         self._on_late = on_late
         self.partition = partition  # None: one chosen at random at start
-        self._waiting: dict[str, asyncio.Future[ConsumerRecord]] = {}
+        self._waiting: dict[str, tuple[Expected, asyncio.Future[ConsumerRecord]]] = {}
         self._timed_out: OrderedDict[str, float] = OrderedDict()
         self._task: asyncio.Task | None = None
 
@@ -63,14 +73,15 @@ class ReplyBox:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        for future in self._waiting.values():
+        for _, future in self._waiting.values():
             future.cancel()
         with contextlib.suppress(TimeoutError, KafkaError):
             await asyncio.wait_for(self._consumer.stop(), STOP_SECONDS)
 
-    def expect(self, correlation_id: str) -> asyncio.Future[ConsumerRecord]:
+    def expect(self, correlation_id: str, expected: Expected) -> asyncio.Future[ConsumerRecord]:
         """The reply to the request with this id, once it comes; give_up() when no longer waiting."""
-        future = self._waiting[correlation_id] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[ConsumerRecord] = asyncio.get_running_loop().create_future()
+        self._waiting[correlation_id] = (expected, future)
         return future
 
     def give_up(self, correlation_id: str) -> None:
@@ -94,11 +105,18 @@ class ReplyBox:
 
     def _take(self, record: ConsumerRecord) -> None:
         try:
-            correlation_id = orjson.loads(record.value)["correlation_id"]
+            reply = orjson.loads(record.value)
+            correlation_id, answered = reply["correlation_id"], Expected(reply["source"], reply["type"],
+                                                                           reply.get("target"))
         except (orjson.JSONDecodeError, KeyError, TypeError):
-            return  # the router delivers only routed replies here: none lacks a correlation id
-        waiting = self._waiting.pop(correlation_id, None)
-        if waiting is not None:
+            return  # the router delivers only routed replies here: none lacks these fields
+        if correlation_id in self._waiting:
+            expected, waiting = self._waiting[correlation_id]
+            if answered != expected:  # correlated with a call, but not its answer: that call waits on
+                log.warning("replies: %s %s to %s names call %s, which waits for %s from %s: ignored", answered.type,
+                            answered.source, answered.target, correlation_id, expected.type, expected.source)
+                return
+            del self._waiting[correlation_id]
             if not waiting.done():
                 waiting.set_result(record)
         elif (timed_out_at := self._timed_out.pop(correlation_id, None)) is not None:

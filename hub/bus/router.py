@@ -215,9 +215,10 @@ class Router:
         acks = []
         key = outcome.envelope.key.encode() if outcome.envelope.key else record.key
         headers = list(record.headers)  # the signature travels on: a receiver may check it too
-        if outcome.envelope.correlation_id is not None and (
-                partition := reply_partition(headers, self._partitions[self.topics.replies])) is not None:
-            # The reply to a call made over HTTP: to the API process waiting for it, not the caller's inbox.
+        envelope = outcome.envelope
+        if envelope.correlation_id is not None and self._catalog.directory.answers(envelope.source, envelope.type) \
+                and (partition := reply_partition(headers, self._partitions[self.topics.replies])) is not None:
+            # A service's reply to a call made over HTTP: to the API process waiting for it, not to the inbox.
             return [await producer.send(self.topics.replies, record.value, key=key, partition=partition,
                                         headers=headers, timestamp_ms=record.timestamp)]
         for target in outcome.targets:

@@ -22,7 +22,7 @@ from aiokafka import ConsumerRecord
 from prometheus_client import Counter, Histogram
 
 from hub.audit import decisions
-from hub.bus.replies import ReplyBox
+from hub.bus.replies import Expected, ReplyBox
 from hub.bus.topics import REPLY_TO_HEADER
 from hub.core.credentials import (
     CREDENTIAL_HEADER,
@@ -83,6 +83,7 @@ class Request:
     raw: bytes
     headers: list[tuple[str, bytes]]
     signed_payload: bytes | None = None  # the payload as the caller signed it, when the hub made the envelope
+    reply: str = ""  # the service's reply type
 
 
 @dataclass
@@ -149,7 +150,7 @@ class ServiceCalls:
             raise
         envelope = request.envelope
         record.message_id, record.client = str(envelope.id), envelope.source
-        reply = self.replies.expect(str(envelope.id))
+        reply = self.replies.expect(str(envelope.id), Expected(provider, request.reply, envelope.source))
         try:
             await self._hub.ingest(request.raw, envelope.key, [*request.headers, (
                 REPLY_TO_HEADER, str(self.replies.partition).encode())])
@@ -189,7 +190,7 @@ class ServiceCalls:
         if state in _UNAVAILABLE:
             raise _refusal(503, "path.provider", "providerAvailable", f"{provider!r} is {state}: it cannot answer "
                            "now", envelope)
-        return Request(envelope, request.raw, request.headers, request.signed_payload)
+        return Request(envelope, request.raw, request.headers, request.signed_payload, offered.reply)
 
     def _request(self, provider: str, service: str, body: bytes, seal: Seal, version: int | None) -> Request:
         """An envelope as sent; a payload in the envelope the hub makes for it, from the caller who signed it."""
@@ -212,7 +213,7 @@ class ServiceCalls:
         return self._hub.status.state(provider, paused)
 
     def _answered(self, request: Request, reply: ConsumerRecord, record: CallRecord) -> Answer:
-        record.response_in_at = reply.timestamp / 1000  # when the router took the reply in
+        record.response_in_at = reply.timestamp / 1000  # the reply record's time: when its provider sent it
         record.response_bytes = len(reply.value)
         seconds = time.time() - record.request_in_at
         self._log(request, "answered", f"answered by {record.provider!r} in {seconds * 1000:.0f} ms", record)
@@ -297,6 +298,9 @@ def _addressed(envelope: Envelope, provider: str, service: str) -> None:
     if envelope.target != provider:
         raise _refusal(422, "envelope.target", "isProvider", f"a call to {provider!r} must have it as target, not "
                        f"{envelope.target!r}", envelope)
+    if envelope.correlation_id is not None:  # else its reply would name another exchange, or another's call
+        raise _refusal(422, "envelope.correlation_id", "startsExchange", "a call's request starts an exchange of its "
+                       "own, its reply correlated by the request's id: leave correlation_id out", envelope)
 
 
 def _is_envelope(body: bytes) -> bool:

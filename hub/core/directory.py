@@ -59,6 +59,11 @@ class Directory:
             targets = self._fanout[(type, source)] = tuple(c for c in self.subscribers.get(type, ()) if c != source)
         return targets
 
+    def answers(self, source: str, type: str) -> bool:
+        """`type` is the reply of a service `source` serves: a message the router may take to a waiting call."""
+        spec = self.connectors.get(source)
+        return spec is not None and any(service.reply == type for service in spec.serves)
+
     @classmethod
     def of(cls, specs: Iterable[ConnectorSpec]) -> Directory:
         by_id = {spec.id: spec for spec in specs}

@@ -12,12 +12,14 @@ import httpx
 import orjson
 import pytest
 
+from hub.bus.topics import REPLY_TO_HEADER
 from hub.core.credentials import Credential
 from hub.sdk import Connector, HttpRegistrar, Message
 from province.connectors.population_db.connector import ID as POPULATION_ID
 from province.connectors.population_db.connector import PopulationDatabase
 from province.connectors.population_db.population import Population
 from tests.support.hubs import OPERATOR, HubProcess
+from tests.support.records import produce
 from tests.support.waiting import eventually
 
 POPULATION = Population(seed=15, size=500)
@@ -120,6 +122,7 @@ async def test_refusals_name_the_field_and_rule_and_are_kept(hub, caller, popula
         (await call(hub, request(CALLER["id"]), caller, service="dossier.submitted"), 404, "servedType"),
         (await call(hub, request(CALLER["id"], HoVaTen="X"), caller), 422, "minLength"),
         (await call(hub, request(CALLER["id"], target="mot-cua-http"), caller), 422, "isProvider"),
+        (await call(hub, _correlated(request(CALLER["id"])), caller), 422, "startsExchange"),
         (await call(hub, request(CALLER["id"]), caller, timeout=3600), 422, "maximum"),
     ]
     for response, status, rule in cases:
@@ -129,8 +132,22 @@ async def test_refusals_name_the_field_and_rule_and_are_kept(hub, caller, popula
     def kept_rules() -> set[str]:
         dlq = httpx.get(f"{hub.url}/v1/dlq", headers=OPERATOR, params={"limit": 100}).json()
         return {e["rule"] for d in dlq["items"] for e in d["errors"]}
-    refused = {"signed", "mayPublish", "mayReceiveReply", "registeredProvider", "servedType", "minLength", "isProvider"}
+    refused = {"signed", "mayPublish", "mayReceiveReply", "registeredProvider", "servedType", "minLength", "isProvider",
+               "startsExchange"}
     await eventually(lambda: refused <= kept_rules(), what="the refused calls on the DLQ")
+
+
+def _correlated(raw: bytes) -> bytes:
+    return orjson.dumps({**orjson.loads(raw), "correlation_id": str(uuid.uuid4())})
+
+
+async def test_only_a_services_reply_goes_to_a_waiting_call(hub, caller, population):
+    """A request sent straight to the ingress with a correlation id and a replies partition, as a call's reply
+    would be, is still delivered to its provider: only a service's reply from its provider is taken to a call."""
+    raw = _correlated(request(CALLER["id"]))
+    answered = population.answered
+    await produce(hub.bootstrap, hub.topics.ingress, [raw], signer=caller, headers=[(REPLY_TO_HEADER, b"0")])
+    await eventually(lambda: population.answered == answered + 1, what="the provider to answer the request")
 
 
 def _errors(response: httpx.Response) -> list[dict]:
@@ -202,6 +219,7 @@ async def test_two_api_processes_each_get_their_own_replies(hub, caller, populat
     try:
         partitions = {httpx.get(f"{api.url}/v1/health").json()["replies"]["partition"] for api in (hub, second)}
         assert partitions == {0, 1}
+        await eventually(lambda: _state(second, POPULATION_ID) == "RUNNING", what="the second API to hear the stub")
         calls = [(api, request(CALLER["id"], MaYeuCau=f"YC-{i}")) for i in range(6) for api in (hub, second)]
         answers = await asyncio.gather(*(call(api, raw, caller) for api, raw in calls))
         for (_, raw), answer in zip(calls, answers, strict=True):

@@ -13,13 +13,14 @@ from hub.core.envelope import decode
 
 
 async def produce(bootstrap: str, topic: str, values: list[bytes], keys: list[bytes | None] | None = None,
-                  signer: Credential | None = None) -> None:
-    """Send records as they are; with `signer`, each carries its signature headers."""
+                  signer: Credential | None = None, headers: list[tuple[str, bytes]] = ()) -> None:
+    """Send records as they are; with `signer`, each carries its signature headers, then `headers`."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, linger_ms=5)
     await producer.start()
     try:
         acks = [await producer.send(topic, v, key=(keys[i] if keys else None),
-                                    headers=signer.headers(v) if signer else None) for i, v in enumerate(values)]
+                                    headers=[*(signer.headers(v) if signer else []), *headers] or None)
+                for i, v in enumerate(values)]
         await asyncio.gather(*acks)
     finally:
         await producer.stop()
