@@ -173,7 +173,14 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make test installs it)")
 async def test_the_page_lists_channels_operations_and_messages(served, hub_process):
+    """…and shows the document's strings as text: a description with markup stays characters."""
     from playwright.async_api import async_playwright
+
+    markup = '<img src="x" onerror="window.injected = 1"> lookup'
+    hub_process.register({"id": "tra-cuu", "name": "Tra cứu", "agency": "000.00.15.H22",
+                          "consumes": ["land.parcel.request"], "produces": ["land.parcel.reply"],
+                          "serves": [{"request": "land.parcel.request", "reply": "land.parcel.reply",
+                                      "description": markup}]})
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
@@ -192,6 +199,9 @@ async def test_the_page_lists_channels_operations_and_messages(served, hub_proce
             message = page.locator("[data-message='dossier.submitted.v1']")
             await message.locator("summary").click()
             assert '"x-personal-id": true' in await message.locator("pre").text_content()
+            lookup = page.locator("[data-operation='tra-cuu-serves-land.parcel.request']")
+            assert markup in await lookup.text_content() and await lookup.locator("img").count() == 0
+            assert await page.evaluate("window.injected") is None
             assert not errors and await page.get_by_test_id("load-error").is_hidden()
         finally:
             await browser.close()
