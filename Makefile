@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: up test bench bench-scale clean chromium postgres java
+.PHONY: up test bench bench-scale clean chromium postgres java asyncapi-parser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,14 @@ java:
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
+# The AsyncAPI document's tests validate it with @asyncapi/parser (Node.js 20, npm), at the version the lock pins.
+ASYNCAPI_PARSER := tests/asyncapi/node_modules/.package-lock.json
+
+$(ASYNCAPI_PARSER): tests/asyncapi/package-lock.json
+	npm ci --prefix tests/asyncapi --ignore-scripts --no-audit --no-fund --silent
+
+asyncapi-parser: $(ASYNCAPI_PARSER)
+
 # The store tests run on SQLite and on a throwaway PostgreSQL server (Debian's, installed when missing).
 PG_PORT ?= 55432
 LGSP_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:$(PG_PORT)/lgsp
@@ -35,7 +43,7 @@ postgres:
 
 # The import contracts of pyproject.toml first (the architecture), then every behaviour test on Apache Kafka and
 # on tansu (test ids [kafka] and [tansu]).
-test: $(VENV)/.installed java chromium postgres
+test: $(VENV)/.installed java chromium postgres asyncapi-parser
 	$(BIN)/lint-imports --no-cache
 	LGSP_TEST_POSTGRES_URL=$(LGSP_TEST_POSTGRES_URL) $(BIN)/python -m pytest
 
@@ -50,4 +58,4 @@ bench-scale: $(VENV)/.installed java
 
 clean:
 	bash scripts/test-postgres.sh stop
-	rm -rf $(VENV) lgsp-hub.db .pg .lgsp
+	rm -rf $(VENV) lgsp-hub.db .pg .lgsp tests/asyncapi/node_modules

@@ -13,7 +13,19 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from pydantic import SecretStr
 
-from hub.control.api import connectors, dead_letters, errors, health, inventory, kpi, messages, schemas, services, stats
+from hub.control.api import (
+    asyncapi,
+    connectors,
+    dead_letters,
+    errors,
+    health,
+    inventory,
+    kpi,
+    messages,
+    schemas,
+    services,
+    stats,
+)
 from hub.control.api.limits import BodyLimit
 from hub.control.runtime import Hub
 from hub.operator.metrics import HubCollector
@@ -47,7 +59,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
     app.state.operator_token = operator_token(settings)
     errors.install(app)
     app.add_middleware(BodyLimit, settings=settings)  # 413 on any body over its limit, before routes read it
-    for module in (health, messages, services, schemas, connectors, inventory, dead_letters, kpi, stats):
+    for module in (health, messages, services, schemas, asyncapi, connectors, inventory, dead_letters, kpi, stats):
         app.include_router(module.router, prefix="/v1")
 
     @app.get("/metrics", include_in_schema=False)
@@ -58,6 +70,10 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
     @app.get("/", include_in_schema=False)
     async def dashboard() -> FileResponse:
         return FileResponse(DASHBOARD / "index.html")
+
+    @app.get("/asyncapi", include_in_schema=False)
+    async def asyncapi_page() -> FileResponse:
+        return FileResponse(DASHBOARD / "asyncapi.html")
 
     app.mount("/dashboard", StaticFiles(directory=DASHBOARD), name="dashboard")
     return app
