@@ -34,6 +34,20 @@ class PersonalId(NamedTuple):  # a tuple: built on every validated message, so i
 
 _PROVINCES = province_codes()
 
+# Time only moves forward: a birth year up to the year this module was loaded is never in the future.
+_PAST_YEAR = date.today().year
+
+
+def pattern() -> str:
+    """The ID's structure as a JSON Schema `pattern`, for validators that do not know `x-personal-id`.
+
+    The province codes come from the CSV; the century digit is one whose century has begun (4-7 are the
+    2100s and 2200s). That the birth year is not in the future stays a hub rule: it moves every year.
+    """
+    codes = "|".join(sorted(_PROVINCES))
+    centuries = "".join(str(digit) for digit, first in sorted(_CENTURY.items()) if first <= _PAST_YEAR)
+    return f"^({codes})[{centuries}][0-9]{{2}}[0-9]{{6}}$"
+
 
 def birth_year(value: str) -> int:
     """The birth year of a well-formed ID, checked like parse() but without building a PersonalId."""
@@ -47,10 +61,6 @@ def birth_year(value: str) -> int:
 def parse(value: str) -> PersonalId:
     """Parse a personal ID, raising ValueError that says which rule failed."""
     return PersonalId(value[:3], birth_year(value), female=int(value[3]) % 2 == 1)
-
-
-# Time only moves forward: a birth year up to the year this module was loaded is never in the future.
-_PAST_YEAR = date.today().year
 
 
 def problem(value: str, birth_date: date | None = None, today: date | None = None) -> str | None:

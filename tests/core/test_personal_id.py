@@ -1,3 +1,4 @@
+import re
 from datetime import date
 
 import pytest
@@ -48,3 +49,12 @@ def test_mask_hides_the_middle():
 def test_all_63_province_codes_loaded():
     codes = personal_id.province_codes()
     assert len(codes) == 63 and codes["052"] == "Bình Định" and codes["075"] == "Đồng Nai"
+
+
+def test_pattern_accepts_exactly_the_well_formed_structures():
+    # Every 3-digit prefix and century digit. With year digits 00 only a century not yet begun (4-7) puts the
+    # birth in the future, which the pattern leaves out too. (Python's `$` also matches before a final newline.)
+    structure = re.compile(personal_id.pattern())
+    for value in (f"{prefix:03d}{century}00123456" for prefix in range(1000) for century in range(10)):
+        assert bool(structure.match(value)) == (personal_id.problem(value) is None), value
+    assert not structure.match("05219000123") and not structure.match("0521900012345")

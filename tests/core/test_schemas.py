@@ -44,7 +44,7 @@ def _errors(registry, edit):
     (lambda p: p.update(NgayTiepNhan="15/11/2023"), ("payload.NgayTiepNhan", "format")),
     (lambda p: p.update(MaHoSo="H22-2311-1"), ("payload.MaHoSo", "pattern")),
     (lambda p: p["ChuHoSo"].update(SoDinhDanh="999190001234"), ("payload.ChuHoSo.SoDinhDanh", "x-personal-id")),
-    (lambda p: p["ChuHoSo"].update(SoDinhDanh="05219000123"), ("payload.ChuHoSo.SoDinhDanh", "pattern")),
+    (lambda p: p["ChuHoSo"].update(SoDinhDanh="05219000123"), ("payload.ChuHoSo.SoDinhDanh", "x-personal-id")),
     (lambda p: p["ChuHoSo"].update(NgaySinh="1985-01-01"), ("payload.ChuHoSo", "x-birth-year-matches")),
     (lambda p: p.update(Unknown=1), ("payload", "additionalProperties")),
 ])
@@ -54,8 +54,15 @@ def test_each_rule_names_field_and_rule(registry, edit, expected):
 
 def test_personal_id_error_says_why(registry):
     payload = dossier_submitted_payload(personal_id="003190001234")
-    [error] = registry.validate("dossier.submitted", 1, payload)
+    [error] = registry.validate("dossier.submitted", 1, payload)  # not also the pattern, which only quotes a regex
     assert "003" in error.message and "province code" in error.message
+
+
+def test_a_pattern_error_stays_where_no_personal_id_rule_explains_it(registry):
+    payload = dossier_submitted_payload()
+    payload["ChuHoSo"]["MaSoDoanhNghiep"] = "12345"
+    assert [(e.field, e.rule) for e in registry.validate("dossier.submitted", 1, payload)] == [
+        ("payload.ChuHoSo.MaSoDoanhNghiep", "pattern")]
 
 
 def test_unknown_type_and_version(registry):
@@ -90,6 +97,7 @@ def test_every_bundled_schema_declares_draft_2020_12(registry):
 
 def test_error_messages_never_quote_a_whole_personal_id(registry):
     payload = dossier_submitted_payload(personal_id="05219000123X")
+    payload["ChuHoSo"]["MaSoDoanhNghiep"] = "05219000123X"  # its pattern error quotes the value
     payload["ChuHoSo"]["SoCMND"] = "123456789"  # not allowed on ChuHoSo: additionalProperties
     messages = " ".join(e.message for e in registry.validate("dossier.submitted", 1, payload))
     assert "05219000123" not in messages and "052*****123X" in messages

@@ -138,9 +138,16 @@ class SchemaRegistry:
         try:
             if validator.is_valid(payload):
                 return []
-            return [_field_error(error) for error in validator.iter_errors(payload)]
+            return _without_restated_patterns([_field_error(error) for error in validator.iter_errors(payload)])
         except ValueError as exc:  # jsonschema-rs gives up on deep nesting ("Recursion limit reached")
             return [_too_deep(payload, exc)]
+
+
+def _without_restated_patterns(errors: list[FieldError]) -> list[FieldError]:
+    """Drop a `pattern` error on a field whose `x-personal-id` also failed: the pattern spells the ID's
+    structure out for validators without the keyword, and quotes only a long regex; the keyword says why."""
+    explained = {error.field for error in errors if error.rule == "x-personal-id"}
+    return [error for error in errors if not (error.rule == "pattern" and error.field in explained)]
 
 
 def _too_deep(payload: Any, exc: ValueError) -> FieldError:
