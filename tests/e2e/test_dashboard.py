@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from hub.core.envelope import Envelope, encode
 from tests.support import ROOT
 from tests.support.hubs import HubProcess
 from tests.support.waiting import eventually
@@ -33,11 +34,13 @@ LANGS = {
            "kpiOnline": "Hồ sơ nộp trực tuyến", "systems": "{}/{} hệ thống", "met": "Đạt", "notMet": "Chưa đạt",
            "sysSub": "{} đã kết nối · {} chưa kết nối",
            "latencyLegend": ["Trung vị (p50)", "Phân vị 99 (p99)"],
-           "routerBehind": "Điều phối đang tụt lại"},
+           "routerBehind": "Điều phối đang tụt lại", "svcTitle": "Danh mục dịch vụ",
+           "svcNone": "Chưa có bộ kết nối nào cung cấp dịch vụ"},
     "en": {"group": ",", "decimal": ".", "connTitle": "Information systems connected through the LGSP",
            "kpiOnline": "Dossiers filed online", "systems": "{}/{} systems", "met": "Met", "notMet": "Not met",
            "sysSub": "{} connected · {} not connected", "latencyLegend": ["Median (p50)", "99th percentile (p99)"],
-           "routerBehind": "Router falling behind"},
+           "routerBehind": "Router falling behind", "svcTitle": "Service catalog",
+           "svcNone": "No connector serves a service yet"},
 }
 
 
@@ -53,6 +56,16 @@ def percent(share: float | None, lang: str) -> str:
         shown = (Decimal(share) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     whole, tenth = f"{shown:.1f}".split(".")
     return f"{integer(int(whole), lang)}{LANGS[lang]['decimal']}{tenth}%"
+
+
+def rate(value: float | None, lang: str) -> str:
+    """As format.js's rate: no decimal from 100, one from 10, two below (the API's value as written)."""
+    if value is None:
+        return "—"
+    digits = 0 if value >= 100 or value == 0 else 1 if value >= 10 else 2
+    shown = Decimal(repr(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    whole, _, fraction = f"{shown:f}".partition(".")
+    return integer(int(whole), lang) + (LANGS[lang]["decimal"] + fraction if fraction else "")
 
 
 def verdict(met: bool | None, lang: str) -> str:
@@ -126,6 +139,21 @@ async def check_platform(page, hub: HubProcess, lang: str) -> None:
     await agree("connectors table", lambda: sorted(api(hub, "/v1/connectors?expand=info")),
                 lambda: page.eval_on_selector_all("[data-testid=connectors-table] [data-connector-id]",
                                                   "rows => rows.map(r => r.dataset.connectorId).sort()"))
+
+
+async def check_services(page, hub: HubProcess, lang: str) -> None:
+    """The services card lists the catalog in its order, each service with the figures of its calls."""
+    def expected() -> list[dict[str, str]]:
+        return [{"provider": s["provider"], "request": s["request"], "types": f"{s['request']} → {s['reply']}",
+                 "calls": integer(s["calls"], lang), "failures": integer(s["failures"], lang),
+                 "p50": rate(s["p50_ms"], lang), "p99": rate(s["p99_ms"], lang), "schema": s["schemas"]["request"]}
+                for s in api(hub, "/v1/services")]
+    await agree("services card", expected, lambda: page.eval_on_selector_all(
+        "[data-testid=services-table] tr[data-provider]", """rows => rows.map((r) => ({
+          provider: r.dataset.provider, request: r.dataset.service,
+          types: r.querySelector('[data-role=types]').textContent, calls: r.cells[2].textContent,
+          failures: r.cells[3].textContent, p50: r.cells[4].textContent, p99: r.cells[5].textContent,
+          schema: r.querySelector('[data-testid=service-schema]')?.getAttribute('href') ?? '' }))"""))
 
 
 async def check_log_lag(page, hub: HubProcess, lang: str) -> None:
@@ -238,10 +266,52 @@ async def test_dashboard_shows_the_live_province(province_hub):
     await eventually(lambda: (ARTIFACTS / "dashboard.png").stat().st_size > 10_000, what="the screenshot")
 
 
+LAND_REGISTRY = {"id": "dat-dai", "name": "CSDL đất đai", "agency": "000.01.04.H22",
+                 "consumes": ["land.parcel.request"], "produces": ["land.parcel.reply"],
+                 "serves": [{"request": "land.parcel.request", "reply": "land.parcel.reply"}]}
+VERIFYING_CLERK = {"id": "mot-cua-http", "name": "Một cửa (HTTP)", "agency": "000.00.01.H22",
+                   "produces": ["citizen.verify.request"], "consumes": ["citizen.verify.reply"]}
+
+
+def verify_citizen(hub: HubProcess, clerk) -> httpx.Response:
+    """One citizen verification through POST /v1/services, answered by the province's population stub."""
+    raw = encode(Envelope.new("citizen.verify.request", 1, VERIFYING_CLERK["id"], {
+        "MaYeuCau": "YC-1", "MaDichVu": "XAC_THUC", "MaCanBo": "CB-1", "SoDinhDanh": "052085000123",
+        "HoVaTen": "Lê Văn An"}, target="csdl-dan-cu"))
+    return httpx.post(f"{hub.url}/v1/services/csdl-dan-cu/citizen.verify.request", content=raw, timeout=60,
+                      headers={"content-type": "application/json", **clerk.http_headers(raw)})
+
+
+async def test_the_services_card_lists_each_service_and_counts_its_calls(province_hub):
+    hub = province_hub
+    hub.register(LAND_REGISTRY)  # registered only: listed, never called
+    clerk = hub.register(VERIFYING_CLERK)
+    playwright, browser, page = await browse(hub)
+    try:
+        land = page.locator("[data-testid=services-table] tr[data-provider=dat-dai]")
+        await land.wait_for()
+        assert [(await land.locator("td").nth(i).text_content() or "").strip() for i in (2, 4, 5)] == ["0", "—", "—"]
+        await check_services(page, hub, "vi")
+        # a provider not yet running is refused (503): wait until the page shows it running
+        await page.locator("[data-testid=connectors-table] tr[data-connector-id=csdl-dan-cu][data-state=RUNNING]"
+                           ).wait_for(timeout=120_000)
+        assert (await asyncio.to_thread(verify_citizen, hub, clerk)).status_code == 200
+        await page.wait_for_function("document.querySelector('[data-testid=services-table] "
+                                     "tr[data-provider=csdl-dan-cu] td:nth-child(3)')?.textContent === '1'",
+                                     timeout=30_000)  # the row is redrawn each poll: read it afresh
+        await check_services(page, hub, "vi")
+        await page.get_by_test_id("lang-switch").click()
+        assert (await page.locator("[data-i18n=svcTitle]").text_content()) == LANGS["en"]["svcTitle"]
+        await check_services(page, hub, "en")
+        assert page.errors == []
+    finally:
+        await browser.close()
+        await playwright.stop()
+
+
 async def test_the_behind_badge_shows_while_the_router_lag_grows(tmp_path, session_broker):
     """No router: while messages keep arriving the lag grows and the badge shows; once they stop, the lag
     holds and the badge goes once the (short) window has passed."""
-    from hub.core.envelope import encode
     from hub.testing.samples import dossier_submitted
     from tests.support.connectors import MOT_CUA
 
@@ -263,6 +333,8 @@ async def test_the_behind_badge_shows_while_the_router_lag_grows(tmp_path, sessi
         await eventually(lambda: api(hub, "/v1/stats/throughput")["router_lag"] == 0, 120, "the lag measured")
         await check_behind(page, hub, "vi")
         assert not await badge.is_visible()
+        # no connector of this hub serves a service: the services card says so
+        await page.get_by_test_id("services-empty").filter(has_text=LANGS["vi"]["svcNone"]).wait_for()
         sending = asyncio.create_task(send())
         try:
             await eventually(lambda: api(hub, "/v1/stats/throughput")["behind"], 120, "the router behind")

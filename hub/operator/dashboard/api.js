@@ -7,6 +7,7 @@ export const ENDPOINTS = {
   status: '/v1/connectors?expand=status',
   info: '/v1/connectors?expand=info',
   dlq: '/v1/dlq/summary',
+  services: '/v1/services',
   health: '/v1/health',
 };
 

@@ -10,13 +10,14 @@ import * as logIndexer from './cards/log-indexer.js';
 import * as latency from './cards/latency.js';
 import * as platform from './cards/platform.js';
 import * as routerBehind from './cards/router-behind.js';
+import * as services from './cards/services.js';
 import * as systems from './cards/systems.js';
 import * as throughput from './cards/throughput.js';
 import * as topbar from './cards/topbar.js';
 import { onSwitch, translatePage } from './i18n.js';
 
 const CARDS = { topbar, connectivity, dossierTiles, daily, throughput, routerBehind, logIndexer, latency, platform,
-  connectors, lateAgencies, systems };
+  connectors, services, lateAgencies, systems };
 const RESIZE_SETTLE_MS = 150;
 
 /** Draws each card; one card's error never keeps the others from drawing. */
