@@ -47,9 +47,11 @@ test: $(VENV)/.installed java chromium postgres asyncapi-parser
 	$(BIN)/lint-imports --no-cache
 	LGSP_TEST_POSTGRES_URL=$(LGSP_TEST_POSTGRES_URL) $(BIN)/python -m pytest
 
-# Routing figures, then a 10-minute soak of `lgsp-hub up` (bench/soak.py without --smoke: 2 hours).
+# Routing figures, synchronous call latency on Apache Kafka (~4 min), then a 10-minute soak of `lgsp-hub up`
+# (bench/soak.py without --smoke: 2 hours).
 bench: $(VENV)/.installed java
 	$(BIN)/python bench/route.py
+	$(BIN)/python bench/services.py
 	$(BIN)/python bench/soak.py --smoke
 
 # Router workers 1/2/4, latency under load, memory over a 1M backlog on both brokers (~15 min; see docs/performance.md).
