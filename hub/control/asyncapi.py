@@ -274,7 +274,9 @@ def _service_operations(schemas: SchemaRegistry, provider: ConnectorSpec,
         about = service.description or f"{service.request} answered with {service.reply}"
         operations[f"{provider.id}-serves-{service.request}"] = {
             "action": "receive", "title": f"{provider.id} answers {service.request}", "summary": about,
-            **_on(_inbox(provider.id), requests), "reply": _on(INGRESS, replies)}
+            **_on(_inbox(provider.id), requests), "reply": _on(INGRESS, replies),
+            # A caller that speaks only HTTP calls it there and waits for the reply (the hub's HTTP edge).
+            "x-lgsp-http-call": {"method": "POST", "path": f"/v1/services/{provider.id}/{service.request}"}}
         for caller in _callers(provider, service.request, service.reply, connectors):
             operations[f"{caller.id}-calls-{provider.id}-{service.request}"] = {
                 "action": "send", "title": f"{caller.id} calls {provider.id}: {service.request}", "summary": about,

@@ -121,6 +121,7 @@ def test_a_service_is_a_request_with_its_reply(contracts):
     assert served["summary"] == "Verify a citizen against the population database."
     assert served["reply"] == {"channel": {"$ref": "#/channels/ingress"},
                                "messages": [{"$ref": "#/channels/ingress/messages/citizen.verify.reply.v1"}]}
+    assert served["x-lgsp-http-call"] == {"method": "POST", "path": "/v1/services/csdl-dan-cu/citizen.verify.request"}
     called = operations[CALL]
     assert (called["action"], called["channel"]) == ("send", {"$ref": "#/channels/ingress"})
     assert called["reply"]["channel"] == {"$ref": "#/channels/inbox-mot-cua"}
