@@ -1,9 +1,8 @@
 """The connector SDK: typed handlers, publish, request/reply, heartbeats, at-least-once inbox.
 
-    dat_dai = Connector("dat-dai", name="Hệ thống đất đai", agency="000.00.01.H22",
-                        produces=["land.parcel.reply"])
+    dat_dai = Connector("dat-dai", name="Hệ thống đất đai", agency="000.00.01.H22")
 
-    @dat_dai.on("land.parcel.request")
+    @dat_dai.serves("land.parcel.request", reply="land.parcel.reply")
     async def parcel(message: Message) -> None:
         await dat_dai.reply(message, "land.parcel.reply", {...})
 
