@@ -26,10 +26,12 @@ java:
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
-# The AsyncAPI document's tests validate it with @asyncapi/parser (Node.js 20, npm), at the version the lock pins.
+# The AsyncAPI document's tests validate it with @asyncapi/parser (Node.js 18.18+ and npm: Debian's, installed when
+# missing), at the version the lock pins.
 ASYNCAPI_PARSER := tests/asyncapi/node_modules/.package-lock.json
 
 $(ASYNCAPI_PARSER): tests/asyncapi/package-lock.json
+	@command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null)
 	npm ci --prefix tests/asyncapi --ignore-scripts --no-audit --no-fund --silent
 
 asyncapi-parser: $(ASYNCAPI_PARSER)
