@@ -9,7 +9,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from hub.bus.topics import PREFIX_PATTERN, Topics, retention_configs
+from hub.bus.broker_security import BrokerLogin
+from hub.bus.topics import PREFIX_PATTERN, BrokerLink, Topics, retention_configs
 
 
 class Settings(BaseSettings):
@@ -23,6 +24,24 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "LGSP_KAFKA_BOOTSTRAP_SERVERS"),
         description="An existing cluster (of the kind LGSP_BROKER names); unset: the hub starts its own broker.",
     )
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] | None = Field(
+        None, validation_alias=AliasChoices("KAFKA_SECURITY_PROTOCOL", "LGSP_KAFKA_SECURITY_PROTOCOL"),
+        description="How the hub authenticates to an existing cluster (unset: SASL_PLAINTEXT when a SASL username "
+        "is given, else PLAINTEXT). The hub's own Apache Kafka always takes SASL/SCRAM.")
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = Field(
+        "SCRAM-SHA-512", validation_alias=AliasChoices("KAFKA_SASL_MECHANISM", "LGSP_KAFKA_SASL_MECHANISM"),
+        description="The SASL mechanism of an existing cluster.")
+    kafka_sasl_username: str | None = Field(
+        None, validation_alias=AliasChoices("KAFKA_SASL_USERNAME", "LGSP_KAFKA_SASL_USERNAME"),
+        description="The hub's principal on an existing cluster: with cluster ALTER it creates a principal and "
+        "ACLs per connector.")
+    kafka_sasl_password: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("KAFKA_SASL_PASSWORD", "LGSP_KAFKA_SASL_PASSWORD"),
+        description="Its password.")
+    kafka_ssl_cafile: Path | None = Field(
+        None, validation_alias=AliasChoices("KAFKA_SSL_CAFILE", "LGSP_KAFKA_SSL_CAFILE"),
+        description="CA certificates the cluster's TLS certificate is checked against (SASL_SSL; unset: the "
+        "system's).")
     topic_prefix: str = Field("lgsp", pattern=PREFIX_PATTERN,
                               description="Namespace of every topic and consumer group of this hub.")
     kafka_data_dir: Path = Field(Path(".lgsp/kafka"), description="Where the hub's own Apache Kafka keeps its data.")
@@ -100,6 +119,23 @@ class Settings(BaseSettings):
         if self.delivery == "exactly-once" and self.broker != "kafka":
             raise ValueError("LGSP_DELIVERY=exactly-once needs LGSP_BROKER=kafka: tansu has no transactions")
         return self
+
+    @property
+    def broker_login(self) -> BrokerLogin | None:
+        """The hub's principal on an existing cluster, from KAFKA_SASL_*; None without authentication."""
+        protocol = self.kafka_security_protocol or ("SASL_PLAINTEXT" if self.kafka_sasl_username else "PLAINTEXT")
+        if protocol == "PLAINTEXT":
+            return None
+        if not self.kafka_sasl_username or self.kafka_sasl_password is None:
+            raise ValueError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD")
+        return BrokerLogin(self.kafka_sasl_username, self.kafka_sasl_password.get_secret_value(),
+                           self.kafka_sasl_mechanism, protocol, self.kafka_ssl_cafile)
+
+    @property
+    def cluster_link(self) -> BrokerLink:
+        """The existing cluster KAFKA_BOOTSTRAP_SERVERS names, as the principal KAFKA_SASL_* gives."""
+        return BrokerLink(self.kafka_bootstrap_servers, self.topics, self.idempotence, self.transactions,
+                          self.broker_login)
 
     @property
     def idempotence(self) -> bool:

@@ -11,9 +11,10 @@ from collections.abc import Iterator
 import pytest
 
 from hub.bus.admin import wait_for_broker
+from hub.bus.broker_security import BrokerLogin
 from hub.bus.brokers.kafka import ApacheKafka
 from hub.bus.brokers.tansu import Tansu
-from hub.bus.topics import Topics
+from hub.bus.topics import BrokerLink, Topics
 from hub.core.schemas.registry import SchemaRegistry, bundled_schemas_dir
 from hub.settings import Settings
 from tests.support import containers
@@ -22,25 +23,26 @@ from tests.support.hubs import HubProcess
 
 
 @pytest.fixture(scope="session")
-def kafka_cluster(tmp_path_factory) -> Iterator[str]:
-    """The session's Apache Kafka, run as `lgsp-hub up` runs it (LGSP_TEST_KAFKA=container: in Docker)."""
+def kafka_cluster(tmp_path_factory) -> Iterator[tuple[str, BrokerLogin | None]]:
+    """The session's Apache Kafka, run as `lgsp-hub up` runs it, with SASL and ACLs, and its admin
+    (LGSP_TEST_KAFKA=container: in Docker, without authentication)."""
     if containers.wanted(containers.KAFKA):
-        yield containers.kafka_bootstrap()
+        yield containers.kafka_bootstrap(), None
         return
     settings = Settings()  # LGSP_KAFKA_VERSION runs the suite on another version
     kafka = ApacheKafka(tmp_path_factory.mktemp("kafka"), settings.kafka_cache_dir,
                         version=settings.kafka_version).start()
     try:
-        asyncio.run(wait_for_broker(kafka.bootstrap_servers))
-        yield kafka.bootstrap_servers
+        asyncio.run(wait_for_broker(BrokerLink(kafka.bootstrap_servers, Topics(), login=kafka.admin_login)))
+        yield kafka.bootstrap_servers, kafka.admin_login
     finally:
         kafka.stop()
 
 
 @pytest.fixture(scope="session")
-def tansu_cluster() -> Iterator[str]:
+def tansu_cluster() -> Iterator[tuple[str, None]]:
     with Tansu() as tansu:
-        yield tansu.bootstrap_servers
+        yield tansu.bootstrap_servers, None
 
 
 @pytest.fixture(scope="session", params=BROKER_KINDS)
@@ -51,7 +53,8 @@ def broker_kind(request) -> str:
 
 @pytest.fixture(scope="session")
 def session_broker(broker_kind, request) -> BrokerUnderTest:
-    return BrokerUnderTest(broker_kind, request.getfixturevalue(f"{broker_kind}_cluster"), Topics())
+    bootstrap, login = request.getfixturevalue(f"{broker_kind}_cluster")
+    return BrokerUnderTest(broker_kind, bootstrap, Topics(), login)
 
 
 @pytest.fixture

@@ -9,14 +9,15 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 from aiokafka.structs import TopicPartition
 
+from hub.bus.topics import BrokerLink
 from hub.settings import Settings
 
 
 class TopicAdmin:
     """Creates hub topics idempotently, remembering which exist."""
 
-    def __init__(self, bootstrap_servers: str, settings: Settings) -> None:
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    def __init__(self, link: BrokerLink, settings: Settings) -> None:
+        self._admin = AIOKafkaAdminClient(**link.client)
         self._partitions = settings.partitions
         self._configs = settings.topic_configs()
         self._known: set[str] = set()
@@ -66,11 +67,11 @@ class TopicAdmin:
         return await self._admin.list_topics()
 
 
-async def wait_for_broker(bootstrap_servers: str, timeout: float = 30.0) -> None:
+async def wait_for_broker(link: BrokerLink, timeout: float = 30.0) -> None:
     """Wait until a Kafka broker answers metadata requests."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=2000)
+        admin = AIOKafkaAdminClient(**link.client, request_timeout_ms=2000)
         try:
             await admin.start()
             await admin.list_topics()

@@ -52,7 +52,7 @@ class DeadLetterTail:
         self._task: asyncio.Task | None = None
 
     async def start(self) -> None:
-        self._consumer = AIOKafkaConsumer(self._link.topics.dlq, bootstrap_servers=self._link.bootstrap_servers,
+        self._consumer = AIOKafkaConsumer(self._link.topics.dlq, **self._link.client,
                                           group_id=None, auto_offset_reset="earliest", enable_auto_commit=False,
                                           fetch_max_wait_ms=200, isolation_level=self._link.isolation_level)
         self._gaps = GapGuard("dlq-tail", self._consumer.seek, transactional=self._link.transactions)

@@ -45,7 +45,7 @@ async def track(producer: AIOKafkaProducer, topics: set[str]) -> None:
 
 
 def producer_config(link: BrokerLink) -> dict:
-    return {"bootstrap_servers": link.bootstrap_servers, "acks": "all", "linger_ms": 2,
+    return {**link.client, "acks": "all", "linger_ms": 2,
             "max_batch_size": 1 << 20, "max_request_size": RECORD_BYTES_MAX}
 
 

@@ -79,7 +79,7 @@ class LogIndexer:
     async def start(self) -> None:
         await self.log.start()
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._link.bootstrap_servers, group_id=self._link.topics.log_indexer_group,
+            **self._link.client, group_id=self._link.topics.log_indexer_group,
             enable_auto_commit=False, auto_offset_reset="earliest", isolation_level=self._link.isolation_level,
             fetch_max_wait_ms=100, max_partition_fetch_bytes=RECORD_BYTES_MAX,
             session_timeout_ms=10_000, heartbeat_interval_ms=1_000)

@@ -92,7 +92,6 @@ class Router:
     def __init__(self, link: BrokerLink, catalog: Catalog, settings: Settings, log_decisions: bool = True) -> None:
         """`log_decisions` False publishes no decision records: the message log then misses this router's
         messages (benchmarks measure what the log costs with it)."""
-        self._bootstrap = link.bootstrap_servers
         self._link, self.topics = link, link.topics
         self._log_decisions = log_decisions
         self._catalog = catalog
@@ -103,7 +102,7 @@ class Router:
         self._writing: asyncio.Task | None = None  # the last batch's output, being made final
         self._partitions: dict[str, int] = {}  # partition count of each output topic
         self.worker = worker_id()
-        self._admin = TopicAdmin(link.bootstrap_servers, settings)
+        self._admin = TopicAdmin(link, settings)
 
     @property
     def delivery(self) -> str:
@@ -117,7 +116,7 @@ class Router:
         await self._admin.start()
         await self._admin.ensure([self.topics.ingress, self.topics.dlq, self.topics.decisions, self.topics.replies])
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap, group_id=self.topics.router_group,
+            **self._link.client, group_id=self.topics.router_group,
             enable_auto_commit=False, auto_offset_reset="earliest",
             fetch_max_wait_ms=50, max_partition_fetch_bytes=8 << 20,
             session_timeout_ms=10_000, heartbeat_interval_ms=1_000,

@@ -25,7 +25,7 @@ class StatusBoard:
 
     def __init__(self, link: BrokerLink, heartbeat_timeout: float,
                  keyring: Callable[[], Keyring | None] = lambda: None) -> None:
-        self._bootstrap, self._topics = link.bootstrap_servers, link.topics
+        self._link, self._topics = link, link.topics
         self.heartbeat_timeout = heartbeat_timeout
         self._keyring = keyring  # heartbeats count towards connectivity: only signed ones are believed
         self.beats: dict[str, dict[str, Any]] = {}
@@ -34,9 +34,9 @@ class StatusBoard:
         self._readers: dict[str, AIOKafkaConsumer] = {}
 
     async def start(self) -> None:
-        self._consumer = AIOKafkaConsumer(self._topics.heartbeats, bootstrap_servers=self._bootstrap, group_id=None,
+        self._consumer = AIOKafkaConsumer(self._topics.heartbeats, **self._link.client, group_id=None,
                                           auto_offset_reset="latest", fetch_max_wait_ms=200)
-        self._offsets = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
+        self._offsets = AIOKafkaAdminClient(**self._link.client)
         await self._consumer.start()
         await self._offsets.start()
         self._task = asyncio.create_task(self._follow(), name="heartbeats")
@@ -99,7 +99,7 @@ class StatusBoard:
     async def _group_reader(self, connector_id: str) -> AIOKafkaConsumer:
         """A consumer in the connector's group that never subscribes: it only reads committed offsets."""
         if connector_id not in self._readers:
-            reader = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, group_id=self._topics.connector_group(connector_id),
+            reader = AIOKafkaConsumer(**self._link.client, group_id=self._topics.connector_group(connector_id),
                                       enable_auto_commit=False)
             await reader.start()
             self._readers[connector_id] = reader

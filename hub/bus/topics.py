@@ -6,7 +6,10 @@ Several hubs (provinces, or tests) share one cluster by taking different prefixe
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from hub.bus.broker_security import BrokerLogin
 
 PREFIX_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"  # dots separate the prefix from the rest
 # The largest record a hub topic takes, and the hub's producers send: well above LGSP_MAX_MESSAGE_BYTES, so
@@ -101,6 +104,15 @@ class BrokerLink:
     topics: Topics
     idempotence: bool = False
     transactions: bool = False  # the router routes each batch in a Kafka transaction: exactly-once
+    login: BrokerLogin | None = field(default=None, compare=False)  # None: the broker takes anyone
+
+    @property
+    def client(self) -> dict[str, Any]:
+        """Where and as whom every aiokafka client of this link connects."""
+        return {"bootstrap_servers": self.bootstrap_servers, **(self.login.options() if self.login else {})}
+
+    def as_login(self, login: BrokerLogin | None) -> BrokerLink:
+        return replace(self, login=login)
 
     @property
     def delivery(self) -> str:
@@ -112,8 +124,10 @@ class BrokerLink:
         return "read_committed" if self.transactions else "read_uncommitted"
 
     @classmethod
-    def from_health(cls, health: dict) -> BrokerLink:
-        """From a hub's `GET /v1/health` answer."""
+    def from_health(cls, health: dict, credential: str | None = None) -> BrokerLink:
+        """From a hub's `GET /v1/health` answer, as the principal of `credential` ('username:password')."""
         broker = health["broker"]
+        security = broker.get("security")
+        login = BrokerLogin.parse(credential, security) if credential and security else None
         return cls(broker["bootstrap_servers"], Topics(broker["topic_prefix"]), broker["idempotence"],
-                   broker.get("delivery") == "exactly-once")
+                   broker.get("delivery") == "exactly-once", login)

@@ -20,18 +20,21 @@ def kafka_start(
 ) -> None:
     """Fetch (once), format (once) and start Apache Kafka on LGSP_KAFKA_DATA_DIR; it runs on after this returns."""
     from hub.bus.admin import wait_for_broker
-    from hub.bus.brokers.kafka import ApacheKafka, BrokerUnavailable
+    from hub.bus.brokers.kafka import ADMIN_FILE, ApacheKafka, BrokerUnavailable
+    from hub.bus.topics import BrokerLink
 
     settings = Settings()
     broker = ApacheKafka(settings.kafka_data_dir, settings.kafka_cache_dir, settings.kafka_port or port,
                          settings.kafka_heap_mb, settings.partitions)
     try:
         broker.start(tied=False)
-        asyncio.run(wait_for_broker(broker.bootstrap_servers))
+        asyncio.run(wait_for_broker(BrokerLink(broker.bootstrap_servers, settings.topics, login=broker.admin_login)))
     except (BrokerUnavailable, TimeoutError) as exc:
         raise typer.Exit(fail(str(exc))) from exc
     typer.echo(f"Apache Kafka {broker.version} at {broker.bootstrap_servers} (pid {broker.pid}, data in "
-               f"{broker.data_dir})\nuse it: KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap_servers} lgsp-hub up")
+               f"{broker.data_dir}), SASL/SCRAM-SHA-512 with ACLs; the admin's password is in "
+               f"{broker.data_dir / ADMIN_FILE}\nuse it: KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap_servers} "
+               f"KAFKA_SASL_USERNAME=admin KAFKA_SASL_PASSWORD=... lgsp-hub up")
 
 
 @app.command("status")

@@ -28,19 +28,18 @@ def log_indexer(log_level: str = "info") -> None:
 async def _run(settings: Settings) -> None:
     from hub.bus.admin import TopicAdmin
     from hub.bus.log_indexer import LogIndexer
-    from hub.bus.topics import BrokerLink
     from hub.store import Store
 
     if settings.log_indexer_metrics_port:  # its lag gauge lives in its own process
         from prometheus_client import start_http_server
 
         start_http_server(settings.log_indexer_metrics_port)
-    admin = TopicAdmin(settings.kafka_bootstrap_servers, settings)
+    link = settings.cluster_link
+    admin = TopicAdmin(link, settings)
     await admin.start()
     await admin.ensure([settings.topics.decisions])
     await admin.close()
     store = Store(settings.database_url)
-    link = BrokerLink(settings.kafka_bootstrap_servers, settings.topics, settings.idempotence, settings.transactions)
     indexer = LogIndexer(link, store, settings)
     await indexer.start()
     loop = asyncio.get_running_loop()

@@ -76,10 +76,8 @@ async def _run_router(settings: Settings) -> None:
         from prometheus_client import start_http_server
 
         start_http_server(settings.router_metrics_port)
-    from hub.bus.topics import BrokerLink
 
-    link = BrokerLink(settings.kafka_bootstrap_servers, settings.topics, settings.idempotence, settings.transactions)
-    worker = Router(link, catalog, settings)
+    worker = Router(settings.cluster_link, catalog, settings)
     await worker.start()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

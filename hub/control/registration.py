@@ -92,17 +92,29 @@ async def issue_credential(hub: Any, connector_id: str, algorithm: Algorithm = "
     credential, row = issue(connector_id, algorithm, public_key)
     grace = hub.settings.credential_grace_seconds if grace_seconds is None else grace_seconds
     retire_at = datetime.now(timezone.utc) + timedelta(seconds=grace)
+    login = await hub.access.grant_connector(connector_id, row["id"])  # before the row: no orphan credential
     await asyncio.to_thread(hub.store.add_credential, row, retire_at)
     await asyncio.to_thread(hub.catalog.reload)
-    return credential, {**row, "previous_expire_at": retire_at.isoformat()}
+    return credential, {**row, "previous_expire_at": retire_at.isoformat(), "broker_login": login}
 
 
 async def revoke_credential(hub: Any, connector_id: str, credential_id: str | None = None) -> bool:
-    """Revoked at once in this process (it reloads its keyring before returning); separate router workers
-    follow at their next reload, within LGSP_REFRESH_SECONDS."""
+    """Revoked at once: the broker refuses the credential's principal its next request, and this process
+    reloads its keyring before returning; separate router workers follow at their next reload, within
+    LGSP_REFRESH_SECONDS."""
     gone = await asyncio.to_thread(hub.store.revoke_credentials, connector_id, credential_id)
+    await hub.access.remove(gone)
     await asyncio.to_thread(hub.catalog.reload)
-    return gone > 0
+    return bool(gone)
+
+
+async def unregister(hub: Any, connector_id: str) -> bool:
+    """Its credentials and their broker principals go; its inbox topic is kept."""
+    await revoke_credential(hub, connector_id)
+    if not await asyncio.to_thread(hub.store.delete_connector, connector_id):
+        return False
+    await asyncio.to_thread(hub.catalog.reload)
+    return True
 
 
 async def announce(hub: Any, connector_id: str, paused: bool) -> None:
@@ -124,9 +136,11 @@ class LocalRegistrar:
 
     def __init__(self, hub: Any) -> None:
         self._hub = hub
+        self._logins: dict[str, Any] = {}  # connector id → its broker principal's login
 
-    async def broker(self) -> BrokerLink:
-        return self._hub.link
+    async def broker(self, connector_id: str) -> BrokerLink:
+        login = self._logins.get(connector_id)
+        return self._hub.link.as_login(login) if login else self._hub.link
 
     async def register(self, spec: dict[str, Any]) -> Credential:
         try:
@@ -134,5 +148,6 @@ class LocalRegistrar:
         except RegistryError as exc:
             raise RegistrationError(f"hub refused registration of {spec['id']!r}: {exc}") from exc
         # In the hub's own process the hub holds every key anyway: the cheaper HMAC loses nothing.
-        credential, _ = await issue_credential(self._hub, spec["id"], "hmac-sha256")
+        credential, row = await issue_credential(self._hub, spec["id"], "hmac-sha256")
+        self._logins[spec["id"]] = row["broker_login"]
         return credential

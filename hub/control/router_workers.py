@@ -18,21 +18,30 @@ import time
 import orjson
 
 from hub.bus.brokers.process import free_port, spawn, terminate
+from hub.bus.topics import BrokerLink
 from hub.settings import Settings
 
 log = logging.getLogger(__name__)
 RESTART_SECONDS = 5.0  # a worker that keeps failing is started again at most this often
-_NOT_PASSED = {"operator_token", "kafka_bootstrap_servers", "router_metrics_port"}
+_CLUSTER = ("kafka_bootstrap_servers", "kafka_security_protocol", "kafka_sasl_mechanism", "kafka_sasl_username",
+            "kafka_sasl_password")  # given from the worker's link instead
+_NOT_PASSED = {"operator_token", "router_metrics_port", *_CLUSTER}
 
 
-def worker_environment(settings: Settings, bootstrap_servers: str, metrics_port: int) -> dict[str, str]:
-    """The hub's environment with its settings written out: the worker reads the same ones."""
+def worker_environment(settings: Settings, link: BrokerLink, metrics_port: int) -> dict[str, str]:
+    """The hub's environment with its settings written out: the worker reads the same ones, and connects as
+    the router's principal."""
     env = dict(os.environ)
     for name, value in settings.model_dump(mode="json", exclude=_NOT_PASSED).items():
         if value is not None:
             env[f"LGSP_{name.upper()}"] = value if isinstance(value, str) else orjson.dumps(value).decode()
-    env.pop("LGSP_KAFKA_BOOTSTRAP_SERVERS", None)
-    env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap_servers
+    for name in _CLUSTER:
+        env.pop(f"LGSP_{name.upper()}", None)
+        env.pop(name.upper(), None)
+    env["KAFKA_BOOTSTRAP_SERVERS"] = link.bootstrap_servers
+    if link.login:
+        env.update(KAFKA_SECURITY_PROTOCOL=link.login.protocol, KAFKA_SASL_MECHANISM=link.login.mechanism,
+                   KAFKA_SASL_USERNAME=link.login.username, KAFKA_SASL_PASSWORD=link.login.password)
     env["LGSP_ROUTER_METRICS_PORT"] = str(metrics_port)
     return env
 
@@ -56,9 +65,9 @@ class _Worker:
 
 
 class RouterWorkers:
-    def __init__(self, settings: Settings, bootstrap_servers: str) -> None:
+    def __init__(self, settings: Settings, link: BrokerLink) -> None:
         ports = [free_port() for _ in range(settings.router_processes)]
-        self._workers = [_Worker(worker_environment(settings, bootstrap_servers, port), port) for port in ports]
+        self._workers = [_Worker(worker_environment(settings, link, port), port) for port in ports]
         self._stopping = False
 
     def start(self) -> None:

@@ -20,6 +20,7 @@ from hub.audit.decisions import record as decision_record
 from hub.audit.decisions import worker_id
 from hub.audit.message_log import pepper
 from hub.bus.admin import TopicAdmin, wait_for_broker
+from hub.bus.broker_security import BrokerLogin
 from hub.bus.brokers import NAMES, BrokerInfo, local_broker
 from hub.bus.brokers.process import rss_bytes
 from hub.bus.catalog import Catalog
@@ -28,6 +29,7 @@ from hub.bus.log_indexer import LogIndexer
 from hub.bus.router import Router
 from hub.bus.status import StatusBoard
 from hub.bus.topics import RECORD_BYTES_MAX, BrokerLink
+from hub.control.broker_access import BrokerAccess
 from hub.control.registration import LocalRegistrar, announce
 from hub.control.router_workers import RouterWorkers
 from hub.control.service_calls import ServiceCalls
@@ -73,13 +75,23 @@ class Hub:
         return self.settings.kafka_bootstrap_servers or self.broker.bootstrap_servers
 
     @property
+    def login(self) -> BrokerLogin | None:
+        """The hub's own principal: the admin of its own Apache Kafka, or KAFKA_SASL_* on a cluster."""
+        if self.broker is None:
+            return self.settings.broker_login
+        return getattr(self.broker, "admin_login", None)  # tansu takes anyone
+
+    @property
     def link(self) -> BrokerLink:
-        return BrokerLink(self.bootstrap_servers, self.topics, self.settings.idempotence, self.settings.transactions)
+        return BrokerLink(self.bootstrap_servers, self.topics, self.settings.idempotence, self.settings.transactions,
+                          self.login)
 
     @property
     def broker_info(self) -> BrokerInfo:
+        access = getattr(self, "access", None)
         return BrokerInfo(self.settings.broker, getattr(self.broker, "version", None), self.bootstrap_servers,
-                          self.broker is not None, self.settings.idempotence, self.link.delivery)
+                          self.broker is not None, self.settings.idempotence, self.link.delivery,
+                          bool(access and access.enabled), self.login.security if self.login else None)
 
     async def start(self) -> None:
         """Broker, then the control plane's state, then routing beside the guests, then the observer."""
@@ -87,7 +99,7 @@ class Hub:
             # Started from the main thread: the kernel ties the broker's death signal to this thread.
             self.broker.start()
             log.info("%s on %s", NAMES[self.broker.kind], self.broker.bootstrap_servers)
-        await wait_for_broker(self.bootstrap_servers)
+        await wait_for_broker(self.link)
         await self._start_control_plane()
         await self._start_log_indexer()
         # Consumer-group joins take seconds on tansu: the router's and the connectors' run side by side.
@@ -97,17 +109,17 @@ class Hub:
 
     async def _start_router(self) -> None:
         if self.with_router and self.settings.router_processes:
-            self.router_workers = RouterWorkers(self.settings, self.bootstrap_servers)
+            self.router_workers = RouterWorkers(self.settings, self.access.role("router"))
             self.router_workers.start()
             self._tasks.append(asyncio.create_task(self.router_workers.watch(), name="router-workers"))
         elif self.with_router:
-            self.router = Router(self.link, self.catalog, self.settings)
+            self.router = Router(self.access.role("router"), self.catalog, self.settings)
             await self.router.start()
             self._tasks.append(asyncio.create_task(self.router.run(), name="router"))
 
     async def _start_log_indexer(self) -> None:
         if self.settings.log_indexer:
-            self.log_indexer = LogIndexer(self.link, self.store, self.settings)
+            self.log_indexer = LogIndexer(self.access.role("log-indexer"), self.store, self.settings)
             await self.log_indexer.start()
             self._tasks.append(asyncio.create_task(self.log_indexer.run(), name="log-indexer"))
 
@@ -118,10 +130,13 @@ class Hub:
         roots = [bundled_schemas_dir(), *([self.settings.schemas_dir] if self.settings.schemas_dir else [])]
         self.catalog = Catalog(self.store, SchemaRegistry.from_dirs(*roots), self.settings.require_signatures)
         self.catalog.reload()
-        self.admin = TopicAdmin(self.bootstrap_servers, self.settings)
+        self.admin = TopicAdmin(self.link, self.settings)
         await self.admin.start()
         await self.admin.ensure([*self.topics.hub_topics, *map(self.topics.inbox, self.catalog.directory.connectors)])
-        self.producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap_servers, acks="all",
+        self.access = BrokerAccess(self.link)
+        await self.access.start()
+        self._tasks.append(asyncio.create_task(self._retire_expired_logins(), name="expired-logins"))
+        self.producer = AIOKafkaProducer(**self.link.client, acks="all",
                                          enable_idempotence=self.settings.idempotence, linger_ms=1,
                                          max_request_size=RECORD_BYTES_MAX)
         await self.producer.start()
@@ -133,6 +148,15 @@ class Hub:
         self._tasks.append(asyncio.create_task(self.catalog.refresh_forever(self.settings.refresh_seconds)))
         self.services = ServiceCalls(self)
         await self.services.start()
+
+    async def _retire_expired_logins(self) -> None:
+        """A rotated-out credential's broker principal goes when its signing credential expires."""
+        while self.access.enabled:
+            try:
+                await self.access.remove(await asyncio.to_thread(self.store.expired_credential_ids))
+            except Exception as exc:  # the broker may be restarting: tried again at the next round
+                log.warning("removing expired broker principals failed: %s", exc)
+            await asyncio.sleep(self.settings.refresh_seconds)
 
     def _load_inventory(self) -> None:
         if self.inventory is None and self.settings.inventory is not None:
@@ -191,7 +215,7 @@ class Hub:
             if task.get_name() not in _WORKERS:
                 task.cancel()
             yield _settled(task)
-        for part in ("services", "status", "dead_letters"):
+        for part in ("services", "status", "dead_letters", "access"):
             if hasattr(self, part):
                 yield getattr(self, part).stop()
         if hasattr(self, "producer"):

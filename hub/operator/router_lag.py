@@ -63,7 +63,7 @@ class RouterLag:
 
     async def start(self) -> None:
         # Only asked for offsets: never subscribes, never joins a group.
-        self._offsets = AIOKafkaConsumer(bootstrap_servers=self._link.bootstrap_servers, group_id=None,
+        self._offsets = AIOKafkaConsumer(**self._link.client, group_id=None,
                                          enable_auto_commit=False)
         await self._offsets.start()
 

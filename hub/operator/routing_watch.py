@@ -45,7 +45,7 @@ class RoutingWatch:
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._link.bootstrap_servers, group_id=None, enable_auto_commit=False,
+            **self._link.client, group_id=None, enable_auto_commit=False,
             isolation_level=self._link.isolation_level, fetch_max_wait_ms=200,
             max_partition_fetch_bytes=RECORD_BYTES_MAX)
         await self._consumer.start()

@@ -150,16 +150,16 @@ class Connector:
     async def start(self, registrar: Registrar) -> None:
         """Register with the hub (idempotent), then start reading the inbox and heartbeating."""
         self._credential = await registrar.register(self.spec())
-        link = await registrar.broker()
-        self.topics, self._bootstrap = link.topics, link.bootstrap_servers
-        self._producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, enable_idempotence=link.idempotence,
+        link = await registrar.broker(self.id)
+        self.topics = link.topics
+        self._producer = AIOKafkaProducer(**link.client, enable_idempotence=link.idempotence,
                                           acks="all", linger_ms=1, max_batch_size=_BATCH_BYTES)
-        self._control = AIOKafkaConsumer(self.topics.control, bootstrap_servers=self._bootstrap, group_id=None,
+        self._control = AIOKafkaConsumer(self.topics.control, **link.client, group_id=None,
                                          auto_offset_reset="earliest", fetch_max_wait_ms=200)
         self._clients = [self._producer, self._control]
         loops = [self._follow_control, self._heartbeat]
         if self._routes or self.expects:  # a connector that only publishes has no inbox to read
-            self._inbox = AIOKafkaConsumer(bootstrap_servers=self._bootstrap,
+            self._inbox = AIOKafkaConsumer(**link.client,
                                            group_id=self.topics.connector_group(self.id), enable_auto_commit=False,
                                            auto_offset_reset="earliest", fetch_max_wait_ms=50,
                                            isolation_level=link.isolation_level)

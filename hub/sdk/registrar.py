@@ -18,7 +18,7 @@ class RegistrationError(HubError, RuntimeError):
 
 
 class Registrar(Protocol):
-    async def broker(self) -> BrokerLink: ...
+    async def broker(self, connector_id: str) -> BrokerLink: ...  # as that connector's principal
 
     async def register(self, spec: dict[str, Any]) -> Credential: ...
 
@@ -33,9 +33,11 @@ class RegistrationClient:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._options = {"timeout": timeout, "headers": headers}
 
-    def broker(self) -> BrokerLink:
-        """The hub's broker address and topic namespace, from `GET /v1/health`."""
-        return BrokerLink.from_health(httpx.get(f"{self.url}/v1/health", timeout=self._options["timeout"]).json())
+    def broker(self, credential: str | None = None) -> BrokerLink:
+        """The hub's broker address and topic namespace, from `GET /v1/health`, as the principal of the broker
+        `credential` ('username:password'; a broker without ACLs takes anyone)."""
+        health = httpx.get(f"{self.url}/v1/health", timeout=self._options["timeout"]).json()
+        return BrokerLink.from_health(health, credential)
 
     def register(self, spec: dict[str, Any]) -> dict[str, Any]:
         """Register (or replace) a connector: the hub's answer, which for a new connector holds its credential
@@ -43,15 +45,17 @@ class RegistrationClient:
         with httpx.Client(**self._options) as client:
             return self._register(client, spec).json()
 
-    def enrol(self, spec: dict[str, Any]) -> Credential:
-        """Register (or replace) a connector and take a credential to sign with. One registered before gets a
-        new one (its first was shown only once; the earlier ones expire after their grace)."""
+    def enrol(self, spec: dict[str, Any]) -> tuple[Credential, str | None]:
+        """Register (or replace) a connector and take a credential to sign with, and its broker credential
+        (None on a broker without ACLs). One registered before gets new ones (its first were shown only
+        once; the earlier ones expire after their grace)."""
         with httpx.Client(**self._options) as client:
             response = self._register(client, spec)
             if response.status_code == 200:  # registered before: rotate to a credential this process knows
                 response = client.post(f"{self.url}/v1/connectors/{spec['id']}/credentials").raise_for_status()
         shown = response.json()
-        return Credential.parse(shown.get("credential", shown)["value"])
+        shown = shown.get("credential", shown)
+        return Credential.parse(shown["value"]), shown.get("broker_credential")
 
     def _register(self, client: httpx.Client, spec: dict[str, Any]) -> httpx.Response:
         return client.post(f"{self.url}/v1/connectors", json=spec).raise_for_status()
@@ -69,15 +73,20 @@ class HttpRegistrar:
     """
 
     def __init__(self, hub_url: str, token: str | None = None, credential: Credential | str | None = None,
-                 settings: ClientSettings | None = None) -> None:
+                 settings: ClientSettings | None = None, broker_credential: str | None = None) -> None:
         settings = settings or ClientSettings()
         self._url = hub_url.rstrip("/")
         self._token = token or settings.token
         given = credential or settings.credential
         self._credential = Credential.parse(given) if isinstance(given, str) else given
+        self._broker_credentials: dict[str, str | None] = {}  # connector id → 'username:password'
+        if self._credential is not None:
+            given_id = self._credential.id.rpartition(".")[0]
+            self._broker_credentials[given_id] = broker_credential or settings.broker_secret
 
-    async def broker(self) -> BrokerLink:
-        return await asyncio.to_thread(RegistrationClient(self._url).broker)
+    async def broker(self, connector_id: str) -> BrokerLink:
+        credential = self._broker_credentials.get(connector_id)
+        return await asyncio.to_thread(RegistrationClient(self._url).broker, credential)
 
     async def register(self, spec: dict[str, Any]) -> Credential:
         connector_id = spec["id"]
@@ -85,8 +94,12 @@ class HttpRegistrar:
             return self._credential
         if not self._token:
             raise RegistrationError(f"connector {connector_id!r} has no credential: give LGSP_CONNECTOR_CREDENTIAL "
-                                    "(issued when an operator registered it) or LGSP_OPERATOR_TOKEN")
+                                    "and LGSP_BROKER_CREDENTIAL (issued when an operator registered it) or "
+                                    "LGSP_OPERATOR_TOKEN")
         try:
-            return await asyncio.to_thread(RegistrationClient(self._url, self._token).enrol, spec)
+            credential, broker_credential = await asyncio.to_thread(
+                RegistrationClient(self._url, self._token).enrol, spec)
         except httpx.HTTPStatusError as exc:
             raise RegistrationError(f"hub refused registration of {connector_id!r}: {exc.response.text}") from exc
+        self._broker_credentials[connector_id] = broker_credential
+        return credential

@@ -17,12 +17,19 @@ class ClientSettings(BaseSettings):
         None, description="The hub's operator token: registering connectors and reading the message log need it.")
     connector_credential: SecretStr | None = Field(
         None, description="The credential an operator issued to this connector when registering it.")
+    broker_credential: SecretStr | None = Field(
+        None, description="The connector's broker credential ('username:password'), issued with its signing "
+        "credential; for the tools that read a hub's topics (fixture replay), a principal allowed to.")
     dedup_window: int = Field(
         100_000, ge=1, description="Message ids a connector remembers to drop a message delivered twice.")
 
     @property
     def token(self) -> str | None:
         return self.operator_token.get_secret_value() if self.operator_token else None
+
+    @property
+    def broker_secret(self) -> str | None:
+        return self.broker_credential.get_secret_value() if self.broker_credential else None
 
     @property
     def credential(self) -> str | None:

@@ -77,11 +77,16 @@ class CredentialRows:
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
 
-    def revoke_credentials(self, connector_id: str, credential_id: str | None = None) -> int:
-        """Delete one credential of a connector, or all of them; how many went."""
+    def expired_credential_ids(self) -> list[str]:
+        """Credentials past their rotation's grace, still stored until the connector's next rotation."""
+        with self.engine.connect() as conn:
+            return list(conn.scalars(sa.select(credentials.c.id).where(credentials.c.expires_at <= now())))
+
+    def revoke_credentials(self, connector_id: str, credential_id: str | None = None) -> list[str]:
+        """Delete one credential of a connector, or all of them; the ids that went."""
         condition = credentials.c.connector_id == connector_id
         if credential_id is not None:
             condition &= credentials.c.id == credential_id
         with self.engine.begin() as conn:
             changed(conn)
-            return conn.execute(credentials.delete().where(condition)).rowcount
+            return list(conn.scalars(credentials.delete().where(condition).returning(credentials.c.id)))

@@ -69,14 +69,23 @@ class LgspHub:
         self.url = url.rstrip("/")
         self.process, self.log = process, log
         self.token = token or _client_settings().token  # the operator token of this hub
+        self.broker_credential = _client_settings().broker_secret  # a principal that may tap every topic
         self._broker: BrokerLink | None = None
 
     @property
     def broker(self) -> BrokerLink:
         """The hub's broker address and topic namespace."""
         if self._broker is None:
-            self._broker = self._client().broker()
+            self._broker = self._client().broker(self._admin_credential() or self.broker_credential)
         return self._broker
+
+    def _admin_credential(self) -> str | None:
+        """The admin of the Apache Kafka this plugin's hub started, whose password it keeps in its folder."""
+        if self.process is None or self.log is None:
+            return None
+        from hub.bus.brokers.kafka import admin_credential
+
+        return admin_credential(self.log.parent / "kafka")
 
     def _client(self) -> RegistrationClient:
         from hub.sdk.registrar import RegistrationClient

@@ -30,10 +30,15 @@ Progress = Callable[[int], None]
 class HubLink:
     """A hub reached over HTTP: its broker address, registrations and connector list."""
 
-    def __init__(self, url: str, token: str | None = None, settings: ClientSettings | None = None) -> None:
+    def __init__(self, url: str, token: str | None = None, settings: ClientSettings | None = None,
+                 broker_credential: str | None = None) -> None:
+        settings = settings or ClientSettings()
         self.url = url.rstrip("/")
         # The operator token (default LGSP_OPERATOR_TOKEN): registering and reading the message log need it.
-        self.token = token or (settings or ClientSettings()).token
+        self.token = token or settings.token
+        # Tapping every inbox and the ingress takes a broker principal allowed to read them all (default
+        # LGSP_BROKER_CREDENTIAL); a broker without ACLs takes anyone.
+        self.broker_credential = broker_credential or settings.broker_secret
 
     async def _get(self, path: str, **params: Any) -> Any:
         async with httpx.AsyncClient(timeout=10) as client:
@@ -42,7 +47,7 @@ class HubLink:
             return response.json()
 
     async def broker(self) -> BrokerLink:
-        return await asyncio.to_thread(RegistrationClient(self.url).broker)
+        return await asyncio.to_thread(RegistrationClient(self.url).broker, self.broker_credential)
 
     async def connectors(self) -> list[dict[str, Any]]:
         return [entry["info"] for entry in (await self._get("/v1/connectors", expand="info")).values()]
@@ -247,7 +252,7 @@ async def replay(fixture: Fixture, broker: BrokerLink, register: Callable[[dict]
     credentials = {spec["id"]: await register(spec) for spec in fixture.connectors}
     tap = Tap(broker, [c["id"] for c in fixture.connectors], read_ingress=False)
     await tap.start()
-    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers, enable_idempotence=broker.idempotence,
+    producer = AIOKafkaProducer(**broker.client, enable_idempotence=broker.idempotence,
                                 linger_ms=2,
                                 max_request_size=RECORD_BYTES_MAX)
     await producer.start()

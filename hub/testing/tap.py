@@ -46,13 +46,13 @@ def rejection_of(letter: dict[str, Any]) -> dict[str, Any]:
 
 class Tap:
     def __init__(self, link: BrokerLink, connector_ids: list[str], read_ingress: bool = True) -> None:
-        self._bootstrap, self._topics, self._link = link.bootstrap_servers, link.topics, link
+        self._topics, self._link = link.topics, link
         self._inboxes = {self._topics.inbox(cid): cid for cid in connector_ids}
         self._read_ingress = read_ingress
         self.seen = Seen()
 
     async def start(self) -> None:
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, group_id=None,
+        self._consumer = AIOKafkaConsumer(**self._link.client, group_id=None,
                                           enable_auto_commit=False, fetch_max_wait_ms=100,
                                           isolation_level=self._link.isolation_level)
         self._gaps = GapGuard("tap", self._consumer.seek, transactional=self._link.transactions)

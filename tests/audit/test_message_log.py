@@ -118,7 +118,7 @@ async def test_a_refusal_at_the_http_edge_reaches_the_log_through_the_decisions_
         answer = await asyncio.to_thread(httpx.get, f"{hub.url}/v1/messages/{refused[0].id}", headers=OPERATOR)
         [record] = answer.json()["decisions"]
         assert (record["outcome"], record["stage"], record["origin"]) == ("rejected", "routing", None)
-        published = [decode(r.value, r.headers) for r in await consume(broker.bootstrap, broker.topics.decisions, 3)]
+        published = [decode(r.value, r.headers) for r in await consume(broker.client, broker.topics.decisions, 3)]
         assert {d.message_id for d in published} == {str(e.id) for e in refused}
         assert all(d.raw is not None and d.origin is None for d in published)
     finally:

@@ -46,7 +46,7 @@ class Stuck(Router):
 async def stream(broker, envelopes, chunk: int = 100, pause: float = 0.05) -> None:
     for start in range(0, len(envelopes), chunk):
         part = envelopes[start:start + chunk]
-        await produce(broker.bootstrap, broker.topics.ingress, [encode(e) for e in part],
+        await produce(broker.client, broker.topics.ingress, [encode(e) for e in part],
                       [e.key.encode() for e in part], signer=MOT_CUA_KEY)
         await asyncio.sleep(pause)
 
@@ -59,9 +59,9 @@ def assert_routed_once(broker, envelopes, delivered) -> None:
 
 
 async def delivered_once_all_arrived(broker, envelopes) -> list:
-    ids = await read_ids(broker.bootstrap, broker.topics.inbox("ndxp"), {e.id for e in envelopes})
+    ids = await read_ids(broker.client, broker.topics.inbox("ndxp"), {e.id for e in envelopes})
     await asyncio.sleep(2)  # a duplicate would show by now
-    return await read_ids(broker.bootstrap, broker.topics.inbox("ndxp"), set(ids))
+    return await read_ids(broker.client, broker.topics.inbox("ndxp"), set(ids))
 
 
 async def test_a_worker_joining_mid_stream_takes_partitions_without_duplicates(broker, tmp_path):
@@ -108,7 +108,7 @@ async def test_a_fenced_producer_aborts_its_batch_and_the_partition_is_taken_bac
         streaming = asyncio.create_task(stream(broker, envelopes, chunk=20))
         await asyncio.wait_for(router.stuck.wait(), 60)
         tp = TopicPartition(broker.topics.ingress, 0)
-        outsider = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, enable_idempotence=True,
+        outsider = AIOKafkaProducer(**broker.client, enable_idempotence=True,
                                     transactional_id=router.output.transactional_id(tp))
         await outsider.start()
         await outsider.begin_transaction()  # its producer id bumps the epoch: the router's producer is fenced

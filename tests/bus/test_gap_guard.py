@@ -33,9 +33,9 @@ async def test_records_a_fetch_skipped_are_read_again_and_routed(broker, tmp_pat
     accepted = metrics.OFFSET_GAPS.labels("router", "accepted")._value.get()
     async with running_router(broker, tmp_path, partitions=1) as router:
         dropped = skip_once(router._consumer)
-        await produce(broker.bootstrap, broker.topics.ingress, [encode(e) for e in envelopes],
+        await produce(broker.client, broker.topics.ingress, [encode(e) for e in envelopes],
                       [e.key.encode() for e in envelopes], signer=MOT_CUA_KEY)
-        delivered = await read_ids(broker.bootstrap, broker.topics.inbox("ndxp"), {e.id for e in envelopes})
+        delivered = await read_ids(broker.client, broker.topics.inbox("ndxp"), {e.id for e in envelopes})
     assert dropped, "the fault was never injected"
     assert set(delivered) == {e.id for e in envelopes}
     assert router.gaps.recovered >= 1
@@ -63,7 +63,7 @@ async def test_the_sdk_connector_reads_skipped_records_again(broker, tmp_path):
     dropped = skip_once(receiver._inbox)
     envelopes = [dossier_submitted(counter=2) for _ in range(30)]
     try:
-        await produce(broker.bootstrap, broker.topics.inbox("ndxp"), [encode(e) for e in envelopes],
+        await produce(broker.client, broker.topics.inbox("ndxp"), [encode(e) for e in envelopes],
                       [e.key.encode() for e in envelopes])
         for _ in range(300):
             if len(set(received)) == len(envelopes):

@@ -105,7 +105,7 @@ async def test_while_the_store_is_away_nothing_is_lost(broker, store, monkeypatc
 async def test_a_record_that_is_no_decision_is_passed_over(broker, store):
     await ensure_topic(broker)
     await publish(broker, made(3))
-    await produce(broker.bootstrap, broker.topics.decisions, [b"not a decision"], keys=[b"x"])
+    await produce(broker.client, broker.topics.decisions, [b"not a decision"], keys=[b"x"])
     await publish(broker, made(3, 3))
     async with running_indexer(broker, store) as indexer:
         await eventually(lambda: indexer.indexed == 7 and count(store) == 6, what="the decisions around it stored")

@@ -18,10 +18,10 @@ async def test_valid_messages_reach_every_subscriber_in_key_order(broker, tmp_pa
     envelopes = [dossier_submitted(counter=i % 5) for i in range(40)]
     gaps = metrics.OFFSET_GAPS.labels("router", "accepted")._value.get()
     async with running_router(broker, tmp_path):
-        await produce(broker.bootstrap, broker.topics.ingress, [encode(e) for e in envelopes],
+        await produce(broker.client, broker.topics.ingress, [encode(e) for e in envelopes],
                       [e.key.encode() for e in envelopes], signer=MOT_CUA_KEY)
-        ndxp = await consume(broker.bootstrap, broker.topics.inbox("ndxp"), 40)
-        report = await consume(broker.bootstrap, broker.topics.inbox("bao-cao"), 40)
+        ndxp = await consume(broker.client, broker.topics.inbox("ndxp"), 40)
+        report = await consume(broker.client, broker.topics.inbox("bao-cao"), 40)
     assert sorted(decode(r.value).id for r in ndxp) == sorted(e.id for e in envelopes)
     assert len(report) == 40
     assert metrics.OFFSET_GAPS.labels("router", "accepted")._value.get() == gaps  # every offset read in turn
@@ -42,9 +42,9 @@ async def test_rejected_messages_keep_original_bytes_and_reason(broker, tmp_path
     bad_payload["payload"]["ChuHoSo"]["SoDinhDanh"] = "999190001234"
     bad_payload = orjson.dumps(bad_payload)
     async with running_router(broker, tmp_path):
-        await produce(broker.bootstrap, broker.topics.ingress, [bad_json, unknown_target, bad_payload],
+        await produce(broker.client, broker.topics.ingress, [bad_json, unknown_target, bad_payload],
                       signer=MOT_CUA_KEY)
-        letters = [dead_letter(r) for r in await consume(broker.bootstrap, broker.topics.dlq, 3)]
+        letters = [dead_letter(r) for r in await consume(broker.client, broker.topics.dlq, 3)]
     by_stage = {letter["stage"]: letter for letter in letters}
     assert set(by_stage) == {"decode", "routing", "schema"}
     assert by_stage["decode"]["original"] == bad_json.decode()
@@ -59,8 +59,8 @@ async def test_oversized_message_goes_to_dlq(broker, tmp_path):
     big = orjson.loads(encode(dossier_submitted()))
     big["payload"]["TenTTHC"] = "x" * 5000
     async with running_router(broker, tmp_path, max_message_bytes=4096):
-        await produce(broker.bootstrap, broker.topics.ingress, [orjson.dumps(big)], signer=MOT_CUA_KEY)
-        [record] = await consume(broker.bootstrap, broker.topics.dlq, 1)
+        await produce(broker.client, broker.topics.ingress, [orjson.dumps(big)], signer=MOT_CUA_KEY)
+        [record] = await consume(broker.client, broker.topics.dlq, 1)
     letter = dead_letter(record)
     assert (letter["stage"], letter["errors"][0]["rule"]) == ("decode", "maxBytes")
     assert letter["size_bytes"] > 4096
@@ -70,15 +70,15 @@ async def test_offsets_are_committed_after_routing(broker, tmp_path):
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     async with running_router(broker, tmp_path) as router:
-        await produce(broker.bootstrap, broker.topics.ingress, [encode(dossier_submitted(counter=i)) for i in range(10)],
+        await produce(broker.client, broker.topics.ingress, [encode(dossier_submitted(counter=i)) for i in range(10)],
                       signer=MOT_CUA_KEY)
-        await consume(broker.bootstrap, broker.topics.inbox("ndxp"), 10)
+        await consume(broker.client, broker.topics.inbox("ndxp"), 10)
         for _ in range(50):
             if router.stats.routed == 10:
                 break
             await asyncio.sleep(0.1)
     assert router.stats.routed == 10 and router.stats.deliveries == 20
-    probe = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap, group_id=broker.topics.router_group,
+    probe = AIOKafkaConsumer(**broker.client, group_id=broker.topics.router_group,
                              enable_auto_commit=False)
     await probe.start()
     try:

@@ -27,7 +27,7 @@ def start_router(broker, db_url: str, log) -> subprocess.Popen:
 
 
 async def count_delivered(broker) -> int:
-    return len(await consume(broker.bootstrap, broker.topics.inbox("ndxp"), N * 2, timeout=1.0))
+    return len(await consume(broker.client, broker.topics.inbox("ndxp"), N * 2, timeout=1.0))
 
 
 async def test_sigkill_mid_stream_loses_nothing(broker, tmp_path):
@@ -41,7 +41,7 @@ async def test_sigkill_mid_stream_loses_nothing(broker, tmp_path):
     envelopes = [dossier_submitted(counter=i) for i in range(N)]
 
     async def send(chunk) -> None:
-        await produce(broker.bootstrap, broker.topics.ingress, [encode(e) for e in chunk],
+        await produce(broker.client, broker.topics.ingress, [encode(e) for e in chunk],
                       [e.key.encode() for e in chunk], signer=key)
 
     async def stream() -> None:  # a steady flow of ~8 s, so the kill lands in the middle of it
@@ -52,7 +52,7 @@ async def test_sigkill_mid_stream_loses_nothing(broker, tmp_path):
     with open(tmp_path / "router.log", "ab") as log:
         first = start_router(broker, db_url, log)
         await send(envelopes[:1])  # the stream starts once the router has joined its group
-        assert len(await consume(broker.bootstrap, broker.topics.inbox("ndxp"), 1, timeout=60)) == 1
+        assert len(await consume(broker.client, broker.topics.inbox("ndxp"), 1, timeout=60)) == 1
         streaming = asyncio.create_task(stream())
         try:
             for _ in range(600):
@@ -65,7 +65,7 @@ async def test_sigkill_mid_stream_loses_nothing(broker, tmp_path):
             first.wait()
             second = start_router(broker, db_url, log)
             await streaming
-            ids = await read_ids(broker.bootstrap, broker.topics.inbox("ndxp"), {e.id for e in envelopes}, timeout=120)
+            ids = await read_ids(broker.client, broker.topics.inbox("ndxp"), {e.id for e in envelopes}, timeout=120)
         finally:
             for process in (first, locals().get("second")):
                 if process and process.poll() is None:

@@ -19,8 +19,8 @@ from hub.bus.topics import Topics
 from tests.support.brokers import BrokerUnderTest
 
 
-async def topic_config(bootstrap: str, topic: str) -> dict[str, str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def topic_config(client: dict, topic: str) -> dict[str, str]:
+    admin = AIOKafkaAdminClient(**client)
     await admin.start()
     try:
         [described] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
@@ -30,19 +30,19 @@ async def topic_config(bootstrap: str, topic: str) -> dict[str, str]:
 
 
 async def test_old_segments_of_a_hub_topic_are_deleted(kafka_cluster):
-    broker = BrokerUnderTest("kafka", kafka_cluster, Topics()).fresh()
+    broker = BrokerUnderTest("kafka", *kafka_cluster[:1], Topics(), kafka_cluster[1]).fresh()
     settings = broker.settings(retention_ms=2000, segment_bytes=1 << 20, partitions=1)  # a segment per 200 ms
-    admin = TopicAdmin(broker.bootstrap, settings)
+    admin = TopicAdmin(broker.client, settings)
     await admin.start()
     await admin.ensure([broker.topics.ingress])
     await admin.close()
-    config = await topic_config(broker.bootstrap, broker.topics.ingress)
+    config = await topic_config(broker.client, broker.topics.ingress)
     assert (config["retention.ms"], config["retention.bytes"], config["segment.ms"]) == ("2000", str(1 << 30), "200")
     assert config["max.message.bytes"] == str(16 << 20)  # an oversized message reaches the router's DLQ
 
     tp = TopicPartition(broker.topics.ingress, 0)
-    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, enable_idempotence=True)
-    reader = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap, group_id=None)
+    producer = AIOKafkaProducer(**broker.client, enable_idempotence=True)
+    reader = AIOKafkaConsumer(**broker.client, group_id=None)
     await producer.start()
     await reader.start()
     try:
@@ -62,8 +62,8 @@ async def test_old_segments_of_a_hub_topic_are_deleted(kafka_cluster):
 
 
 async def test_a_topic_the_broker_refuses_is_named(kafka_cluster):
-    broker = BrokerUnderTest("kafka", kafka_cluster, Topics()).fresh()
-    admin = TopicAdmin(broker.bootstrap, broker.settings())
+    broker = BrokerUnderTest("kafka", *kafka_cluster[:1], Topics(), kafka_cluster[1]).fresh()
+    admin = TopicAdmin(broker.client, broker.settings())
     await admin.start()
     try:
         await admin.ensure([broker.topics.ingress])

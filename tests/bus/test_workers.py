@@ -50,13 +50,13 @@ def worker_name(process: subprocess.Popen) -> str:
 class Tally:
     """Reads a topic read committed from its start, counting what it finds."""
 
-    def __init__(self, bootstrap: str, topic: str, read) -> None:
-        self.bootstrap, self.topic, self.read = bootstrap, topic, read
+    def __init__(self, client: dict, topic: str, read) -> None:
+        self.client, self.topic, self.read = client, topic, read
         self.counts: Counter = Counter()
         self._task: asyncio.Task | None = None
 
     async def __aenter__(self) -> Tally:
-        self._consumer = AIOKafkaConsumer(self.topic, bootstrap_servers=self.bootstrap, group_id=None,
+        self._consumer = AIOKafkaConsumer(self.topic, **self.client, group_id=None,
                                           auto_offset_reset="earliest", isolation_level="read_committed",
                                           fetch_max_wait_ms=100)
         await self._consumer.start()
@@ -101,7 +101,7 @@ class Stream:
         self._until = max(N, self.sent + AFTER)
 
     async def run(self) -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=self.broker.bootstrap, acks="all", linger_ms=5)
+        producer = AIOKafkaProducer(**self.broker.client, acks="all", linger_ms=5)
         await producer.start()
         try:
             while self._until is None or self.sent < self._until:
@@ -133,10 +133,10 @@ async def test_three_workers_one_killed_mid_stream_each_message_once(broker, tmp
         sender = hub.register(MOT_CUA)
         hub.register(NDXP)
         hub.register(REPORTS)
-        async with Tally(broker.bootstrap, broker.topics.decisions, routed_by) as routers, \
-                Tally(broker.bootstrap, broker.topics.decisions, decided) as decisions, \
-                Tally(broker.bootstrap, broker.topics.inbox("ndxp"), message_id) as ndxp, \
-                Tally(broker.bootstrap, broker.topics.inbox("bao-cao"), message_id) as reports:
+        async with Tally(broker.client, broker.topics.decisions, routed_by) as routers, \
+                Tally(broker.client, broker.topics.decisions, decided) as decisions, \
+                Tally(broker.client, broker.topics.inbox("ndxp"), message_id) as ndxp, \
+                Tally(broker.client, broker.topics.inbox("bao-cao"), message_id) as reports:
 
             def state(what: str):
                 def shown() -> str:
@@ -159,7 +159,7 @@ async def test_three_workers_one_killed_mid_stream_each_message_once(broker, tmp
             await until(lambda: sent <= ndxp.counts.keys() and sent <= reports.counts.keys(),
                         state("every message delivered"))
             await asyncio.sleep(3)  # time for a duplicate to show, were there one
-            dead = await consume(broker.bootstrap, broker.topics.dlq, 1, timeout=2.0)
+            dead = await consume(broker.client, broker.topics.dlq, 1, timeout=2.0)
     finally:
         if streaming and not streaming.done():
             streaming.cancel()
@@ -235,7 +235,7 @@ async def open_records(broker) -> dict[TopicPartition, int]:
     ends = {}
     async with contextlib.AsyncExitStack() as stack:
         for isolation in ("read_uncommitted", "read_committed"):  # ListOffsets answers the end, then the LSO
-            consumer = AIOKafkaConsumer(broker.topics.decisions, bootstrap_servers=broker.bootstrap,
+            consumer = AIOKafkaConsumer(broker.topics.decisions, **broker.client,
                                         isolation_level=isolation)
             await consumer.start()
             stack.push_async_callback(consumer.stop)

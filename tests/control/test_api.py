@@ -66,7 +66,7 @@ async def test_posted_message_reaches_the_target_inbox(post, hub_process):
     response = post(encode(envelope))
     assert response.status_code == 202, response.text
     assert response.json() == {"id": str(envelope.id), "status": "accepted", "targets": ["lgsp-kpi", "ndxp"]}
-    records = await consume(hub_process.bootstrap, hub_process.topics.inbox("ndxp"), 1)
+    records = await consume(hub_process.client, hub_process.topics.inbox("ndxp"), 1)
     assert envelope.id in {decode(r.value).id for r in records}
 
 

@@ -147,7 +147,7 @@ def test_a_deeply_nested_payload_is_refused_and_does_not_stop_the_router(hub_url
     assert error["details"]["errors"][0]["rule"] == "maxDepth"
     marker = str(uuid.uuid4())
     envelope["id"] = marker
-    asyncio.run(produce(hub_process.bootstrap, hub_process.topics.ingress,
+    asyncio.run(produce(hub_process.client, hub_process.topics.ingress,
                         [orjson.dumps(envelope).replace(b'"\\u0000deep\\u0000"', b"[" * 300 + b"]" * 300)],
                         signer=mot_cua_key))
     deadline = time.monotonic() + 20

@@ -46,15 +46,15 @@ async def test_a_worker_routes_and_one_killed_is_started_again(broker, tmp_path)
         hub.register(NDXP)
         first = dossier_submitted(counter=1)
         assert hub.publish(encode(first), signer).status_code == 202
-        assert first.id in await read_ids(hub.bootstrap, hub.topics.inbox("ndxp"), {first.id})
+        assert first.id in await read_ids(hub.client, hub.topics.inbox("ndxp"), {first.id})
 
         os.kill(worker["pid"], signal.SIGKILL)
         waited = dossier_submitted(counter=2)
         assert hub.publish(encode(waited), signer).status_code == 202  # taken in while no worker routes
         again = _started_again(hub, worker["pid"])
         assert again["restarts"] == 1, again
-        assert waited.id in await read_ids(hub.bootstrap, hub.topics.inbox("ndxp"), {waited.id})
-        decisions = await consume(hub.bootstrap, hub.topics.decisions, 2)
+        assert waited.id in await read_ids(hub.client, hub.topics.inbox("ndxp"), {waited.id})
+        decisions = await consume(hub.client, hub.topics.decisions, 2)
         routers = {dict(r.headers)[ROUTER_HEADER].decode() for r in decisions}
         host = socket.gethostname()
         assert routers == {f"{host}-{worker['pid']}", f"{host}-{again['pid']}"}, routers

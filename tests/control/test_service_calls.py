@@ -146,7 +146,7 @@ async def test_only_a_services_reply_goes_to_a_waiting_call(hub, caller, populat
     would be, is still delivered to its provider: only a service's reply from its provider is taken to a call."""
     raw = _correlated(request(CALLER["id"]))
     answered = population.answered
-    await produce(hub.bootstrap, hub.topics.ingress, [raw], signer=caller, headers=[(REPLY_TO_HEADER, b"0")])
+    await produce(hub.client, hub.topics.ingress, [raw], signer=caller, headers=[(REPLY_TO_HEADER, b"0")])
     await eventually(lambda: population.answered == answered + 1, what="the provider to answer the request")
 
 

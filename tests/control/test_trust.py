@@ -79,14 +79,14 @@ def test_forged_messages_are_refused_over_http(hub, keys):
 async def test_forged_messages_are_refused_on_the_kafka_ingress(hub, keys):
     cases = forgeries(keys)
     for raw, signer, signed in cases.values():
-        await produce(hub.bootstrap, hub.topics.ingress, [raw],
+        await produce(hub.client, hub.topics.ingress, [raw],
                       signer=None if signer is None else _SignsOther(signer, signed))
     genuine = encode(dossier_submitted())
-    await produce(hub.bootstrap, hub.topics.ingress, [genuine], signer=keys["mot-cua"])
+    await produce(hub.client, hub.topics.ingress, [genuine], signer=keys["mot-cua"])
     for name, (raw, _, _) in cases.items():
         letter = dead_letter(hub, orjson.loads(raw)["id"])
         assert (letter["stage"], letter["errors"][0]["rule"]) == ("auth", RULES[name]), name
-    delivered = await consume(hub.bootstrap, hub.topics.inbox("ndxp"), 100, timeout=15)
+    delivered = await consume(hub.client, hub.topics.inbox("ndxp"), 100, timeout=15)
     ids = {decode(r.value).id for r in delivered}
     assert decode(genuine).id in ids
     assert not ids & {decode(raw).id for raw, _, _ in cases.values()}
@@ -115,7 +115,7 @@ def test_a_revoked_credential_stops_at_once(hub, keys):
         "activeCredential")
     assert hub.publish(encode(dossier_submitted()), keys["mot-cua"]).status_code == 202  # the others still work
     on_kafka = encode(dossier_submitted())
-    asyncio.run(produce(hub.bootstrap, hub.topics.ingress, [on_kafka], signer=extra))
+    asyncio.run(produce(hub.client, hub.topics.ingress, [on_kafka], signer=extra))
     letter = dead_letter(hub, orjson.loads(on_kafka)["id"])
     assert (letter["stage"], letter["errors"][0]["rule"]) == ("auth", "activeCredential")
 
@@ -142,7 +142,7 @@ async def test_rotation_loses_no_message(hub, keys):  # keys: ndxp is registered
         sent.append((await sender.publish("dossier.submitted", dossier_submitted().payload)).id)
     finally:
         await sender.stop()
-    assert set(sent) <= set(await read_ids(hub.bootstrap, hub.topics.inbox("ndxp"), set(sent), timeout=60))
+    assert set(sent) <= set(await read_ids(hub.client, hub.topics.inbox("ndxp"), set(sent), timeout=60))
     with operator(hub) as api:
         listed = api.get("/v1/connectors/so-tu-phap/credentials").json()
     assert len(listed) == 1 and "value" not in listed[0]  # the expired one is gone; no secret is ever listed
@@ -201,11 +201,11 @@ async def test_only_signed_heartbeats_count(hub, keys):
     def state() -> str:
         return httpx.get(f"{hub.url}/v1/connectors/ndxp/status").json()["state"]
 
-    await produce(hub.bootstrap, hub.topics.heartbeats, [b"not json", b'{"no": "connector"}', beat("ndxp")])
-    await produce(hub.bootstrap, hub.topics.heartbeats, [beat("ndxp")], signer=keys["mot-cua"])  # speaks for another
+    await produce(hub.client, hub.topics.heartbeats, [b"not json", b'{"no": "connector"}', beat("ndxp")])
+    await produce(hub.client, hub.topics.heartbeats, [beat("ndxp")], signer=keys["mot-cua"])  # speaks for another
     await asyncio.sleep(2)
     assert state() == "UNREACHABLE"
-    await produce(hub.bootstrap, hub.topics.heartbeats, [beat("ndxp")], signer=keys["ndxp"])
+    await produce(hub.client, hub.topics.heartbeats, [beat("ndxp")], signer=keys["ndxp"])
     deadline = time.monotonic() + 15
     while state() != "RUNNING":
         assert time.monotonic() < deadline, "a signed heartbeat was not believed"

@@ -71,7 +71,7 @@ class Sender:
 
 async def produce_junk(hub: HubProcess) -> None:
     """A record the router refuses (it passed no HTTP edge): neither signed nor JSON."""
-    producer = AIOKafkaProducer(bootstrap_servers=hub.bootstrap)
+    producer = AIOKafkaProducer(**hub.client)
     await producer.start()
     try:
         await producer.send_and_wait(hub.topics.ingress, b"\xff not json")

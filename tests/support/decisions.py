@@ -32,7 +32,7 @@ def made(n: int, start: int = 0, type: str = "dossier.submitted", at: float = 1_
 
 
 async def ensure_topic(broker) -> None:
-    admin = TopicAdmin(broker.bootstrap, broker.settings(partitions=PARTITIONS))
+    admin = TopicAdmin(broker.client, broker.settings(partitions=PARTITIONS))
     await admin.start()
     try:
         await admin.ensure([broker.topics.decisions])
@@ -43,7 +43,7 @@ async def ensure_topic(broker) -> None:
 async def publish(broker, decisions: list[Decision], per_transaction: int = 200) -> None:
     """As the router does: on Apache Kafka in transactions (a batch each), on tansu plainly."""
     transactional = broker.kind == "kafka"
-    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, enable_idempotence=transactional, linger_ms=5,
+    producer = AIOKafkaProducer(**broker.client, enable_idempotence=transactional, linger_ms=5,
                                 transactional_id=f"test-router-{uuid.uuid4().hex[:8]}" if transactional else None)
     await producer.start()
     try:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+from hub.bus.brokers.kafka import admin_credential
 from hub.bus.brokers.process import free_port
 from hub.bus.topics import BrokerLink, Topics
 from hub.core.credentials import Credential
@@ -45,6 +46,9 @@ class HubProcess:
         self.log = tmp / f"hub-{self.port}.log"
         self.process: subprocess.Popen | None = None
         self._view = LgspHub(self.url)  # reads the broker's address and namespace from /v1/health, once
+        # The tests' own clients connect as the broker's admin: the session's, or the one this hub formats.
+        self._view.broker_credential = str(broker.login) if getattr(broker, "login", None) else None
+        self._kafka_dir = tmp / "kafka"
 
     def start(self, timeout: float = 120.0, own_group: bool = False) -> HubProcess:
         self.process = launch(self.env, ROOT, self.log, timeout, own_group, self.command)
@@ -52,6 +56,8 @@ class HubProcess:
 
     @property
     def link(self) -> BrokerLink:
+        if self._view.broker_credential is None:
+            self._view.broker_credential = admin_credential(self._kafka_dir)
         return self._view.broker
 
     @property
@@ -59,12 +65,17 @@ class HubProcess:
         return self.link.bootstrap_servers
 
     @property
+    def client(self) -> dict:
+        """What a test's own aiokafka client connects with: the address, as the broker's admin."""
+        return self.link.client
+
+    @property
     def topics(self) -> Topics:
         return self.link.topics
 
     def register(self, spec: dict) -> Credential:
         """Register (or update) a connector as the operator; a fresh credential to sign its messages."""
-        return RegistrationClient(self.url, OPERATOR_TOKEN).enrol(spec)
+        return RegistrationClient(self.url, OPERATOR_TOKEN).enrol(spec)[0]
 
     def publish(self, raw: bytes, signer: Credential | None) -> httpx.Response:
         """POST /v1/messages with the signature of `raw` (unsigned without a signer)."""

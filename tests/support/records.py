@@ -12,10 +12,10 @@ from hub.core.credentials import Credential
 from hub.core.envelope import decode
 
 
-async def produce(bootstrap: str, topic: str, values: list[bytes], keys: list[bytes | None] | None = None,
+async def produce(client: dict, topic: str, values: list[bytes], keys: list[bytes | None] | None = None,
                   signer: Credential | None = None, headers: list[tuple[str, bytes]] = ()) -> None:
     """Send records as they are; with `signer`, each carries its signature headers, then `headers`."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, linger_ms=5)
+    producer = AIOKafkaProducer(**client, enable_idempotence=False, linger_ms=5)
     await producer.start()
     try:
         acks = [await producer.send(topic, v, key=(keys[i] if keys else None),
@@ -26,9 +26,9 @@ async def produce(bootstrap: str, topic: str, values: list[bytes], keys: list[by
         await producer.stop()
 
 
-async def consume(bootstrap: str, topic: str, count: int, timeout: float = 30.0, idle: float = 0.0) -> list:
+async def consume(client: dict, topic: str, count: int, timeout: float = 30.0, idle: float = 0.0) -> list:
     """Read `topic` from the start until `count` records arrived (then `idle` more seconds) or timeout."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
+    consumer = AIOKafkaConsumer(topic, **client, group_id=None, auto_offset_reset="earliest",
                                 enable_auto_commit=False, fetch_max_wait_ms=100, isolation_level="read_committed")
     await consumer.start()
     records: list = []
@@ -46,10 +46,10 @@ async def consume(bootstrap: str, topic: str, count: int, timeout: float = 30.0,
     return records
 
 
-async def read_ids(bootstrap: str, topic: str, expected: set, timeout: float = 120.0) -> list:
+async def read_ids(client: dict, topic: str, expected: set, timeout: float = 120.0) -> list:
     """Envelope ids on `topic` from the start, until every expected one was seen (duplicates kept: delivery
     is at-least-once, so counting records would stop early) or timeout."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
+    consumer = AIOKafkaConsumer(topic, **client, group_id=None, auto_offset_reset="earliest",
                                 enable_auto_commit=False, fetch_max_wait_ms=100, isolation_level="read_committed")
     await consumer.start()
     ids: list = []

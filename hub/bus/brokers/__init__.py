@@ -26,6 +26,8 @@ class BrokerInfo:
     managed: bool  # started and stopped by this hub
     idempotence: bool
     delivery: str  # exactly-once | at-least-once (hub.bus.topics.BrokerLink.delivery)
+    acl: bool = False  # each connector has a principal of its own, allowed only its topics
+    security: dict[str, str] | None = None  # SASL protocol and mechanism; None: the broker takes anyone
 
     @property
     def name(self) -> str:
@@ -34,7 +36,8 @@ class BrokerInfo:
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "name": self.name, "version": self.version,
                 "bootstrap_servers": self.bootstrap_servers, "managed": self.managed,
-                "idempotence": self.idempotence, "delivery": self.delivery}
+                "idempotence": self.idempotence, "delivery": self.delivery, "broker_acl": self.acl,
+                "security": self.security}
 
 
 def local_broker(settings: Settings) -> Any:

@@ -1,5 +1,11 @@
 """Apache Kafka run by the hub itself: jars from Maven Central, one KRaft node (broker and controller in one
-process) formatted under a data folder, started with a bounded heap in a process group of its own."""
+process) formatted under a data folder, started with a bounded heap in a process group of its own.
+
+Clients authenticate with SASL/SCRAM-SHA-512 and the KRaft `StandardAuthorizer` allows only what an ACL
+allows. The admin principal (a super user) is created when the folder is formatted; its password is kept
+beside the data (`admin.credential`, readable by its owner only). The controller listener takes SASL/PLAIN
+with a password of its own: KRaft keeps SCRAM credentials in the metadata the controller serves, so the
+controller cannot check them itself."""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ import fcntl
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -16,6 +23,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from hub.bus.broker_security import MECHANISM, BrokerLogin
 from hub.bus.brokers.process import BrokerProcess, alive, free_port, spawn
 from hub.bus.topics import RECORD_BYTES_MAX
 from hub.core.errors import HubError
@@ -26,6 +34,8 @@ LOGGING = HERE / "log4j2.properties"
 STARTED = b"Kafka Server started"
 JAVA_MIN = 17
 STATE_FILE = "lgsp-broker.json"  # pid, address and version of the broker running on a data folder
+ADMIN_FILE = "admin.credential"  # the admin principal's and the controller listener's passwords
+ADMIN = "admin"
 
 
 class BrokerUnavailable(HubError, RuntimeError):
@@ -115,9 +125,11 @@ class ApacheKafka(BrokerProcess):
         if running:
             raise BrokerUnavailable(f"Apache Kafka already runs on {self.data_dir} (pid {running['pid']}, "
                                     f"{running['bootstrap_servers']}): stop it with `lgsp-hub kafka stop`")
-        properties = self._write_properties()
-        if not (self.data_dir / "log" / "meta.properties").exists():
-            self._format(java, lib, properties)
+        formatted = (self.data_dir / "log" / "meta.properties").exists()
+        secrets_ = self._secrets(formatted)
+        properties = self._write_properties(secrets_)
+        if not formatted:
+            self._format(java, lib, properties, secrets_["admin"])
         seen = self.log.stat().st_size if self.log.exists() else 0
         argv = [java, f"-Xmx{self.heap_mb}m", f"-Xms{min(self.heap_mb, 256)}m", "-XX:+ExitOnOutOfMemoryError",
                 "-Djava.awt.headless=true",
@@ -128,16 +140,48 @@ class ApacheKafka(BrokerProcess):
                                     "version": self.version})
         return self
 
-    def _write_properties(self) -> Path:
+    @property
+    def admin_login(self) -> BrokerLogin:
+        """The super user the hub administers the broker as."""
+        return BrokerLogin(ADMIN, self._secrets(True)["admin"])
+
+    def _secrets(self, formatted: bool) -> dict[str, str]:
+        path = self.data_dir / ADMIN_FILE
+        if path.exists():
+            return json.loads(path.read_text())
+        if formatted:
+            raise BrokerUnavailable(f"{self.data_dir} holds a broker formatted without authentication (no "
+                                    f"{ADMIN_FILE}): delete the folder, or set LGSP_KAFKA_DATA_DIR to a new one")
+        made = {"admin": secrets.token_urlsafe(24), "controller": secrets.token_urlsafe(24)}
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(made))
+        return made
+
+    def _write_properties(self, secrets_: dict[str, str]) -> Path:
         controller = free_port()
+        scram = "org.apache.kafka.common.security.scram.ScramLoginModule"
+        plain = "org.apache.kafka.common.security.plain.PlainLoginModule"
         settings = {
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.voters": f"1@127.0.0.1:{controller}",
             "controller.listener.names": "CONTROLLER",
-            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{controller}",
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
-            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "listeners": f"SASL_PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{controller}",
+            "advertised.listeners": f"SASL_PLAINTEXT://127.0.0.1:{self.port}",
+            "inter.broker.listener.name": "SASL_PLAINTEXT",
+            "listener.security.protocol.map": "CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+            "sasl.enabled.mechanisms": MECHANISM,
+            "sasl.mechanism.inter.broker.protocol": MECHANISM,
+            "sasl.mechanism.controller.protocol": "PLAIN",
+            "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+            "listener.name.controller.plain.sasl.jaas.config":
+                f'{plain} required username="{ADMIN}" password="{secrets_["controller"]}" '
+                f'user_{ADMIN}="{secrets_["controller"]}";',
+            f"listener.name.sasl_plaintext.{MECHANISM.lower()}.sasl.jaas.config":
+                f'{scram} required username="{ADMIN}" password="{secrets_["admin"]}";',
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "allow.everyone.if.no.acl.found": "false",
+            "super.users": f"User:{ADMIN}",
             "log.dirs": str(self.data_dir / "log"),
             "num.partitions": str(self.partitions),
             "message.max.bytes": str(RECORD_BYTES_MAX),  # topics the hub did not create (auto-created) too
@@ -156,13 +200,16 @@ class ApacheKafka(BrokerProcess):
             "log.segment.delete.delay.ms": "1000",
         }
         path = self.data_dir / "server.properties"
+        path.touch(mode=0o600)  # it holds the admin's password
         path.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
         return path
 
-    def _format(self, java: str, lib: Path, properties: Path) -> None:
+    def _format(self, java: str, lib: Path, properties: Path, admin_password: str) -> None:
         done = subprocess.run([java, f"-Dlog4j2.configurationFile={LOGGING}", "-cp", f"{lib}/*",
                                "kafka.tools.StorageTool", "format", "-t", cluster_id(), "-c", str(properties),
-                               "--ignore-formatted"], capture_output=True, text=True)
+                               "--ignore-formatted", "--add-scram",
+                               f"{MECHANISM}=[name={ADMIN},password={admin_password}]"],
+                              capture_output=True, text=True)
         if done.returncode != 0:
             raise BrokerUnavailable(f"formatting {self.data_dir} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
 
@@ -195,6 +242,12 @@ def _spawn_detached(argv: list[str], log: Path) -> subprocess.Popen:
     with open(log, "ab") as out:
         return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
+
+
+def admin_credential(data_dir: Path) -> str | None:
+    """'admin:password' of the broker formatted on `data_dir`; None when there is none."""
+    path = Path(data_dir) / ADMIN_FILE
+    return f"{ADMIN}:{json.loads(path.read_text())['admin']}" if path.exists() else None
 
 
 # --- the broker a data folder holds, for `lgsp-hub kafka status|stop` ---------------------------------

@@ -55,6 +55,8 @@ def _shown_once(credential: Credential | None, row: dict[str, Any]) -> dict[str,
     shown = {"id": row["id"], "algorithm": row["algorithm"]}
     if credential is not None:  # the only time the secret is ever shown
         shown["value"] = str(credential)
+    if row["broker_login"] is not None:  # its broker principal's, shown this once too
+        shown["broker_credential"] = str(row["broker_login"])
     return shown
 
 
@@ -168,7 +170,6 @@ async def resume(connector_id: str, hub: HubDep) -> Response:
 @router.delete("/{connector_id}", status_code=204, dependencies=[Operator],
                summary="Unregister a connector: its credentials go, its inbox topic is kept")
 async def delete_connector(connector_id: str, hub: HubDep) -> Response:
-    if not await asyncio.to_thread(hub.store.delete_connector, connector_id):
+    if not await registration.unregister(hub, connector_id):
         raise ApiError(404, f"connector {connector_id!r} is not registered")
-    await asyncio.to_thread(hub.catalog.reload)  # its credentials went with it
     return Response(status_code=204)
