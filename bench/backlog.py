@@ -68,7 +68,7 @@ async def load_backlog(w: World, messages: list[Message], count: int) -> float:
 
 async def sample_until_routed(w: World, backlog: int, timeout: float) -> list[dict]:
     """One worker started on the backlog; a sample a second of progress and memory until all is routed."""
-    offsets = AIOKafkaConsumer(bootstrap_servers=w.bootstrap, group_id=w.group, enable_auto_commit=False)
+    offsets = AIOKafkaConsumer(**w.client, group_id=w.group, enable_auto_commit=False)
     await offsets.start()
     samples: list[dict] = []
     try:

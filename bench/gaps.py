@@ -59,11 +59,11 @@ def burn(stop: Any) -> None:
             x = (x * 31 + i) & 0xFFFFFFFF
 
 
-def produce(bootstrap: str, topic: str, kind: str, index: int, count: int, value_bytes: int, linger_ms: int,
+def produce(client: dict, topic: str, kind: str, index: int, count: int, value_bytes: int, linger_ms: int,
             ready: Any, go: Any, done: Any) -> None:
     """Send `count` records `<index>:<seq>` (padded to value_bytes) to partition 0 once `go` is set."""
     async def run() -> dict:
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap,
+        producer = AIOKafkaProducer(**client,
                                     **{**producer_config(kind), "linger_ms": linger_ms})
         await producer.start()
         try:
@@ -84,7 +84,7 @@ def produce(bootstrap: str, topic: str, kind: str, index: int, count: int, value
     done.put(asyncio.run(run()))
 
 
-def read_live(bootstrap: str, topic: str, total: int, guarded: bool, options: dict, ready: Any, produced: Any,
+def read_live(client: dict, topic: str, total: int, guarded: bool, options: dict, ready: Any, produced: Any,
               done: Any) -> None:
     """A live reader of partition 0 from offset 0 until offset `total` - 1 went by (or `grace` seconds after
     the producers finished); naive, or through a GapGuard. `inject_skips`: a control, the reader drops the
@@ -92,7 +92,7 @@ def read_live(bootstrap: str, topic: str, total: int, guarded: bool, options: di
     async def run() -> dict:
         tp = TopicPartition(topic, 0)
         grace, retries, inject = options["grace"], options["retries"], options["inject_skips"]
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, **{
+        consumer = AIOKafkaConsumer(**client, group_id=None, **{
             **READER, "fetch_max_wait_ms": options["fetch_max_wait_ms"],
             "max_partition_fetch_bytes": options["fetch_bytes"]})
         await consumer.start()
@@ -158,7 +158,7 @@ def read_live(bootstrap: str, topic: str, total: int, guarded: bool, options: di
 async def reread(place: Place, topic: str, total: int, timeout: float) -> dict:
     """The partition from offset 0 once nothing writes to it any more: which offsets exist, and what they hold."""
     tp = TopicPartition(topic, 0)
-    consumer = AIOKafkaConsumer(bootstrap_servers=place.bootstrap, group_id=None, **READER)
+    consumer = AIOKafkaConsumer(**place.client, group_id=None, **READER)
     await consumer.start()
     present = bytearray(total)
     values: dict[int, set[int]] = {}
@@ -214,13 +214,13 @@ async def one_round(site: Site, args: argparse.Namespace, number: int) -> dict:
                 ready = ctx.Event()
                 reader_ready.append(ready)
                 readers.append(ctx.Process(target=read_live, daemon=True, args=(
-                    place.bootstrap, topic, total, guarded, options, ready, produced, reader_done)))
+                    place.client, topic, total, guarded, options, ready, produced, reader_done)))
             producers, producer_ready = [], []
             for index in range(args.producers):
                 ready = ctx.Event()
                 producer_ready.append(ready)
                 producers.append(ctx.Process(target=produce, daemon=True, args=(
-                    place.bootstrap, topic, place.kind, index, args.messages, args.value_bytes, args.linger_ms,
+                    place.client, topic, place.kind, index, args.messages, args.value_bytes, args.linger_ms,
                     ready, go, producer_done)))
             children = burners + readers + producers
             for child in children:

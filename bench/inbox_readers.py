@@ -45,10 +45,10 @@ class InboxProcess:
             self.stop()
 
 
-def count_inbox(bootstrap: str, topic: str, n: int, ready: Any, done: Any) -> None:
+def count_inbox(client: dict, topic: str, n: int, ready: Any, done: Any) -> None:
     """route.py: consume `topic` from the start until n records arrived; report when (monotonic)."""
     async def consume() -> float:
-        consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, **CONSUMER)
+        consumer = AIOKafkaConsumer(topic, **client, group_id=None, **CONSUMER)
         await consumer.start()
         ready.set()
         seen = 0
@@ -62,7 +62,7 @@ def count_inbox(bootstrap: str, topic: str, n: int, ready: Any, done: Any) -> No
     done.put(asyncio.run(consume()))
 
 
-def read_inbox(bootstrap: str, inbox: str, expected: int, since_ms: int, latency: bool, ready: Any,
+def read_inbox(client: dict, inbox: str, expected: int, since_ms: int, latency: bool, ready: Any,
                done: Any) -> None:
     """scale.py: read the inbox until `expected` records sent since `since_ms` arrived (by their timestamp,
     which the router keeps from the ingress record); report when (monotonic) and what. From the start of the
@@ -71,7 +71,7 @@ def read_inbox(bootstrap: str, inbox: str, expected: int, since_ms: int, latency
     readers: a live fetch on tansu can skip records (bench/gaps.py), and a reader that lost one would wait
     forever. For latency it polls with fetch_max_wait_ms=10."""
     async def read() -> dict:
-        consumer = AIOKafkaConsumer(inbox, bootstrap_servers=bootstrap, group_id=None,
+        consumer = AIOKafkaConsumer(inbox, **client, group_id=None,
                                     **{**CONSUMER, **({"fetch_max_wait_ms": 10} if latency else {})})
         await consumer.start()
         guard = GapGuard("bench-inbox", consumer.seek)
@@ -94,7 +94,7 @@ def read_inbox(bootstrap: str, inbox: str, expected: int, since_ms: int, latency
     done.put(asyncio.run(read()))
 
 
-def inbox_reader(bootstrap: str, inbox: str, expected: int, latency: bool = False) -> InboxProcess:
+def inbox_reader(client: dict, inbox: str, expected: int, latency: bool = False) -> InboxProcess:
     """scale.py's reader of `expected` records sent from now on."""
     since_ms = int(time.time() * 1000)  # every record counted is sent after this
-    return InboxProcess(read_inbox, bootstrap, inbox, expected, since_ms, latency, name="inbox reader")
+    return InboxProcess(read_inbox, client, inbox, expected, since_ms, latency, name="inbox reader")

@@ -92,7 +92,7 @@ async def relay_ceiling(place: Place, messages: list[Message], partitions: int, 
     source, out, n = f"{place.topics.prefix}.relay.source", f"{place.topics.prefix}.relay.out", len(messages)
     await create_topics(place, [source, out], partitions)
     await preload(place, source, messages)
-    consumer = AIOKafkaConsumer(source, bootstrap_servers=place.bootstrap, group_id=f"{place.topics.prefix}-relay",
+    consumer = AIOKafkaConsumer(source, **place.client, group_id=f"{place.topics.prefix}-relay",
                                 **CONSUMER)
     producer = await started_producer(place)
     try:
@@ -149,7 +149,7 @@ async def hub_end_to_end(place: Place, messages: list[Message], partitions: int,
         messages = signed(messages, credential)
     await create_topics(place, [topics.ingress, topics.dlq, inbox], partitions)
     await preload(place, topics.ingress, messages)
-    counter = InboxProcess(count_inbox, place.bootstrap, inbox, n, name="the inbox counter")
+    counter = InboxProcess(count_inbox, place.client, inbox, n, name="the inbox counter")
     try:
         await counter.start()
         with tempfile.TemporaryDirectory() as tmp:

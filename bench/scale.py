@@ -70,7 +70,7 @@ def signed(messages: list[Message], credential: Credential | None) -> list[Messa
 
 
 async def warm_up(w: World, producer: AIOKafkaProducer, messages: list[Message], timeout: float) -> None:
-    reader = await inbox_reader(w.bootstrap, w.inbox, len(messages)).start()
+    reader = await inbox_reader(w.client, w.inbox, len(messages)).start()
     await send_all(producer, w.ingress, messages)
     await reader.result(timeout)
 
@@ -86,7 +86,7 @@ async def throughput(site: Site, args: argparse.Namespace, workers: int, algorit
         producer = await started_producer(w.place)
         try:
             await warm_up(w, producer, signed(messages[:WARM_UP], w.credential), args.timeout)
-            reader = await inbox_reader(w.bootstrap, w.inbox, len(batch)).start()
+            reader = await inbox_reader(w.client, w.inbox, len(batch)).start()
             start = time.monotonic()
             await send_all(producer, w.ingress, batch)
             produced = time.monotonic() - start
@@ -142,7 +142,7 @@ async def latency(site: Site, args: argparse.Namespace, peak: float, messages: l
                 rate = peak * share
                 count = max(1, int(rate * args.latency_seconds))
                 batch = signed([messages[i % len(messages)] for i in range(count)], w.credential)
-                reader = await inbox_reader(w.bootstrap, w.inbox, count, latency=True).start()
+                reader = await inbox_reader(w.client, w.inbox, count, latency=True).start()
                 achieved = await paced(producer, w.ingress, batch, rate)
                 got = await reader.result(args.timeout)
                 levels.append({"share_of_peak": share, "target_msg_per_s": round(rate),

@@ -269,7 +269,7 @@ class Hub:
         return self
 
     def register_caller(self) -> Credential:
-        return RegistrationClient(self.url, TOKEN).enrol(CALLER)
+        return RegistrationClient(self.url, TOKEN).enrol(CALLER)[0]
 
     def wait_running(self, provider: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout

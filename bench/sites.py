@@ -49,6 +49,7 @@ class Place:
     bootstrap: str
     topics: Topics
     broker_pid: int | None
+    login: BrokerLogin | None = None  # the admin of an Apache Kafka with SASL
 
     @property
     def idempotence(self) -> bool:
@@ -56,15 +57,30 @@ class Place:
 
     @property
     def link(self) -> BrokerLink:
-        return BrokerLink(self.bootstrap, self.topics, self.idempotence)
+        return BrokerLink(self.bootstrap, self.topics, self.idempotence, login=self.login)
+
+    @property
+    def client(self) -> dict[str, Any]:
+        """Where and as whom the bench's own clients connect."""
+        return self.link.client
 
     @property
     def producer(self) -> dict[str, Any]:
         return producer_config(self.kind)
 
     def settings(self, **given: Any) -> Settings:
+        sasl = {"kafka_sasl_username": self.login.username, "kafka_sasl_password": self.login.password} \
+            if self.login else {}
         return Settings(broker=self.kind, kafka_bootstrap_servers=self.bootstrap, topic_prefix=self.topics.prefix,
-                        **given)
+                        **sasl, **given)
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What a hub or router process on this place is given."""
+        sasl = {"KAFKA_SASL_USERNAME": self.login.username, "KAFKA_SASL_PASSWORD": self.login.password} \
+            if self.login else {}
+        return {"LGSP_BROKER": self.kind, "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+                "LGSP_TOPIC_PREFIX": self.topics.prefix, **sasl}
 
 
 class Site:
@@ -72,8 +88,8 @@ class Site:
     Maven cache), each place a fresh topic prefix on it. tansu: each place a fresh tansu (it never frees memory,
     and a measurement of it should not pay for the ones before)."""
 
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
+    def __init__(self, kind: str, authenticate: bool = True) -> None:
+        self.kind, self.authenticate = kind, authenticate  # Apache Kafka with SASL and ACLs, as the hub runs it
         self.version: str | None = None
         self._kafka: ApacheKafka | None = None
         self._scratch: tempfile.TemporaryDirectory | None = None
@@ -84,12 +100,12 @@ class Site:
             self._scratch = tempfile.TemporaryDirectory(prefix="lgsp-bench-kafka-")
             hub = Settings()  # as the hub runs its own: LGSP_KAFKA_CACHE_DIR, LGSP_KAFKA_HEAP_MB, LGSP_KAFKA_VERSION
             self._kafka = ApacheKafka(Path(self._scratch.name), hub.kafka_cache_dir, heap_mb=hub.kafka_heap_mb,
-                                      version=hub.kafka_version)
+                                      version=hub.kafka_version, authenticate=self.authenticate)
             self.version = self._kafka.version
             try:
                 self._kafka.start()  # blocks the loop for a few seconds; nothing else runs yet
                 self.pids.append(self._kafka.pid)
-                await wait_for_broker(self._kafka.bootstrap_servers)
+                await wait_for_broker(BrokerLink(self._kafka.bootstrap_servers, Topics(), login=self._kafka.admin_login))
             except BaseException:
                 await self.__aexit__()
                 raise
@@ -107,7 +123,9 @@ class Site:
 
     @property
     def name(self) -> str:
-        return f"Apache Kafka {self.version}" if self.kind == "kafka" else "tansu"
+        if self.kind == "kafka":
+            return f"Apache Kafka {self.version}" + ("" if self.authenticate else " without SASL")
+        return "tansu"
 
     @property
     def facts(self) -> dict[str, Any]:
@@ -121,7 +139,7 @@ class Site:
     async def place(self, label: str) -> AsyncIterator[Place]:
         prefix = f"b{uuid.uuid4().hex[:8]}-{label}"[:40]
         if self._kafka is not None:
-            yield Place("kafka", self._kafka.bootstrap_servers, Topics(prefix), self._kafka.pid)
+            yield Place("kafka", self._kafka.bootstrap_servers, Topics(prefix), self._kafka.pid, self._kafka.admin_login)
             return
         with Tansu() as tansu:
             self.pids.append(tansu.pid)
@@ -130,7 +148,7 @@ class Site:
 
 async def create_topics(place: Place, topics: list[str], partitions: int) -> None:
     """As the hub creates its topics (hub.bus.admin.TopicAdmin: with its retention settings)."""
-    admin = TopicAdmin(place.bootstrap, place.settings(partitions=partitions))
+    admin = TopicAdmin(place.link, place.settings(partitions=partitions))
     await admin.start()
     try:
         await admin.ensure(topics)
@@ -140,7 +158,7 @@ async def create_topics(place: Place, topics: list[str], partitions: int) -> Non
 
 # -- producing ----------------------------------------------------------------------------------------------
 async def started_producer(place: Place) -> AIOKafkaProducer:
-    producer = AIOKafkaProducer(bootstrap_servers=place.bootstrap, **place.producer)  # idempotent on Kafka
+    producer = AIOKafkaProducer(**place.client, **place.producer)  # idempotent on Kafka
     await producer.start()
     return producer
 

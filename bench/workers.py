@@ -32,7 +32,7 @@ class World:
 
     def __init__(self, place: Place, scratch: Path, partitions: int, algorithm: str) -> None:
         self.place, self.scratch, self.partitions, self.algorithm = place, scratch, partitions, algorithm
-        self.kind, self.bootstrap, self.topics = place.kind, place.bootstrap, place.topics
+        self.kind, self.client, self.topics = place.kind, place.client, place.topics
         self.ingress, self.inbox = self.topics.ingress, self.topics.inbox(RECEIVER)
         self.group = self.topics.router_group
         self.db_url = f"sqlite:///{scratch / 'hub.db'}"
@@ -54,8 +54,7 @@ class World:
         await create_topics(self.place, [self.ingress, self.inbox, self.topics.dlq], self.partitions)
 
     def start_workers(self, count: int) -> None:
-        env = {**os.environ, "LGSP_BROKER": self.kind, "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
-               "LGSP_TOPIC_PREFIX": self.topics.prefix, "LGSP_DATABASE_URL": self.db_url,
+        env = {**os.environ, **self.place.env, "LGSP_DATABASE_URL": self.db_url,
                "LGSP_PARTITIONS": str(self.partitions),
                "LGSP_REQUIRE_SIGNATURES": "false" if self.algorithm == "none" else "true"}
         env.pop("LGSP_KAFKA_IDEMPOTENCE", None)  # the hub's default for the broker
@@ -67,7 +66,7 @@ class World:
     async def wait_group(self, members: int, timeout: float = 120.0) -> float:
         """Seconds until the router group is Stable with `members` members (tansu: several seconds)."""
         start = time.monotonic()
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        admin = AIOKafkaAdminClient(**self.client)
         await admin.start()
         try:
             while time.monotonic() - start < timeout:
@@ -105,7 +104,7 @@ class World:
     async def routed_by_worker(self) -> list[int]:
         """Decision records per worker (their `lgsp-router` header, `<host>-<pid>`), in start order."""
         topic = self.place.topics.decisions
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.place.bootstrap, isolation_level="read_committed",
+        consumer = AIOKafkaConsumer(**self.place.client, isolation_level="read_committed",
                                     enable_auto_commit=False)
         await consumer.start()
         try:

@@ -9,7 +9,10 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import (
-    GroupAuthorizationFailedError, KafkaConnectionError, KafkaError, TopicAuthorizationFailedError,
+    GroupAuthorizationFailedError,
+    KafkaConnectionError,
+    KafkaError,
+    TopicAuthorizationFailedError,
 )
 
 from hub.bus.broker_security import BrokerLogin

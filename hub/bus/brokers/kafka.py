@@ -106,12 +106,13 @@ class ApacheKafka(BrokerProcess):
     kind = "kafka"
 
     def __init__(self, data_dir: Path, cache_dir: Path, port: int | None = None, heap_mb: int = 768,
-                 partitions: int = 6, version: str | None = None) -> None:
+                 partitions: int = 6, version: str | None = None, authenticate: bool = True) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.cache_dir = Path(cache_dir).expanduser()
         self.port = port or free_port()
         self.heap_mb, self.partitions = heap_mb, partitions
         self.version = version or pinned_version()
+        self.authenticate = authenticate  # off: anyone may do anything (benchmarks measure what SASL costs)
         self.bootstrap_servers = f"127.0.0.1:{self.port}"
         self.log = self.data_dir / "broker.log"
 
@@ -126,10 +127,10 @@ class ApacheKafka(BrokerProcess):
             raise BrokerUnavailable(f"Apache Kafka already runs on {self.data_dir} (pid {running['pid']}, "
                                     f"{running['bootstrap_servers']}): stop it with `lgsp-hub kafka stop`")
         formatted = (self.data_dir / "log" / "meta.properties").exists()
-        secrets_ = self._secrets(formatted)
+        secrets_ = self._secrets(formatted) if self.authenticate else None
         properties = self._write_properties(secrets_)
         if not formatted:
-            self._format(java, lib, properties, secrets_["admin"])
+            self._format(java, lib, properties, secrets_ and secrets_["admin"])
         seen = self.log.stat().st_size if self.log.exists() else 0
         argv = [java, f"-Xmx{self.heap_mb}m", f"-Xms{min(self.heap_mb, 256)}m", "-XX:+ExitOnOutOfMemoryError",
                 "-Djava.awt.headless=true",
@@ -141,9 +142,9 @@ class ApacheKafka(BrokerProcess):
         return self
 
     @property
-    def admin_login(self) -> BrokerLogin:
-        """The super user the hub administers the broker as."""
-        return BrokerLogin(ADMIN, self._secrets(True)["admin"])
+    def admin_login(self) -> BrokerLogin | None:
+        """The super user the hub administers the broker as (None when it takes anyone)."""
+        return BrokerLogin(ADMIN, self._secrets(True)["admin"]) if self.authenticate else None
 
     def _secrets(self, formatted: bool) -> dict[str, str]:
         path = self.data_dir / ADMIN_FILE
@@ -157,31 +158,19 @@ class ApacheKafka(BrokerProcess):
         path.write_text(json.dumps(made))
         return made
 
-    def _write_properties(self, secrets_: dict[str, str]) -> Path:
+    def _write_properties(self, secrets_: dict[str, str] | None) -> Path:
         controller = free_port()
-        scram = "org.apache.kafka.common.security.scram.ScramLoginModule"
-        plain = "org.apache.kafka.common.security.plain.PlainLoginModule"
+        protocol = "SASL_PLAINTEXT" if secrets_ else "PLAINTEXT"
         settings = {
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.voters": f"1@127.0.0.1:{controller}",
             "controller.listener.names": "CONTROLLER",
-            "listeners": f"SASL_PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{controller}",
-            "advertised.listeners": f"SASL_PLAINTEXT://127.0.0.1:{self.port}",
-            "inter.broker.listener.name": "SASL_PLAINTEXT",
-            "listener.security.protocol.map": "CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
-            "sasl.enabled.mechanisms": MECHANISM,
-            "sasl.mechanism.inter.broker.protocol": MECHANISM,
-            "sasl.mechanism.controller.protocol": "PLAIN",
-            "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
-            "listener.name.controller.plain.sasl.jaas.config":
-                f'{plain} required username="{ADMIN}" password="{secrets_["controller"]}" '
-                f'user_{ADMIN}="{secrets_["controller"]}";',
-            f"listener.name.sasl_plaintext.{MECHANISM.lower()}.sasl.jaas.config":
-                f'{scram} required username="{ADMIN}" password="{secrets_["admin"]}";',
-            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-            "allow.everyone.if.no.acl.found": "false",
-            "super.users": f"User:{ADMIN}",
+            "listeners": f"{protocol}://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{controller}",
+            "advertised.listeners": f"{protocol}://127.0.0.1:{self.port}",
+            "inter.broker.listener.name": protocol,
+            "listener.security.protocol.map": f"CONTROLLER:{protocol},{protocol}:{protocol}",
+            **(_authentication(secrets_) if secrets_ else {}),
             "log.dirs": str(self.data_dir / "log"),
             "num.partitions": str(self.partitions),
             "message.max.bytes": str(RECORD_BYTES_MAX),  # topics the hub did not create (auto-created) too
@@ -204,12 +193,11 @@ class ApacheKafka(BrokerProcess):
         path.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
         return path
 
-    def _format(self, java: str, lib: Path, properties: Path, admin_password: str) -> None:
+    def _format(self, java: str, lib: Path, properties: Path, admin_password: str | None) -> None:
+        admin = ["--add-scram", f"{MECHANISM}=[name={ADMIN},password={admin_password}]"] if admin_password else []
         done = subprocess.run([java, f"-Dlog4j2.configurationFile={LOGGING}", "-cp", f"{lib}/*",
                                "kafka.tools.StorageTool", "format", "-t", cluster_id(), "-c", str(properties),
-                               "--ignore-formatted", "--add-scram",
-                               f"{MECHANISM}=[name={ADMIN},password={admin_password}]"],
-                              capture_output=True, text=True)
+                               "--ignore-formatted", *admin], capture_output=True, text=True)
         if done.returncode != 0:
             raise BrokerUnavailable(f"formatting {self.data_dir} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
 
@@ -236,6 +224,26 @@ class ApacheKafka(BrokerProcess):
     def stop(self, timeout: float = 10.0) -> None:
         super().stop(timeout)
         clear_state(self.data_dir)
+
+
+def _authentication(secrets_: dict[str, str]) -> dict[str, str]:
+    """SCRAM on the client listener, PLAIN on the controller's, and only what an ACL allows."""
+    scram = "org.apache.kafka.common.security.scram.ScramLoginModule"
+    plain = "org.apache.kafka.common.security.plain.PlainLoginModule"
+    return {
+        "sasl.enabled.mechanisms": MECHANISM,
+        "sasl.mechanism.inter.broker.protocol": MECHANISM,
+        "sasl.mechanism.controller.protocol": "PLAIN",
+        "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.controller.plain.sasl.jaas.config":
+            f'{plain} required username="{ADMIN}" password="{secrets_["controller"]}" '
+            f'user_{ADMIN}="{secrets_["controller"]}";',
+        f"listener.name.sasl_plaintext.{MECHANISM.lower()}.sasl.jaas.config":
+            f'{scram} required username="{ADMIN}" password="{secrets_["admin"]}";',
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "allow.everyone.if.no.acl.found": "false",
+        "super.users": f"User:{ADMIN}",
+    }
 
 
 def _spawn_detached(argv: list[str], log: Path) -> subprocess.Popen:
