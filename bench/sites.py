@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 from dossiers import Message
 
 from hub.bus.admin import TopicAdmin, wait_for_broker
+from hub.bus.broker_security import BrokerLogin
 from hub.bus.brokers.kafka import ApacheKafka
 from hub.bus.brokers.tansu import Tansu
 from hub.bus.topics import BrokerLink, Topics
