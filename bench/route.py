@@ -1,7 +1,11 @@
 """Router throughput on Apache Kafka and on tansu: raw aiokafka relay vs the hub end to end vs validation alone.
 
 Run with `make bench`, i.e. `.venv/bin/python bench/route.py [--brokers kafka,tansu] [--messages N]
-[--partitions P] [--profile]`.
+[--partitions P] [--profile] [--without-sasl]`.
+
+Apache Kafka runs as the hub runs it: SASL/SCRAM-SHA-512 with ACLs, every client logged in as its admin.
+`--without-sasl` measures it again, right after, on a broker without authentication or authorizer, and
+writes the ratio of each run to the same run without (`sasl_cost`).
 
 For each broker of `--brokers` (default both, Apache Kafka first):
 
@@ -63,6 +67,7 @@ from hub.settings import Settings
 from hub.store import Store
 
 TIMEOUT = 180.0  # seconds any one broker measurement may take
+WITHOUT_SASL = "kafka-without-sasl"
 CORES = len(os.sched_getaffinity(0))
 
 @dataclass(frozen=True)
@@ -291,13 +296,17 @@ def print_table(results: dict) -> None:
         parts = [("relay", b["relay"]["cpu"])] + [(name, run["cpu"]) for name, run in b["hub"].items()]
         print(f"[{kind}] " + ", ".join(f"{name} {c['broker_us_per_msg']:g} / {c['bench_process_us_per_msg']:g}"
                                      for name, c in parts))
+    if "sasl_cost" in results:
+        print("Apache Kafka with SASL and ACLs / without: " + ", ".join(
+            f"{k} {r:.2f}" for k, r in results["sasl_cost"].items()))
     if "kafka_to_tansu" in results:
         print("Apache Kafka / tansu: " + ", ".join(f"{k} {r:.2f}" for k, r in results["kafka_to_tansu"].items()))
     print(f"{results['messages']:,} messages × {results['message_bytes']} B, {results['partitions']} partitions")
 
 
-async def broker_measurements(kind: str, args: argparse.Namespace, messages: list[Message], validated: dict) -> dict:
-    async with Site(kind) as site:
+async def broker_measurements(kind: str, args: argparse.Namespace, messages: list[Message], validated: dict,
+                              authenticate: bool = True) -> dict:
+    async with Site(kind, authenticate) as site:
         async with site.place("relay") as place:
             relay = await asyncio.wait_for(
                 relay_ceiling(place, messages, args.partitions, Settings().router_batch_max), TIMEOUT)
@@ -318,7 +327,20 @@ async def broker_measurements(kind: str, args: argparse.Namespace, messages: lis
 
 
 async def measure(args: argparse.Namespace, messages: list[Message], validated: dict) -> dict:
-    return {kind: await broker_measurements(kind, args, messages, validated) for kind in args.brokers}
+    brokers = {}
+    for kind in args.brokers:
+        brokers[kind] = await broker_measurements(kind, args, messages, validated)
+        if kind == "kafka" and args.without_sasl:  # right after, so both see the same machine
+            brokers[WITHOUT_SASL] = await broker_measurements(kind, args, messages, validated, authenticate=False)
+    return brokers
+
+
+def sasl_cost(brokers: dict) -> dict:
+    """Each run's throughput with SASL and ACLs over the same run without: below 1, what they cost."""
+    with_, without = brokers["kafka"], brokers[WITHOUT_SASL]
+    return {"relay": round(with_["relay"]["msg_per_s"] / without["relay"]["msg_per_s"], 3),
+            **{name: round(run["msg_per_s"] / without["hub"][name]["msg_per_s"], 3)
+               for name, run in with_["hub"].items()}}
 
 
 def main() -> None:
@@ -329,6 +351,8 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=6, help="partitions of the source/ingress topics")
     parser.add_argument("--profile", action="store_true", help="profile the router side of (b) with pyinstrument")
     parser.add_argument("--out", type=Path, default=RESULTS / "route.json", help="where the results go")
+    parser.add_argument("--without-sasl", action="store_true",
+                        help="measure Apache Kafka a second time without SASL and ACLs, for what they cost")
     args = parser.parse_args()
     stop_on_sigterm()
     RESULTS.mkdir(exist_ok=True)
@@ -351,6 +375,8 @@ def main() -> None:
         results["kafka_to_tansu"] = {"relay": round(k["relay"]["msg_per_s"] / t["relay"]["msg_per_s"], 3),
                                      **{name: round(run["msg_per_s"] / t["hub"][name]["msg_per_s"], 3)
                                         for name, run in k["hub"].items() if name in t["hub"]}}
+    if WITHOUT_SASL in brokers:
+        results["sasl_cost"] = sasl_cost(brokers)
     write_results(args.out, results)
     print_table(results)
     print(f"\nwritten to {args.out}")
