@@ -56,7 +56,7 @@ async def test_the_sdk_connector_reads_skipped_records_again(broker, tmp_path):
         async def register(self, spec):
             return MOT_CUA_KEY
 
-        async def broker(self):  # at-least-once: on a transactional link the guard stands aside (test_gaps.py)
+        async def broker(self, connector_id):  # at-least-once: on a transactional link the guard stands aside (test_gaps.py)
             return dataclasses.replace(broker.link, transactions=False)
 
     await receiver.start(Registrar())
