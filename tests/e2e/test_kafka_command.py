@@ -7,8 +7,14 @@ import os
 import subprocess
 import sys
 
+import pytest
+from aiokafka.errors import KafkaError
+
 from hub.bus.admin import wait_for_broker
+from hub.bus.broker_security import BrokerLogin
+from hub.bus.brokers.kafka import admin_credential
 from hub.bus.brokers.process import free_port
+from hub.bus.topics import BrokerLink, Topics
 from tests.support import ROOT
 
 
@@ -25,7 +31,12 @@ def test_start_status_stop(tmp_path):
     try:
         assert started.returncode == 0, started.stdout + started.stderr
         assert f"127.0.0.1:{port}" in started.stdout
-        asyncio.run(wait_for_broker(f"127.0.0.1:{port}", timeout=10))  # it outlived the command
+        assert f"{data / 'admin.credential'}" in started.stdout  # where its admin's password is
+        admin = BrokerLogin.parse(admin_credential(data))
+        link = BrokerLink(f"127.0.0.1:{port}", Topics(), login=admin)
+        asyncio.run(wait_for_broker(link, timeout=10))  # it outlived the command, and takes its admin
+        with pytest.raises(KafkaError):  # and no one else
+            asyncio.run(wait_for_broker(link.as_login(admin.as_user("admin", "not-the-password")), timeout=3))
         status = kafka("status", data)
         assert status.returncode == 0 and f"at 127.0.0.1:{port}" in status.stdout, status.stdout + status.stderr
         again = kafka("start", data, "--port", str(free_port()))

@@ -21,6 +21,7 @@ import subprocess
 import time
 import uuid
 import xml.etree.ElementTree as ET
+from functools import cached_property
 from pathlib import Path
 
 from hub.bus.broker_security import MECHANISM, BrokerLogin
@@ -141,7 +142,7 @@ class ApacheKafka(BrokerProcess):
                                     "version": self.version})
         return self
 
-    @property
+    @cached_property
     def admin_login(self) -> BrokerLogin | None:
         """The super user the hub administers the broker as (None when it takes anyone)."""
         return BrokerLogin(ADMIN, self._secrets(True)["admin"]) if self.authenticate else None
