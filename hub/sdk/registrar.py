@@ -37,6 +37,10 @@ class RegistrationClient:
         """The hub's broker address and topic namespace, from `GET /v1/health`, as the principal of the broker
         `credential` ('username:password'; a broker without ACLs takes anyone)."""
         health = httpx.get(f"{self.url}/v1/health", timeout=self._options["timeout"]).json()
+        security = health["broker"].get("security")
+        if security and not credential:
+            raise RegistrationError(f"the hub's broker takes {security['mechanism']} logins only: give the broker "
+                                    "credential issued with the connector's (LGSP_BROKER_CREDENTIAL)")
         return BrokerLink.from_health(health, credential)
 
     def register(self, spec: dict[str, Any]) -> dict[str, Any]:

@@ -171,3 +171,32 @@ async def test_registration_refuses_unknown_systems_and_types(hub):
     response = httpx.post(f"{hub.url}/v1/connectors", headers=OPERATOR, json={**stray.spec(), "systems": ["dat-dai"],
                                                              "consumes": ["land.nope"]})
     assert response.status_code == 422 and response.json()["error"]["details"][0]["rule"] == "knownType"
+
+
+async def test_a_provisioned_connector_runs_on_the_credentials_the_operator_handed_over(hub):
+    """As a vendor's connector runs in production: registered by the operator, given both credentials."""
+    inbox = Connector("provisioned", name="Provisioned", agency="000.00.01.H22", heartbeat_seconds=0.5)
+    received: list[str] = []
+
+    @inbox.on("dossier.submitted")
+    async def collect(message: Message) -> None:
+        received.append(message.payload["MaHoSo"])
+
+    async with httpx.AsyncClient(base_url=hub.url, headers=OPERATOR, timeout=30) as client:
+        shown = (await client.post("/v1/connectors", json=inbox.spec())).json()["credential"]
+    on_kafka = hub.namespace.kind == "kafka"
+    assert ("broker_credential" in shown) is on_kafka  # a broker without ACLs has none to hand over
+    if on_kafka:
+        with pytest.raises(RegistrationError, match="LGSP_BROKER_CREDENTIAL"):  # said at once, not a hang
+            await Connector("provisioned", name="P", agency="000.00.01.H22").start(
+                HttpRegistrar(hub.url, token="", credential=shown["value"]))
+    await inbox.start(HttpRegistrar(hub.url, token="", credential=shown["value"],
+                                    broker_credential=shown.get("broker_credential")))
+    source = sender("provisioned-sender")
+    await source.start(HttpRegistrar(hub.url))
+    try:
+        sent = await source.publish("dossier.submitted", dossier_submitted().payload, target="provisioned")
+        await eventually(lambda: received == [sent.payload["MaHoSo"]], what="the provisioned connector to receive")
+    finally:
+        await source.stop()
+        await inbox.stop()
