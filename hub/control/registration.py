@@ -93,7 +93,8 @@ async def issue_credential(hub: Any, connector_id: str, algorithm: Algorithm = "
     grace = hub.settings.credential_grace_seconds if grace_seconds is None else grace_seconds
     retire_at = datetime.now(timezone.utc) + timedelta(seconds=grace)
     login = await hub.access.grant_connector(connector_id, row["id"])  # before the row: no orphan credential
-    await asyncio.to_thread(hub.store.add_credential, row, retire_at)
+    expired = await asyncio.to_thread(hub.store.add_credential, row, retire_at)
+    await hub.access.remove(expired)  # gone from the store: no later sweep would find their principals
     await asyncio.to_thread(hub.catalog.reload)
     return credential, {**row, "previous_expire_at": retire_at.isoformat(), "broker_login": login}
 

@@ -57,16 +57,19 @@ class ConnectorRows:
 class CredentialRows:
     engine: sa.Engine
 
-    def add_credential(self, row: dict[str, Any], retire_others_at: datetime | None) -> None:
-        """Store a new credential; the connector's others stop at `retire_others_at` (a rotation's grace)."""
+    def add_credential(self, row: dict[str, Any], retire_others_at: datetime | None) -> list[str]:
+        """Store a new credential; the connector's others stop at `retire_others_at` (a rotation's grace).
+        Returns the ids of its expired ones, deleted now."""
         with self.engine.begin() as conn:
             mine = credentials.c.connector_id == row["connector_id"]
-            conn.execute(credentials.delete().where(mine, credentials.c.expires_at <= now()))  # long dead
+            dead = list(conn.scalars(credentials.delete().where(mine, credentials.c.expires_at <= now())
+                                     .returning(credentials.c.id)))
             if retire_others_at is not None:
                 active = (credentials.c.expires_at.is_(None)) | (credentials.c.expires_at > retire_others_at)
                 conn.execute(credentials.update().where(mine, active).values(expires_at=retire_others_at))
             conn.execute(credentials.insert().values(**row, created_at=now()))
             changed(conn)
+            return dead
 
     def credentials(self, connector_id: str | None = None) -> list[dict[str, Any]]:
         """Credentials not yet expired (all of them, or one connector's), oldest first."""

@@ -32,7 +32,7 @@ async def topic_config(client: dict, topic: str) -> dict[str, str]:
 async def test_old_segments_of_a_hub_topic_are_deleted(kafka_cluster):
     broker = BrokerUnderTest("kafka", *kafka_cluster[:1], Topics(), kafka_cluster[1]).fresh()
     settings = broker.settings(retention_ms=2000, segment_bytes=1 << 20, partitions=1)  # a segment per 200 ms
-    admin = TopicAdmin(broker.client, settings)
+    admin = TopicAdmin(broker.link, settings)
     await admin.start()
     await admin.ensure([broker.topics.ingress])
     await admin.close()
@@ -63,7 +63,7 @@ async def test_old_segments_of_a_hub_topic_are_deleted(kafka_cluster):
 
 async def test_a_topic_the_broker_refuses_is_named(kafka_cluster):
     broker = BrokerUnderTest("kafka", *kafka_cluster[:1], Topics(), kafka_cluster[1]).fresh()
-    admin = TopicAdmin(broker.client, broker.settings())
+    admin = TopicAdmin(broker.link, broker.settings())
     await admin.start()
     try:
         await admin.ensure([broker.topics.ingress])

@@ -32,7 +32,7 @@ def made(n: int, start: int = 0, type: str = "dossier.submitted", at: float = 1_
 
 
 async def ensure_topic(broker) -> None:
-    admin = TopicAdmin(broker.client, broker.settings(partitions=PARTITIONS))
+    admin = TopicAdmin(broker.link, broker.settings(partitions=PARTITIONS))
     await admin.start()
     try:
         await admin.ensure([broker.topics.decisions])
