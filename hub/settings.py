@@ -89,6 +89,13 @@ class Settings(BaseSettings):
     connectivity_window_seconds: float = Field(
         60.0, gt=0, description="A system counts as connected when its connector was heard from this recently.")
     dlq_buffer: int = Field(10_000, ge=10, description="Dead letters kept for GET /v1/dlq.")
+    refusals_per_minute: int = Field(
+        60, ge=1, description="Refusals at authentication (unsigned, unknown credential, bad signature) kept in full "
+        "per client address and minute, once its burst is spent; the rest are counted (GET /v1/refusals).")
+    refusals_burst: int = Field(60, ge=1, description="Such refusals one address may have kept in full at once.")
+    refusals_addresses: int = Field(
+        10_000, ge=1, description="Client addresses whose refusals are limited and counted at most (the least "
+        "recently seen are forgotten first).")
     max_request_bytes: int = Field(
         1 << 20, ge=1024, description="Largest request body on every path but POST /v1/messages (schemas are large).")
     log_payload: dict[str, Literal["full", "metadata", "none"]] = Field(

@@ -30,6 +30,7 @@ from hub.bus.router import Router
 from hub.bus.status import StatusBoard
 from hub.bus.topics import RECORD_BYTES_MAX, BrokerLink
 from hub.control.broker_access import BrokerAccess
+from hub.control.refusals import Refusals
 from hub.control.registration import LocalRegistrar, announce
 from hub.control.router_workers import RouterWorkers
 from hub.control.service_calls import ServiceCalls
@@ -67,6 +68,7 @@ class Hub:
         self.inventory = inventory  # given, else LGSP_INVENTORY, else the stored one (None: not loaded yet)
         self.clock = clock or WallClock()
         self.guests = list(guests)
+        self.refusals = Refusals(settings.refusals_per_minute, settings.refusals_burst, settings.refusals_addresses)
         self._tasks: list[asyncio.Task] = []
         self.left_behind: list[asyncio.Task] = []  # closes that ran out of time in stop()
 
@@ -256,8 +258,11 @@ class Hub:
         """Put a message on the ingress topic and wait for the broker's acknowledgement."""
         await self.producer.send_and_wait(self.topics.ingress, raw, key=key.encode() if key else None, headers=headers)
 
-    async def keep_refused(self, raw: bytes, rejection: Rejection) -> None:
-        """A message refused at the HTTP edge is kept like the router's: in the message log and on the DLQ."""
+    async def keep_refused(self, raw: bytes, rejection: Rejection, address: str | None = None) -> None:
+        """A message refused at the HTTP edge is kept like the router's: in the message log and on the DLQ;
+        unless it came unauthenticated from an address past its limit (hub.control.refusals): then counted."""
+        if not self.refusals.keep(address, rejection, time.time()):
+            return
         await self.decided(raw, rejection)
         await self.dead_letter(raw, rejection)
 

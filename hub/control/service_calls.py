@@ -138,14 +138,15 @@ class ServiceCalls:
             await asyncio.wait(self._logging, timeout=2)
 
     async def call(self, provider: str, service: str, body: bytes, seal: Seal, timeout: float,
-                   version: int | None = None) -> Answer:
+                   version: int | None = None, address: str | None = None) -> Answer:
         """Route the request to `provider`, wait up to `timeout` seconds for its reply. Raises Refused, TimedOut.
-        `body`: the request envelope, or only its payload (`version`: its schema's, by default the latest)."""
+        `body`: the request envelope, or only its payload (`version`: its schema's, by default the latest);
+        `address`: the caller's, which limits how many of its unauthenticated refusals are kept in full."""
         record = CallRecord(None, None, provider, service, time.time(), request_bytes=len(body))
         try:
             request = await self._checked(provider, service, body, seal, version)
         except Refused as refused:
-            await self._hub.keep_refused(body, refused.rejection)
+            await self._hub.keep_refused(body, refused.rejection, address)
             self._end(record, refused.status, refused.rejection.errors[0])
             raise
         envelope = request.envelope

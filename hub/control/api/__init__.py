@@ -22,6 +22,7 @@ from hub.control.api import (
     inventory,
     kpi,
     messages,
+    refusals,
     schemas,
     services,
     stats,
@@ -59,7 +60,8 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
     app.state.operator_token = operator_token(settings)
     errors.install(app)
     app.add_middleware(BodyLimit, settings=settings)  # 413 on any body over its limit, before routes read it
-    for module in (health, messages, services, schemas, asyncapi, connectors, inventory, dead_letters, kpi, stats):
+    for module in (health, messages, services, schemas, asyncapi, connectors, inventory, dead_letters, kpi, stats,
+                   refusals):
         app.include_router(module.router, prefix="/v1")
 
     @app.get("/metrics", include_in_schema=False)

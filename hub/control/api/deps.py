@@ -29,3 +29,9 @@ def _operator(request: Request, given: HTTPAuthorizationCredentials | None = Dep
 
 
 Operator = Depends(_operator)  # in a route's `dependencies=[Operator]`
+
+
+def client_address(request: Request) -> str | None:
+    """The peer's address. X-Forwarded-For is not read: the hub names no proxy it trusts, and anyone may
+    write the header (behind a proxy, every client has the proxy's address)."""
+    return request.client.host if request.client else None

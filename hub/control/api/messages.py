@@ -7,7 +7,7 @@ import time
 
 from fastapi import APIRouter, Query, Request
 
-from hub.control.api.deps import HubDep, Operator
+from hub.control.api.deps import HubDep, Operator, client_address
 from hub.control.api.errors import ApiError
 from hub.control.api.responses import JsonResponse
 from hub.core.credentials import HTTP_CREDENTIAL_HEADER, HTTP_SIGNATURE_HEADER, seal_headers
@@ -36,7 +36,7 @@ async def publish(request: Request, hub: HubDep) -> JsonResponse:
     outcome = route(raw, catalog.schemas, catalog.directory, hub.settings.max_message_bytes, catalog.keyring,
                     seal, time.time())
     if isinstance(outcome, Rejection):
-        await hub.keep_refused(raw, outcome)
+        await hub.keep_refused(raw, outcome, client_address(request))  # the same answer, kept in full or counted
         errors = [{"field": e.field, "rule": e.rule, "message": e.message} for e in outcome.errors]
         raise ApiError(_STATUS[outcome.stage], outcome.reason, {"stage": outcome.stage, "errors": errors})
     envelope = outcome.envelope

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request, Response
 
-from hub.control.api.deps import HubDep, Operator
+from hub.control.api.deps import HubDep, Operator, client_address
 from hub.control.api.errors import ApiError
 from hub.control.runtime import Hub
 from hub.control.service_calls import Refused, TimedOut
@@ -67,7 +67,7 @@ async def call(provider: str, type: str, request: Request, hub: HubDep,
         raise ApiError(503, "the hub's tansu broker reached LGSP_TANSU_MAX_RSS_MB; restart the hub or use Apache Kafka")
     seal = (request.headers.get(HTTP_CREDENTIAL_HEADER), request.headers.get(HTTP_SIGNATURE_HEADER))
     try:
-        answer = await hub.services.call(provider, type, raw, seal, wait, version)
+        answer = await hub.services.call(provider, type, raw, seal, wait, version, client_address(request))
     except Refused as refused:
         rejection = refused.rejection
         errors = [{"field": e.field, "rule": e.rule, "message": e.message} for e in rejection.errors]
