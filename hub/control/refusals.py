@@ -6,7 +6,8 @@ sender to be no one, and anyone who reaches the API could send those without end
 token bucket (LGSP_REFUSALS_BURST, refilled at LGSP_REFUSALS_PER_MINUTE) keeps them in full, and past it
 they are counted instead, per address and rule, and in `lgsp_refusals_suppressed_total`. The auth rules
 checked after a valid signature (the source is the signer, the payload is the one signed) name a proven
-sender: those are kept in full, like every later stage's. At most LGSP_REFUSALS_ADDRESSES addresses are
+sender: those are kept in full, like every later stage's; a call refused before its signature is checked (no
+such provider or service) is kept in full when its signature verifies. At most LGSP_REFUSALS_ADDRESSES addresses are
 tracked, the least recently seen forgotten first, so that memory stays bounded whatever the sender does.
 """
 
@@ -66,9 +67,12 @@ class Refusals:
         self._suppressed: OrderedDict[str, Suppressed] = OrderedDict()
         self.forgotten = 0  # counted refusals of addresses no longer tracked: the totals still add up
 
-    def keep(self, address: str | None, rejection: Rejection, now: float) -> bool:
-        """Whether to keep this refusal in full; when not, it is counted. `now`: unix seconds."""
-        if address is None or not unauthenticated(rejection) or self._take(address, now):
+    def keep(self, address: str | None, rejection: Rejection, now: float, proven: bool | None = None) -> bool:
+        """Whether to keep this refusal in full; when not, it is counted. `now`: unix seconds. `proven`: whether
+        the sender's signature verified, when the rejection cannot say (a call refused before its signature
+        was checked); None: the rejection says."""
+        unproven = unauthenticated(rejection) if proven is None else not proven
+        if address is None or not unproven or self._take(address, now):
             return True
         self._count(address, rejection, now)
         return False

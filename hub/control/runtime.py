@@ -258,10 +258,11 @@ class Hub:
         """Put a message on the ingress topic and wait for the broker's acknowledgement."""
         await self.producer.send_and_wait(self.topics.ingress, raw, key=key.encode() if key else None, headers=headers)
 
-    async def keep_refused(self, raw: bytes, rejection: Rejection, address: str | None = None) -> None:
+    async def keep_refused(self, raw: bytes, rejection: Rejection, address: str | None = None,
+                           proven: bool | None = None) -> None:
         """A message refused at the HTTP edge is kept like the router's: in the message log and on the DLQ;
         unless it came unauthenticated from an address past its limit (hub.control.refusals): then counted."""
-        if not self.refusals.keep(address, rejection, time.time()):
+        if not self.refusals.keep(address, rejection, time.time(), proven):
             return
         await self.decided(raw, rejection)
         await self.dead_letter(raw, rejection)

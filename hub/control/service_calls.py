@@ -59,9 +59,10 @@ _FORBIDDEN = ("mayPublish",)  # a grant the caller lacks: 403, where the router'
 class Refused(HubError):
     """The call was refused before its request was sent: the HTTP status, and why (field and rule)."""
 
-    def __init__(self, status: int, rejection: Rejection) -> None:
+    def __init__(self, status: int, rejection: Rejection, proven: bool | None = None) -> None:
         super().__init__(rejection.reason)
         self.status, self.rejection = status, rejection
+        self.proven = proven  # refused before the signature was checked: whether it verifies
 
 
 class TimedOut(HubError, TimeoutError):
@@ -146,7 +147,7 @@ class ServiceCalls:
         try:
             request = await self._checked(provider, service, body, seal, version)
         except Refused as refused:
-            await self._hub.keep_refused(body, refused.rejection, address)
+            await self._hub.keep_refused(body, refused.rejection, address, refused.proven)
             self._end(record, refused.status, refused.rejection.errors[0])
             raise
         envelope = request.envelope
@@ -170,11 +171,13 @@ class ServiceCalls:
         catalog = self._hub.catalog
         spec = catalog.directory.connectors.get(provider)
         if spec is None:
-            raise _refusal(404, "path.provider", "registeredProvider", f"{provider!r} is not a registered connector")
+            raise self._unchecked(_refusal(404, "path.provider", "registeredProvider",
+                                           f"{provider!r} is not a registered connector"), body, seal)
         offered = spec.service(service)
         if offered is None:
             served = ", ".join(s.request for s in spec.serves) or "none"
-            raise _refusal(404, "path.type", "servedType", f"{provider!r} serves no {service} (it serves: {served})")
+            raise self._unchecked(_refusal(404, "path.type", "servedType",
+                                           f"{provider!r} serves no {service} (it serves: {served})"), body, seal)
         request = self._request(provider, service, body, seal, version)
         outcome = route(request.raw, catalog.schemas, catalog.directory, self._hub.settings.max_message_bytes,
                         catalog.keyring, seal, time.time(), request.signed_payload)
@@ -192,6 +195,13 @@ class ServiceCalls:
             raise _refusal(503, "path.provider", "providerAvailable", f"{provider!r} is {state}: it cannot answer "
                            "now", envelope)
         return Request(envelope, request.raw, request.headers, request.signed_payload, offered.reply)
+
+    def _unchecked(self, refused: Refused, body: bytes, seal: Seal) -> Refused:
+        """A refusal decided before the signature: whether it verifies (over the body, envelope or payload)
+        says whether it is kept in full, however many come from the caller's address."""
+        signer = authenticate(body, self._hub.settings.max_message_bytes, self._hub.catalog.keyring, seal, time.time())
+        refused.proven = not isinstance(signer, Rejection)
+        return refused
 
     def _request(self, provider: str, service: str, body: bytes, seal: Seal, version: int | None) -> Request:
         """An envelope as sent; a payload in the envelope the hub makes for it, from the caller who signed it."""

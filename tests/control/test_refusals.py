@@ -44,6 +44,15 @@ def test_refusals_of_authenticated_senders_are_always_kept_and_spend_nothing():
     assert refusals.keep(None, UNSIGNED, 0.0)  # no address (an in-process client): nothing to limit it by
 
 
+def test_a_refusal_decided_before_the_signature_is_counted_unless_the_signature_verified():
+    refusals = Refusals(per_minute=1, burst=1, addresses=10)
+    unknown = refusal("routing", "registeredProvider")  # a call to no provider: refused before its signature
+    assert refusals.keep("10.0.0.1", unknown, 0.0, proven=False)  # the burst
+    assert all(refusals.keep("10.0.0.1", unknown, 0.0, proven=True) for _ in range(10))
+    assert not refusals.keep("10.0.0.1", unknown, 0.0, proven=False)
+    assert refusals.view(1)["addresses"][0]["rules"] == {"registeredProvider": 1}
+
+
 def test_counts_per_address_and_rule_with_first_and_last_time(caplog):
     refusals = Refusals(per_minute=1, burst=1, addresses=10)
     before = SUPPRESSED.labels("auth", "validSignature")._value.get()
