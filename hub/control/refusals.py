@@ -6,9 +6,10 @@ sender to be no one, and anyone who reaches the API could send those without end
 token bucket (LGSP_REFUSALS_BURST, refilled at LGSP_REFUSALS_PER_MINUTE) keeps them in full, and past it
 they are counted instead, per address and rule, and in `lgsp_refusals_suppressed_total`. The auth rules
 checked after a valid signature (the source is the signer, the payload is the one signed) name a proven
-sender: those are kept in full, like every later stage's; a call refused before its signature is checked (no
-such provider or service) is kept in full when its signature verifies. At most LGSP_REFUSALS_ADDRESSES addresses are
-tracked, the least recently seen forgotten first, so that memory stays bounded whatever the sender does.
+sender: those are kept in full, like every later stage's; a call refused before its signature is checked
+(no such provider or service) is kept in full when its signature verifies. At most LGSP_REFUSALS_ADDRESSES
+addresses are tracked, the least recently seen forgotten first, so that memory stays bounded whatever the
+sender does.
 """
 
 from __future__ import annotations
