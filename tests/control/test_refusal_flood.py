@@ -71,7 +71,7 @@ async def test_a_flood_of_unsigned_messages_is_counted_and_no_signed_one_is_lost
     (flooder,) = seen["addresses"]
     counted = flooder["suppressed"]
     kept = UNSIGNED + FORGED - counted
-    refilled = math.floor(seconds * PER_MINUTE / 60) + 1  # +1: the refill of the request being decided
+    refilled = math.floor(seconds * PER_MINUTE / 60) + 1  # +1: the hub and the test read different clocks
     assert (flooder["address"], seen["suppressed"]) == ("127.0.0.1", counted)
     assert BURST <= kept <= BURST + refilled, (kept, seconds)
     assert sum(flooder["rules"].values()) == counted and set(flooder["rules"]) <= {"signed", "validSignature"}
