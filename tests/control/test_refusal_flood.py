@@ -78,7 +78,7 @@ async def test_a_flood_of_unsigned_messages_is_counted_and_no_signed_one_is_lost
     assert flooder["first_at"] <= flooder["last_at"]
 
     # On the DLQ: the refusals kept, and every authenticated one.
-    letters = await consume(hub.bootstrap, hub.topics.dlq, kept + INVALID, idle=1.0)
+    letters = await consume(hub.client, hub.topics.dlq, kept + INVALID, idle=1.0)
     stages = [dict(r.headers)[DEAD_LETTER_PREFIX + "stage"].decode() for r in letters]
     assert (stages.count("auth"), stages.count("schema"), len(letters)) == (kept, INVALID, kept + INVALID)
 
@@ -96,7 +96,7 @@ async def test_a_flood_of_unsigned_messages_is_counted_and_no_signed_one_is_lost
 
     # Every signed, valid message reached its target.
     expected = {decode(raw).id for raw in valid}
-    delivered = expected & set(await read_ids(hub.bootstrap, hub.topics.inbox("ndxp"), expected))
+    delivered = expected & set(await read_ids(hub.client, hub.topics.inbox("ndxp"), expected))
     assert len(delivered) == VALID
 
     metrics = httpx.get(f"{hub.url}/metrics").text
@@ -128,5 +128,5 @@ async def test_calls_refused_before_their_signature_is_checked_are_counted_unles
 
 async def _dlq_rules(hub: HubProcess, count: int = 0) -> list[str]:
     """The first broken rule of every dead letter on the hub's DLQ (once `count` came, or after a second)."""
-    letters = await consume(hub.bootstrap, hub.topics.dlq, count, timeout=30, idle=1.0)
+    letters = await consume(hub.client, hub.topics.dlq, count, timeout=30, idle=1.0)
     return [orjson.loads(dict(r.headers)[DEAD_LETTER_PREFIX + "errors"])[0]["rule"] for r in letters]
