@@ -28,8 +28,9 @@ from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential
 
 from hub.bus import metrics
+from hub.bus.broker_security import BrokerLogin
 from hub.bus.gaps import GapGuard, Reassigned
-from hub.bus.topics import REPLY_TO_HEADER
+from hub.bus.topics import REPLY_TO_HEADER, BrokerLink
 from hub.core.credentials import Credential
 from hub.core.envelope import Envelope, decode, encode
 from hub.core.errors import HubError
@@ -150,7 +151,11 @@ class Connector:
     async def start(self, registrar: Registrar) -> None:
         """Register with the hub (idempotent), then start reading the inbox and heartbeating."""
         self._credential = await registrar.register(self.spec())
-        link = await registrar.broker(self.id)
+        await self._connect(await registrar.broker(self.id))
+
+    async def _connect(self, link: BrokerLink) -> None:
+        self._link, self._tasks, self._clients = link, [], []
+        self._stopping.clear()
         self.topics = link.topics
         self._producer = AIOKafkaProducer(**link.client, enable_idempotence=link.idempotence,
                                           acks="all", linger_ms=1, max_batch_size=_BATCH_BYTES)
@@ -173,6 +178,13 @@ class Connector:
         for loop in loops:
             self._tasks.append(asyncio.create_task(loop(), name=f"{self.id}.{loop.__name__}"))
 
+    async def use_broker_credential(self, credential: str) -> None:
+        """Log in to the broker as a rotated credential's principal ('username:password'), before the old
+        one's grace ends: the clients close and connect again, and the inbox's group is joined again."""
+        login = BrokerLogin.parse(credential, self._link.login.security if self._link.login else None)
+        await self.stop()
+        await self._connect(self._link.as_login(login))
+
     async def stop(self) -> None:
         """Finish the handler in progress, commit what was handled, then close."""
         self._stopping.set()
@@ -189,7 +201,8 @@ class Connector:
                 await client.stop()
 
     def use_credential(self, credential: Credential) -> None:
-        """Sign from now on with a rotated credential; messages in flight keep the old one's grace."""
+        """Sign from now on with a rotated credential; messages in flight keep the old one's grace. On a
+        broker with ACLs, switch to its broker credential too (`use_broker_credential`)."""
         self._credential = credential
 
     # sending -----------------------------------------------------------------

@@ -121,10 +121,15 @@ def test_a_revoked_credential_stops_at_once(hub, keys):
 
 
 def _rotate(hub: HubProcess, connector_id: str, **request) -> Credential:
+    return _rotated(hub, connector_id, **request)[0]
+
+
+def _rotated(hub: HubProcess, connector_id: str, **request) -> tuple[Credential, str | None]:
+    """The new signing credential and, on a broker with ACLs, the new broker credential."""
     with operator(hub) as api:
         response = api.post(f"/v1/connectors/{connector_id}/credentials", json=request)
     assert response.status_code == 201, response.text
-    return Credential.parse(response.json()["value"])
+    return Credential.parse(response.json()["value"]), response.json().get("broker_credential")
 
 
 async def test_rotation_loses_no_message(hub, keys):  # keys: ndxp is registered to receive
@@ -135,7 +140,10 @@ async def test_rotation_loses_no_message(hub, keys):  # keys: ndxp is registered
     try:
         for i in range(300):
             if i == 100:  # rotate: the old credential stays valid two seconds, in-flight messages with it
-                sender.use_credential(await asyncio.to_thread(_rotate, hub, "so-tu-phap", grace_seconds=2))
+                signing, broker = await asyncio.to_thread(_rotated, hub, "so-tu-phap", grace_seconds=2)
+                sender.use_credential(signing)
+                if broker:  # on Apache Kafka: log in as the new principal before the old one goes
+                    await sender.use_broker_credential(broker)
             sent.append((await sender.publish("dossier.submitted", dossier_submitted().payload)).id)
             await asyncio.sleep(0.01)
         await asyncio.sleep(2.5)  # the old one expired: the new one carries on

@@ -121,7 +121,7 @@ def test_a_recorded_province_replays(tmp_path, broker):
     hub = HubProcess(tmp_path, broker, LGSP_STUBS="true", LGSP_SPEED="7200", LGSP_VOLUME="0.3").start()
     out = tmp_path / "binh-dinh.jsonl"
     try:
-        recorded = lgsp_hub("record", "--out", str(out), "--hub", hub.url, "--duration", "6")
+        recorded = lgsp_hub("record", "--out", str(out), "--hub", hub.url, "--duration", "6", **hub.tool_env)
     finally:
         hub.stop()
     assert recorded.returncode == 0, recorded.stdout + recorded.stderr

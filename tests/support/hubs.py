@@ -65,6 +65,17 @@ class HubProcess:
         return self.link.bootstrap_servers
 
     @property
+    def broker_credential(self) -> str | None:
+        """The broker admin's 'username:password', for the tools that tap every topic (None: tansu)."""
+        _ = self.link
+        return self._view.broker_credential
+
+    @property
+    def tool_env(self) -> dict[str, str]:
+        """What `lgsp-hub record` and the like are given to tap this hub's broker."""
+        return {"LGSP_BROKER_CREDENTIAL": self.broker_credential} if self.broker_credential else {}
+
+    @property
     def client(self) -> dict:
         """What a test's own aiokafka client connects with: the address, as the broker's admin."""
         return self.link.client

@@ -43,7 +43,8 @@ async def test_a_receiver_registered_during_the_recording_is_followed(hub, monke
     monkeypatch.delenv("LGSP_OPERATOR_TOKEN")  # no message log: what the fixture holds came off the wire
     tapping = asyncio.Event()
     # Long enough for the registration and the messages below on a loaded machine: the recording stops after it.
-    recording = asyncio.create_task(record(HubLink(hub.url), duration=10.0, progress=lambda _: tapping.set()))
+    link = HubLink(hub.url, broker_credential=hub.broker_credential)
+    recording = asyncio.create_task(record(link, duration=10.0, progress=lambda _: tapping.set()))
     await tapping.wait()
     await asyncio.to_thread(hub.register, POPULATION)
     for n in range(SENT):
@@ -66,7 +67,7 @@ async def test_outcomes_missed_on_the_wire_come_from_the_message_log(hub):
             assert time.monotonic() < deadline, f"no decision logged for {message_id}"
             await asyncio.sleep(0.2)
 
-    await _from_message_log(HubLink(hub.url), unseen)
+    await _from_message_log(HubLink(hub.url, broker_credential=hub.broker_credential), unseen)
     assert unseen[0].outcome.key() == ("delivered", ("csdl-dan-cu",))
     assert unseen[1].outcome.key() == ("rejected", "schema", "payload.SoDinhDanh", "x-personal-id")
 
@@ -74,7 +75,7 @@ async def test_outcomes_missed_on_the_wire_come_from_the_message_log(hub):
 async def test_unknown_outcomes_are_sent_and_left_unchecked(hub):
     sent = [FixtureMessage(0, verify_request(n)) for n in range(SENT)]
     assert not any(m.outcome.known for m in sent) and all(m.to_json()["outcome"] is None for m in sent)
-    link = HubLink(hub.url)
+    link = HubLink(hub.url, broker_credential=hub.broker_credential)
     result = await replay(Fixture(sent, [MOT_CUA, POPULATION]), await link.broker(), link.register,
                           timeout=30)
     assert result.summary()["unchecked"] == SENT and not result.mismatched
