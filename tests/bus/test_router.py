@@ -107,13 +107,13 @@ async def test_a_replayed_record_and_a_stale_one_are_refused_and_kept(broker, tm
     captured = MOT_CUA_KEY.headers(raw)  # one seal, sent twice: what a replay looks like
     async with running_router(broker, tmp_path):
         for _ in range(2):
-            await produce(broker.bootstrap, broker.topics.ingress, [raw], [envelope.key.encode()], headers=captured)
-        await produce(broker.bootstrap, broker.topics.ingress, [stale_raw],
+            await produce(broker.client, broker.topics.ingress, [raw], [envelope.key.encode()], headers=captured)
+        await produce(broker.client, broker.topics.ingress, [stale_raw],
                       headers=MOT_CUA_KEY.headers(stale_raw, int(time.time()) - 301))
-        letters = [dead_letter(r) for r in await consume(broker.bootstrap, broker.topics.dlq, 2)]
+        letters = [dead_letter(r) for r in await consume(broker.client, broker.topics.dlq, 2)]
         decisions = [decode_decision(r.value, r.headers)
-                     for r in await consume(broker.bootstrap, broker.topics.decisions, 3)]
-        delivered = await consume(broker.bootstrap, broker.topics.inbox("ndxp"), 2, timeout=3)
+                     for r in await consume(broker.client, broker.topics.decisions, 3)]
+        delivered = await consume(broker.client, broker.topics.inbox("ndxp"), 2, timeout=3)
     assert [decode(r.value).id for r in delivered] == [envelope.id]
     by_rule = {letter["errors"][0]["rule"]: letter for letter in letters}
     assert set(by_rule) == {"notReplayed", "fresh"}
@@ -129,10 +129,10 @@ async def test_a_record_read_again_by_the_same_worker_is_routed_again(broker, tm
     retried) is the same records at the same offsets: a re-delivery, not a replay."""
     envelopes = [dossier_submitted(counter=i) for i in range(5)]
     async with running_router(broker, tmp_path) as router:
-        await produce(broker.bootstrap, broker.topics.ingress, [encode(e) for e in envelopes],
+        await produce(broker.client, broker.topics.ingress, [encode(e) for e in envelopes],
                       [e.key.encode() for e in envelopes], signer=MOT_CUA_KEY)
-        await consume(broker.bootstrap, broker.topics.inbox("ndxp"), 5)
-        records = await consume(broker.bootstrap, broker.topics.ingress, 5)
+        await consume(broker.client, broker.topics.inbox("ndxp"), 5)
+        records = await consume(broker.client, broker.topics.ingress, 5)
         again = await router._decide(records)
         moved = await router._decide([dataclasses.replace(r, offset=r.offset + 100) for r in records[:1]])
     assert all(isinstance(outcome, Delivery) for _, outcome in again)

@@ -76,5 +76,5 @@ async def test_sigkill_mid_stream_loses_nothing(broker, tmp_path):
     assert len(ids) >= N  # duplicates allowed (at-least-once); receivers drop them by id
     # What the killed router had routed but not committed was read again by the new one: re-delivered, so
     # delivered, not refused as a replay (nor anything else).
-    refused = [dead_letter(r) for r in await consume(broker.bootstrap, broker.topics.dlq, 1, timeout=2)]
+    refused = [dead_letter(r) for r in await consume(broker.client, broker.topics.dlq, 1, timeout=2)]
     assert not refused, [letter["errors"] for letter in refused[:5]]
