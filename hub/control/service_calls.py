@@ -4,8 +4,9 @@ The caller signs its request envelope as on POST /v1/messages. The hub checks it
 checks the call itself (the provider serves the type, the caller may receive the reply, the provider is
 available). It then sends the request to the ingress, marked with this process's replies partition, and
 waits for the reply correlated with it (hub.bus.replies). A refusal is kept like every other: on the DLQ
-and in the message log; a request accepted once is refused again (409, rule `notReplayed`). Each call's end (answered, timed out, or a reply come too late) goes to the message
-log too, with its latency; the figures of each call are kept after X-Road's operational monitoring.
+and in the message log; a request accepted once is refused again (409, rule `notReplayed`). Each call's end
+(answered, timed out, or a reply come too late) goes to the message log too, with its latency; the figures
+of each call are kept after X-Road's operational monitoring.
 """
 
 from __future__ import annotations
