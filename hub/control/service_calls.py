@@ -211,7 +211,8 @@ class ServiceCalls:
     def _unchecked(self, refused: Refused, body: bytes, seal: Seal) -> Refused:
         """A refusal decided before the signature: whether it verifies (over the body, envelope or payload)
         says whether it is kept in full, however many come from the caller's address."""
-        signer = authenticate(body, self._hub.settings.max_message_bytes, self._hub.catalog.keyring, seal, time.time())
+        signer = authenticate(body, self._hub.settings.max_message_bytes, self._hub.catalog.keyring, seal, time.time(),
+                              max_age=self._hub.settings.signature_max_age_seconds)
         refused.proven = not isinstance(signer, Rejection)
         return refused
 
