@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from hub.core import personal_id
 from hub.core.credentials import Credential
 from hub.core.envelope import encode
+from hub.core.ids import uuid7
 from hub.store import Store
 from hub.testing.samples import dossier_submitted
 
@@ -29,6 +32,15 @@ def make_messages(n: int) -> list[Message]:
         envelope = envelope.model_copy(update={"payload": {**envelope.payload, "ChuHoSo": owner}})
         messages.append((envelope.key.encode(), encode(envelope), []))
     return messages
+
+
+def renewed(messages: list[Message]) -> list[Message]:
+    """The messages with fresh envelope ids: sent again with their old ids, the router refuses them as replays."""
+    out = []
+    for key, value, headers in messages:
+        old = orjson.loads(value)["id"].encode()
+        out.append((key, value.replace(old, str(uuid7()).encode(), 1), headers))
+    return out
 
 
 def signed(messages: list[Message], credential: Credential) -> list[Message]:

@@ -18,6 +18,8 @@ For each broker of `--brokers` (default both, Apache Kafka first):
              log, as the hub runs), on Apache Kafka `log, at-least-once` (the same without transactions), then
              signed messages verified with an `hmac-sha256` and with an `ed25519` credential, log on. On Apache
              Kafka every run but `log, at-least-once` routes exactly-once, in transactions, as the hub does.
+             Signed runs refuse replays as the hub does (hub.core.replays); `--replay-window both` adds each
+             signed run again without the window (`<algorithm>, no replay window`), to measure what it costs.
 
 The ratios compare each (b) with (a) on the same broker. Producers are configured as the hub configures
 them for that broker: idempotent on Apache Kafka (`enable_idempotence=True`, the hub's default there),
@@ -79,6 +81,7 @@ class Mode:
     algorithm: str | None = None
     log: bool = True
     at_least_once: bool = False
+    replays: bool = True  # the replay window (signed runs only: unsigned messages are not screened)
 
     @property
     def label(self) -> str:  # a topic prefix's part
@@ -90,6 +93,7 @@ class Mode:
 
 MODES = (Mode("bare", log=False), Mode("log"), Mode("log, at-least-once", at_least_once=True),
          *(Mode(algorithm, algorithm) for algorithm in ALGORITHMS))
+UNSCREENED = tuple(Mode(f"{algorithm}, no replay window", algorithm, replays=False) for algorithm in ALGORITHMS)
 
 
 # -- (a) raw relay ceiling ----------------------------------------------------------------------------------
@@ -204,7 +208,7 @@ async def index_decisions(link, store: Store, settings: Settings, n: int) -> dic
 def timed_router(place: Place, catalog: Catalog, settings: Settings, mode: Mode, profile: Path | None) -> TimedRouter:
     """The hub's router over `catalog`, as `mode` says; not yet started."""
     link = dataclasses.replace(place.link, transactions=settings.transactions)
-    router = TimedRouter(link, catalog, settings, log_decisions=mode.log)
+    router = TimedRouter(link, catalog, settings, log_decisions=mode.log, replay_window=mode.replays)
     router.cpu = CpuWindow(place.broker_pid)  # the router and its verification threads
     if profile:
         from pyinstrument import Profiler
@@ -312,7 +316,8 @@ async def broker_measurements(kind: str, args: argparse.Namespace, messages: lis
                 relay_ceiling(place, messages, args.partitions, Settings().router_batch_max), TIMEOUT)
         print(f"  [{kind}] relay: {relay['msg_per_s']:,} msg/s", flush=True)
         hub = {}
-        for mode in (m for m in MODES if m.runs_on(kind)):
+        modes = (*MODES, *(UNSCREENED if args.replay_window == "both" else ()))
+        for mode in (m for m in modes if m.runs_on(kind)):
             profile = RESULTS / f"route-profile-{kind}.txt" if args.profile and mode.name == "ed25519" else None
             async with site.place(mode.label) as place:
                 hub[mode.name] = await asyncio.wait_for(
@@ -353,6 +358,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS / "route.json", help="where the results go")
     parser.add_argument("--without-sasl", action="store_true",
                         help="measure Apache Kafka a second time without SASL and ACLs, for what they cost")
+    parser.add_argument("--replay-window", choices=("on", "both"), default="on",
+                        help="'both' also routes each signed run without the replay window")
     args = parser.parse_args()
     stop_on_sigterm()
     RESULTS.mkdir(exist_ok=True)

@@ -52,7 +52,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from backlog import memory
-from dossiers import Message, make_messages
+from dossiers import Message, make_messages, renewed
 from dossiers import signed as signed_by
 from inbox_readers import inbox_reader
 from runs import RESULTS, ended, machine, stop_on_sigterm, write_results
@@ -85,7 +85,7 @@ async def throughput(site: Site, args: argparse.Namespace, workers: int, algorit
         joined = await w.wait_group(workers)
         producer = await started_producer(w.place)
         try:
-            await warm_up(w, producer, signed(messages[:WARM_UP], w.credential), args.timeout)
+            await warm_up(w, producer, signed(renewed(messages[:WARM_UP]), w.credential), args.timeout)
             reader = await inbox_reader(w.client, w.inbox, len(batch)).start()
             start = time.monotonic()
             await send_all(producer, w.ingress, batch)
@@ -137,11 +137,11 @@ async def latency(site: Site, args: argparse.Namespace, peak: float, messages: l
         await w.wait_group(1)
         producer = await started_producer(w.place)
         try:
-            await warm_up(w, producer, signed(messages[:WARM_UP], w.credential), args.timeout)
+            await warm_up(w, producer, signed(renewed(messages[:WARM_UP]), w.credential), args.timeout)
             for share in (0.25, 0.50, 0.75):
                 rate = peak * share
                 count = max(1, int(rate * args.latency_seconds))
-                batch = signed([messages[i % len(messages)] for i in range(count)], w.credential)
+                batch = signed(renewed([messages[i % len(messages)] for i in range(count)]), w.credential)
                 reader = await inbox_reader(w.client, w.inbox, count, latency=True).start()
                 achieved = await paced(producer, w.ingress, batch, rate)
                 got = await reader.result(args.timeout)

@@ -12,7 +12,7 @@ import orjson
 from dossiers import CONNECTORS, SENDER, Message
 from meters import rate
 
-from hub.core.credentials import CREDENTIAL_HEADER, SIGNATURE_HEADER, Keyring, issue
+from hub.core.credentials import CREDENTIAL_HEADER, SIGNATURE_HEADER, SIGNED_AT_HEADER, Keyring, issue
 from hub.core.directory import ConnectorSpec, Directory
 from hub.core.envelope import Envelope
 from hub.core.routing import Delivery, resolve, route
@@ -42,7 +42,7 @@ def signed_route_rate(algorithm: str, raws: list[bytes], schemas: SchemaRegistry
     seals = []
     for raw in raws:
         headers = dict(credential.headers(raw))
-        seals.append((raw, (headers[CREDENTIAL_HEADER], headers[SIGNATURE_HEADER])))
+        seals.append((raw, (headers[CREDENTIAL_HEADER], headers[SIGNATURE_HEADER], headers[SIGNED_AT_HEADER])))
     assert all(isinstance(route(raw, schemas, directory, max_bytes, keyring, seal, now), Delivery)
                for raw, seal in seals[:100])
     return loop_rate(lambda item: route(item[0], schemas, directory, max_bytes, keyring, item[1], now), seals)
@@ -55,7 +55,7 @@ def verify_rate(algorithm: str, raws: list[bytes]) -> dict[str, float]:
     seals = []
     for raw in raws:
         headers = dict(credential.headers(raw))
-        seals.append((headers[CREDENTIAL_HEADER], headers[SIGNATURE_HEADER], raw))
+        seals.append((headers[CREDENTIAL_HEADER], headers[SIGNATURE_HEADER], headers[SIGNED_AT_HEADER], raw))
     assert all(keyring.signer(*seal, now) == SENDER for seal in seals[:100])
     return loop_rate(lambda seal: keyring.signer(*seal, now), seals)
 

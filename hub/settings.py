@@ -80,6 +80,12 @@ class Settings(BaseSettings):
         None, description="Bearer token for control-plane writes and personal-data reads; unset: one per run.")
     require_signatures: bool = Field(
         True, description="Route only messages signed by an active connector credential (off: benchmarks only).")
+    signature_max_age_seconds: float = Field(
+        300.0, gt=0, description="A signature older than this (by its lgsp.signed-at time) is refused, and so is "
+        "one dated more than 30 s ahead; within it, a message accepted once is refused again (notReplayed).")
+    replay_window_max_entries: int = Field(
+        1_000_000, ge=1, description="Messages each router worker and API process remembers against replays; at "
+        "the cap the oldest is forgotten (lgsp_replay_window_evicted counts them).")
     credential_grace_seconds: float = Field(
         3600.0, ge=0, description="How long a rotated-out credential stays valid beside the new one.")
     inventory: Path | None = Field(

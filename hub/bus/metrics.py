@@ -12,6 +12,9 @@ _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 
 ROUTED = Counter("lgsp_messages_routed", "Messages delivered to a connector's inbox.", ["type", "source", "target"])
 REJECTED = Counter("lgsp_messages_rejected", "Messages dead-lettered, by DLQ stage.", ["type", "source", "stage"])
+REPLAY_EVICTED = Counter("lgsp_replay_window_evicted", "Messages a replay window forgot at its cap "
+                         "(LGSP_REPLAY_WINDOW_MAX_ENTRIES) while their signatures were fresh, by where: 'router' "
+                         "or 'http'.", ["where"])
 OFFSET_GAPS = Counter("lgsp_offset_gaps", "Offset gaps a consumer met: 'recovered' by reading again, or "
                       "'accepted' as missing after the retries (offsets), by reader.", ["reader", "outcome"])
 ROUTE_LATENCY = Histogram("lgsp_route_latency_seconds",

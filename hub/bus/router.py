@@ -2,7 +2,8 @@
 
 Per batch: decide every record (hub.core.routing); then, for each ingress partition, produce its deliveries
 to the inboxes, its refusals to the DLQ and one decision record per message to `<prefix>.decisions`
-(hub.audit.decisions), without awaiting them one by one; then make it final as the delivery guarantee does
+(hub.audit.decisions), without awaiting them one by one; a message this worker already routed from another
+ingress offset is refused as a replay (hub.core.replays); then make it final as the delivery guarantee does
 (hub.bus.guarantees): in one Kafka transaction with the partition's offsets (exactly-once), or acknowledged
 and then committed (at-least-once), while the next batch is decided. The router never waits on the store:
 the log indexer builds the message log from the decisions topic.
@@ -31,6 +32,7 @@ from hub.bus.guarantees import AtLeastOnce, ExactlyOnce
 from hub.bus.topics import BrokerLink, reply_partition
 from hub.core.credentials import Keyring, seal, signed_payload
 from hub.core.rejection import Rejection, dead_letter_headers
+from hub.core.replays import ReplayWindow
 from hub.core.routing import Delivery, authenticate, decide
 from hub.settings import Settings
 
@@ -89,9 +91,11 @@ class _Rebalancing(ConsumerRebalanceListener):
 
 
 class Router:
-    def __init__(self, link: BrokerLink, catalog: Catalog, settings: Settings, log_decisions: bool = True) -> None:
+    def __init__(self, link: BrokerLink, catalog: Catalog, settings: Settings, log_decisions: bool = True,
+                 replay_window: bool = True) -> None:
         """`log_decisions` False publishes no decision records: the message log then misses this router's
-        messages (benchmarks measure what the log costs with it)."""
+        messages (benchmarks measure what the log costs with it). `replay_window` False refuses no replay
+        (benchmarks measure what the window costs)."""
         self._link, self.topics = link, link.topics
         self._log_decisions = log_decisions
         self._catalog = catalog
@@ -103,6 +107,10 @@ class Router:
         self._partitions: dict[str, int] = {}  # partition count of each output topic
         self.worker = worker_id()
         self._admin = TopicAdmin(link, settings)
+        # Over the partitions this worker reads, from its start: empty again after a restart.
+        self.replays = ReplayWindow(settings.signature_max_age_seconds, settings.replay_window_max_entries) \
+            if replay_window else None
+        self._evicted = 0
 
     @property
     def delivery(self) -> str:
@@ -187,9 +195,21 @@ class Router:
         await catalog.fresh()  # after the batch was read: a revocation before a message was sent holds for it
         signers = await self._authenticate(records, catalog.keyring, now)
         schemas, directory = catalog.schemas, catalog.directory
-        return [(record, signer if isinstance(signer, Rejection) else
-                 decide(record.value or b"", schemas, directory, signer, signed_payload(record)))
-                for record, signer in zip(records, signers, strict=True)]
+        outcomes = [(record, signer if isinstance(signer, Rejection) else
+                     decide(record.value or b"", schemas, directory, signer, signed_payload(record)))
+                    for record, signer in zip(records, signers, strict=True)]
+        if self.replays is None or catalog.keyring is None:  # unsigned messages: anyone may send them anyway
+            return outcomes
+        return [(record, self._screened(record, outcome, now)) for record, outcome in outcomes]
+
+    def _screened(self, record: ConsumerRecord, outcome: Delivery | Rejection, now: float) -> Delivery | Rejection:
+        """In the batch's order: a message seen twice in one batch is a replay the second time."""
+        if isinstance(outcome, Rejection):
+            return outcome
+        _, signature, signed_at = seal(record)
+        wrapped = signed_payload(record) is not None
+        return self.replays.screen(outcome, signed_at, now, (record.partition, record.offset),
+                                   signature if wrapped else None)
 
     async def _produce(self, producer: AIOKafkaProducer, outcomes: list) -> list[asyncio.Future]:
         """Send a share of a batch: deliveries, dead letters and decision records; the futures to await."""
@@ -234,10 +254,11 @@ class Router:
     async def _authenticate(self, records: list[ConsumerRecord], keyring: Keyring | None,
                             now: float) -> list[str | None | Rejection]:
         """Size and signature of every record; in threads for a large signed batch, one chunk a core."""
-        max_bytes = self._settings.max_message_bytes
+        max_bytes, max_age = self._settings.max_message_bytes, self._settings.signature_max_age_seconds
 
         def chunk(part: list[ConsumerRecord]) -> list[str | None | Rejection]:
-            return [authenticate(r.value or b"", max_bytes, keyring, seal(r), now, signed_payload(r)) for r in part]
+            return [authenticate(r.value or b"", max_bytes, keyring, seal(r), now, signed_payload(r), max_age)
+                    for r in part]
 
         if keyring is None or len(records) < _THREADED_BATCH or not keyring.worth_threads:
             return chunk(records)
@@ -276,6 +297,9 @@ class Router:
             metrics.REJECTED.labels(*labels).inc(count)
         for latency in latencies:
             metrics.ROUTE_LATENCY.observe(latency)
+        if self.replays is not None and self.replays.evicted > self._evicted:
+            metrics.REPLAY_EVICTED.labels("router").inc(self.replays.evicted - self._evicted)
+            self._evicted = self.replays.evicted
 
     async def _close(self) -> None:
         self.running = False

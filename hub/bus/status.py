@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from hub.bus.topics import BrokerLink
-from hub.core.credentials import AuthError, Keyring, seal
+from hub.core.credentials import AuthError, Keyring, fresh, seal
 from hub.core.personal_id import mask_text
 
 log = logging.getLogger(__name__)
@@ -66,8 +66,11 @@ class StatusBoard:
             beat = orjson.loads(record.value)
             connector = beat["connector"]
             keyring = self._keyring()
-            if keyring is not None and keyring.signer(*seal(record), record.value, time.time()) != connector:
+            now, sealed = time.time(), seal(record)
+            if keyring is not None and keyring.signer(*sealed, record.value, now) != connector:
                 raise AuthError("connector", "signerIsSource", f"heartbeat for {connector!r} signed by another")
+            if keyring is not None:
+                fresh(sealed[2], now)  # an old heartbeat sent again must not keep a dead connector RUNNING
             return beat
         except (orjson.JSONDecodeError, KeyError, TypeError, AuthError) as exc:
             self.refused += 1

@@ -1,4 +1,6 @@
-"""`lgsp-hub sign`: the seal of a body for an HTTP client without the SDK (curl), as two header lines."""
+"""`lgsp-hub sign`: the seal of a body for an HTTP client without the SDK (curl), as three header lines.
+
+The seal is made now: send it within LGSP_SIGNATURE_MAX_AGE_SECONDS (five minutes by default), and once."""
 
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from hub.core.credentials import Credential
 def sign(body: Annotated[Path | None, typer.Argument(help="The exact body to send (default: standard input).")] = None,
          credential: Annotated[str, typer.Option(envvar="LGSP_CONNECTOR_CREDENTIAL", show_envvar=True,
                                                  help="The credential, id:algorithm:secret.")] = "") -> None:
-    """Print the LGSP-Credential and LGSP-Signature headers of a body (for `curl -H @file`)."""
+    """Print the LGSP-Credential, LGSP-Signature and LGSP-Signed-At headers of a body, signed now (for
+    `curl -H @file`)."""
     try:
         signer = Credential.parse(credential)
     except ValueError as exc:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any, get_args
 
 from hub.bus.topics import Topics
-from hub.core.credentials import CREDENTIAL_HEADER, SIGNATURE_HEADER
+from hub.core.credentials import CREDENTIAL_HEADER, SIGNATURE_HEADER, SIGNED_AT_HEADER
 from hub.core.directory import ConnectorSpec, Directory
 from hub.core.envelope import Envelope
 from hub.core.rejection import DEAD_LETTER_PREFIX, Stage
@@ -152,13 +152,21 @@ _CORRELATION = {
 }
 
 
+_SEAL_HEADERS = {
+    CREDENTIAL_HEADER: {"type": "string", "description": "The id of the sender's credential."},
+    SIGNATURE_HEADER: {"type": "string", "description": "Ed25519 signature (or HMAC-SHA256) under that credential "
+                       "of `lgsp-signed-at:<lgsp.signed-at>\\n` followed by the exact record value, base64url "
+                       "without padding."},
+    SIGNED_AT_HEADER: {"type": "string", "pattern": "^[0-9]{1,12}$", "description": "When the signature was made, "
+                       "Unix seconds: refused when older than LGSP_SIGNATURE_MAX_AGE_SECONDS (300 s by default)."},
+}
+
+
 def _signed_trait() -> dict[str, Any]:
     """What every record to the hub carries: its signature in headers, its ordering key as the Kafka key."""
     return {
-        "headers": {"type": "object", "required": [CREDENTIAL_HEADER, SIGNATURE_HEADER], "properties": {
-            CREDENTIAL_HEADER: {"type": "string", "description": "The id of the sender's credential."},
-            SIGNATURE_HEADER: {"type": "string", "description": "Ed25519 signature (or HMAC-SHA256) of the exact "
-                               "record value under that credential, base64url without padding."}}},
+        "headers": {"type": "object", "required": [CREDENTIAL_HEADER, SIGNATURE_HEADER, SIGNED_AT_HEADER],
+                    "properties": _SEAL_HEADERS},
         "bindings": {"kafka": {"key": {"type": "string", "maxLength": 256, "description": "The envelope's `key` "
                                        "(per-key order is kept); absent when it has none."},
                                "bindingVersion": KAFKA_BINDING_VERSION}},

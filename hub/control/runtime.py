@@ -19,6 +19,7 @@ from hub.audit.content import subject_hash
 from hub.audit.decisions import record as decision_record
 from hub.audit.decisions import worker_id
 from hub.audit.message_log import pepper
+from hub.bus import metrics
 from hub.bus.admin import TopicAdmin, wait_for_broker
 from hub.bus.broker_security import BrokerLogin
 from hub.bus.brokers import NAMES, BrokerInfo, local_broker
@@ -37,6 +38,8 @@ from hub.control.service_calls import ServiceCalls
 from hub.core.clock import Clock, WallClock
 from hub.core.inventory import Inventory, load_inventory
 from hub.core.rejection import Rejection, dead_letter_headers
+from hub.core.replays import ReplayWindow
+from hub.core.routing import Delivery, Seal
 from hub.core.schemas.registry import SchemaRegistry, bundled_schemas_dir
 from hub.operator.observer import Observer
 from hub.settings import Settings
@@ -71,6 +74,9 @@ class Hub:
         self.refusals = Refusals(settings.refusals_per_minute, settings.refusals_burst, settings.refusals_addresses)
         self._tasks: list[asyncio.Task] = []
         self.left_behind: list[asyncio.Task] = []  # closes that ran out of time in stop()
+        # What this process accepted at its HTTP edge: an obvious replay is refused at once.
+        self.replays = ReplayWindow(settings.signature_max_age_seconds, settings.replay_window_max_entries)
+        self._evicted = 0
 
     @property
     def bootstrap_servers(self) -> str:
@@ -253,6 +259,18 @@ class Hub:
         if self.settings.broker != "tansu" or self.broker is None or self.broker.pid is None:
             return False
         return rss_bytes(self.broker.pid) > self.settings.tansu_max_rss_mb << 20
+
+    def unreplayed(self, outcome: Delivery | Rejection, seal: Seal, now: float,
+                   wrapped: bool = False) -> Delivery | Rejection:
+        """The HTTP edge's replay check, over what this process accepted; the router's stays the authority.
+        `wrapped`: the hub made the envelope around a signed payload (its id is new: the signature names it)."""
+        if self.catalog.keyring is None:
+            return outcome
+        outcome = self.replays.screen(outcome, seal[2], now, signature=seal[1] if wrapped else None)
+        if self.replays.evicted > self._evicted:
+            metrics.REPLAY_EVICTED.labels("http").inc(self.replays.evicted - self._evicted)
+            self._evicted = self.replays.evicted
+        return outcome
 
     async def ingest(self, raw: bytes, key: str | None, headers: list[tuple[str, bytes]] | None = None) -> None:
         """Put a message on the ingress topic and wait for the broker's acknowledgement."""

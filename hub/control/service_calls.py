@@ -4,8 +4,9 @@ The caller signs its request envelope as on POST /v1/messages. The hub checks it
 checks the call itself (the provider serves the type, the caller may receive the reply, the provider is
 available). It then sends the request to the ingress, marked with this process's replies partition, and
 waits for the reply correlated with it (hub.bus.replies). A refusal is kept like every other: on the DLQ
-and in the message log. Each call's end (answered, timed out, or a reply come too late) goes to the message
-log too, with its latency; the figures of each call are kept after X-Road's operational monitoring.
+and in the message log; a request accepted once is refused again (409, rule `notReplayed`). Each call's end
+(answered, timed out, or a reply come too late) goes to the message log too, with its latency; the figures
+of each call are kept after X-Road's operational monitoring.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from hub.core.credentials import (
     CREDENTIAL_HEADER,
     HTTP_CREDENTIAL_HEADER,
     HTTP_SIGNATURE_HEADER,
+    HTTP_SIGNED_AT_HEADER,
     SIGNATURE_HEADER,
+    SIGNED_AT_HEADER,
     SIGNED_PAYLOAD_HEADER,
     seal_headers,
 )
@@ -53,6 +56,7 @@ KEPT_CALLS = 1000  # the last calls' records, per process
 KEPT_LATENCIES = 1000  # per service, for its p50 and p99
 _UNAVAILABLE = ("PAUSED", "UNREACHABLE")
 _STATUS = {"auth": 403, "decode": 400, "envelope": 422, "schema": 422, "routing": 422}
+_CONFLICT = ("notReplayed",)  # 409: the request was accepted before
 _FORBIDDEN = ("mayPublish",)  # a grant the caller lacks: 403, where the router's other routing rules are 422
 
 
@@ -154,8 +158,12 @@ class ServiceCalls:
         record.message_id, record.client = str(envelope.id), envelope.source
         reply = self.replies.expect(str(envelope.id), Expected(provider, request.reply, envelope.source))
         try:
-            await self._hub.ingest(request.raw, envelope.key, [*request.headers, (
-                REPLY_TO_HEADER, str(self.replies.partition).encode())])
+            try:
+                await self._hub.ingest(request.raw, envelope.key, [*request.headers, (
+                    REPLY_TO_HEADER, str(self.replies.partition).encode())])
+            except BaseException:  # not accepted: the caller's retry is no replay
+                self._hub.replays.forget(envelope, seal[1] if request.signed_payload is not None else None)
+                raise
             record.request_out_at = time.time()
             answer = await asyncio.wait_for(reply, timeout)
         except asyncio.TimeoutError:
@@ -179,14 +187,14 @@ class ServiceCalls:
             raise self._unchecked(_refusal(404, "path.type", "servedType",
                                            f"{provider!r} serves no {service} (it serves: {served})"), body, seal)
         request = self._request(provider, service, body, seal, version)
+        now, max_age = time.time(), self._hub.settings.signature_max_age_seconds
         outcome = route(request.raw, catalog.schemas, catalog.directory, self._hub.settings.max_message_bytes,
-                        catalog.keyring, seal, time.time(), request.signed_payload)
+                        catalog.keyring, seal, now, request.signed_payload, max_age)
         envelope = outcome.envelope
         if envelope is not None:  # the address first: routing it elsewhere would refuse it for another reason
             _addressed(envelope, provider, service)
         if isinstance(outcome, Rejection):
-            forbidden = outcome.stage == "routing" and outcome.errors[0].rule in _FORBIDDEN
-            raise Refused(403 if forbidden else _STATUS[outcome.stage], outcome)
+            raise Refused(_status(outcome), outcome)
         if offered.reply not in catalog.directory.connectors[envelope.source].consumes:
             raise _refusal(403, "envelope.source", "mayReceiveReply", f"{envelope.source!r} is not registered to "
                            f"receive {offered.reply}, the reply of {service}", envelope)
@@ -194,12 +202,17 @@ class ServiceCalls:
         if state in _UNAVAILABLE:
             raise _refusal(503, "path.provider", "providerAvailable", f"{provider!r} is {state}: it cannot answer "
                            "now", envelope)
+        # Last: a call refused for another reason may be sent again once that reason is gone.
+        screened = self._hub.unreplayed(outcome, seal, now, wrapped=request.signed_payload is not None)
+        if isinstance(screened, Rejection):
+            raise Refused(_status(screened), screened)
         return Request(envelope, request.raw, request.headers, request.signed_payload, offered.reply)
 
     def _unchecked(self, refused: Refused, body: bytes, seal: Seal) -> Refused:
         """A refusal decided before the signature: whether it verifies (over the body, envelope or payload)
         says whether it is kept in full, however many come from the caller's address."""
-        signer = authenticate(body, self._hub.settings.max_message_bytes, self._hub.catalog.keyring, seal, time.time())
+        signer = authenticate(body, self._hub.settings.max_message_bytes, self._hub.catalog.keyring, seal, time.time(),
+                              max_age=self._hub.settings.signature_max_age_seconds)
         refused.proven = not isinstance(signer, Rejection)
         return refused
 
@@ -208,7 +221,8 @@ class ServiceCalls:
         if _is_envelope(body):
             return Request(None, body, seal_headers(*seal))
         catalog = self._hub.catalog
-        signer = authenticate(body, self._hub.settings.max_message_bytes, catalog.keyring, seal, time.time())
+        signer = authenticate(body, self._hub.settings.max_message_bytes, catalog.keyring, seal, time.time(),
+                              max_age=self._hub.settings.signature_max_age_seconds)
         if isinstance(signer, Rejection):
             raise Refused(403, signer)
         if signer is None:
@@ -231,7 +245,8 @@ class ServiceCalls:
         self._end(record, 200)
         headers = dict(reply.headers)
         seal = {HTTP_CREDENTIAL_HEADER: headers.get(CREDENTIAL_HEADER, b"").decode(),
-                HTTP_SIGNATURE_HEADER: headers.get(SIGNATURE_HEADER, b"").decode()}
+                HTTP_SIGNATURE_HEADER: headers.get(SIGNATURE_HEADER, b"").decode(),
+                HTTP_SIGNED_AT_HEADER: headers.get(SIGNED_AT_HEADER, b"").decode()}
         return Answer(reply.value, seal, seconds)
 
     def _end(self, record: CallRecord, status: int, broken: FieldError | None = None) -> None:
@@ -299,6 +314,13 @@ class ServiceCalls:
 
     def recent(self, limit: int) -> list[dict[str, Any]]:
         return [asdict(record) for record in list(self.records)[-limit:]][::-1]
+
+
+def _status(rejection: Rejection) -> int:
+    rule = rejection.errors[0].rule
+    if rule in _CONFLICT:
+        return 409
+    return 403 if rejection.stage == "routing" and rule in _FORBIDDEN else _STATUS[rejection.stage]
 
 
 def _addressed(envelope: Envelope, provider: str, service: str) -> None:

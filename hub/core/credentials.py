@@ -1,7 +1,14 @@
-"""Connector credentials: issued once at registration, checked on every message.
+r"""Connector credentials: issued once at registration, checked on every message.
 
-A connector signs the exact bytes it sends; the signature and the credential's id travel beside them
-(Kafka record headers, or HTTP headers). Two algorithms:
+A connector signs the exact bytes it sends together with the time it signs them, as RFC 9421's `created`
+parameter does (the envelope's `occurred_at` follows the sender's clock, which may be simulated and
+accelerated: it cannot date a signature). The signature base is
+
+    b"lgsp-signed-at:" + <the lgsp.signed-at header's value, ASCII digits> + b"\n" + <the exact bytes sent>
+
+and the signing time, the signature and the credential's id travel beside the bytes (Kafka record headers,
+or HTTP headers). The time is whole Unix seconds; the hub refuses a signature older than
+LGSP_SIGNATURE_MAX_AGE_SECONDS, or more than FUTURE_SKEW_SECONDS ahead of its clock. Two algorithms:
 
 - `ed25519` (the default, libsodium through PyNaCl): the hub keeps only the public half, so neither the
   store nor the hub can sign for a connector, and a logged signature proves who sent a message.
@@ -15,7 +22,9 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import secrets
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -32,12 +41,24 @@ ALGORITHMS: tuple[str, ...] = ("ed25519", "hmac-sha256")
 # Where a signature travels: Kafka record headers, and the same names on HTTP.
 CREDENTIAL_HEADER = "lgsp.credential"
 SIGNATURE_HEADER = "lgsp.signature"
+SIGNED_AT_HEADER = "lgsp.signed-at"  # when the signature was made: Unix seconds, ASCII digits
 # On a request the hub put in an envelope at its HTTP edge (a call whose body was only the payload): the
 # payload bytes as the caller signed them. The router checks the signature over them, and that the
 # envelope carries that payload.
 SIGNED_PAYLOAD_HEADER = "lgsp.signed-payload"
 HTTP_CREDENTIAL_HEADER = "LGSP-Credential"
 HTTP_SIGNATURE_HEADER = "LGSP-Signature"
+HTTP_SIGNED_AT_HEADER = "LGSP-Signed-At"
+
+SIGNATURE_MAX_AGE_SECONDS = 300.0  # the default of LGSP_SIGNATURE_MAX_AGE_SECONDS
+FUTURE_SKEW_SECONDS = 30.0  # how far ahead of the hub's clock a sender's may run
+_SIGNED_AT = re.compile(rb"[0-9]{1,12}")
+
+
+def signature_base(raw: bytes, signed_at: int | str | bytes) -> bytes:
+    """What a signature covers: the signing time, as its header carries it, bound to the exact bytes."""
+    at = signed_at if isinstance(signed_at, bytes) else str(signed_at).encode()
+    return b"lgsp-signed-at:" + at + b"\n" + raw
 
 
 def _b64(data: bytes) -> str:
@@ -57,19 +78,25 @@ class Credential:
     secret: bytes  # the Ed25519 seed, or the HMAC key
     _signing_key: SigningKey | None = field(default=None, init=False, repr=False, compare=False)
 
-    def sign(self, raw: bytes) -> str:
+    def sign(self, raw: bytes, signed_at: int) -> str:
+        """The signature of `raw` signed at `signed_at` (Unix seconds): over its signature base."""
+        base = signature_base(raw, signed_at)
         if self.algorithm == "ed25519":
             if self._signing_key is None:  # deriving the key from the seed costs as much as a signature
                 object.__setattr__(self, "_signing_key", SigningKey(self.secret))
-            return _b64(self._signing_key.sign(raw).signature)
-        return _b64(hmac.digest(self.secret, raw, hashlib.sha256))
+            return _b64(self._signing_key.sign(base).signature)
+        return _b64(hmac.digest(self.secret, base, hashlib.sha256))
 
-    def headers(self, raw: bytes) -> list[tuple[str, bytes]]:
-        """Kafka record headers carrying the signature of `raw`."""
-        return [(CREDENTIAL_HEADER, self.id.encode()), (SIGNATURE_HEADER, self.sign(raw).encode())]
+    def headers(self, raw: bytes, signed_at: int | None = None) -> list[tuple[str, bytes]]:
+        """Kafka record headers carrying the signature of `raw`, signed now unless told when."""
+        at = int(time.time()) if signed_at is None else signed_at
+        return [(CREDENTIAL_HEADER, self.id.encode()), (SIGNATURE_HEADER, self.sign(raw, at).encode()),
+                (SIGNED_AT_HEADER, str(at).encode())]
 
-    def http_headers(self, raw: bytes) -> dict[str, str]:
-        return {HTTP_CREDENTIAL_HEADER: self.id, HTTP_SIGNATURE_HEADER: self.sign(raw)}
+    def http_headers(self, raw: bytes, signed_at: int | None = None) -> dict[str, str]:
+        at = int(time.time()) if signed_at is None else signed_at
+        return {HTTP_CREDENTIAL_HEADER: self.id, HTTP_SIGNATURE_HEADER: self.sign(raw, at),
+                HTTP_SIGNED_AT_HEADER: str(at)}
 
     def __str__(self) -> str:
         return f"{self.id}:{self.algorithm}:{_b64(self.secret)}"
@@ -109,15 +136,17 @@ def issue(connector_id: str, algorithm: Algorithm = "ed25519",
         "id": credential_id, "connector_id": connector_id, "algorithm": algorithm, "verify_key": verify_key}
 
 
-def seal(record: Any) -> tuple[bytes | None, bytes | None]:
-    """A Kafka record's credential id and signature headers."""
-    credential = signature = None
+def seal(record: Any) -> tuple[bytes | None, bytes | None, bytes | None]:
+    """A Kafka record's credential id, signature and signing time headers."""
+    credential = signature = signed_at = None
     for name, value in record.headers or ():
         if name == CREDENTIAL_HEADER:
             credential = value
         elif name == SIGNATURE_HEADER:
             signature = value
-    return credential, signature
+        elif name == SIGNED_AT_HEADER:
+            signed_at = value
+    return credential, signature, signed_at
 
 
 def signed_payload(record: Any) -> bytes | None:
@@ -125,12 +154,45 @@ def signed_payload(record: Any) -> bytes | None:
     return next((value for name, value in record.headers or () if name == SIGNED_PAYLOAD_HEADER), None)
 
 
-def seal_headers(credential: bytes | str | None, signature: bytes | str | None) -> list[tuple[str, bytes]]:
+def seal_headers(credential: bytes | str | None, signature: bytes | str | None,
+                 signed_at: bytes | str | None = None) -> list[tuple[str, bytes]]:
     """A seal as it came over HTTP, as the Kafka record headers the router reads (none when incomplete)."""
     if not credential or not signature:
         return []
-    as_bytes = [value if isinstance(value, bytes) else value.encode() for value in (credential, signature)]
-    return [(CREDENTIAL_HEADER, as_bytes[0]), (SIGNATURE_HEADER, as_bytes[1])]
+    given = [(CREDENTIAL_HEADER, credential), (SIGNATURE_HEADER, signature), (SIGNED_AT_HEADER, signed_at)]
+    return [(name, value if isinstance(value, bytes) else value.encode()) for name, value in given if value]
+
+
+def http_seal(headers: Any) -> tuple[str | None, str | None, str | None]:
+    """The seal of an HTTP request (credential id, signature, signing time), from its headers."""
+    return (headers.get(HTTP_CREDENTIAL_HEADER), headers.get(HTTP_SIGNATURE_HEADER),
+            headers.get(HTTP_SIGNED_AT_HEADER))
+
+
+def signing_time(signed_at: bytes | str | None) -> int:
+    """The signing time a seal carries, in Unix seconds; raises AuthError (rule `fresh`) when none is given."""
+    at = signed_at.encode() if isinstance(signed_at, str) else signed_at
+    if not at:
+        raise AuthError(SIGNED_AT_HEADER, "fresh", "the message has no signing time: give the lgsp.signed-at "
+                        "header (LGSP-Signed-At over HTTP), the Unix time in seconds of the signature, and sign "
+                        "b'lgsp-signed-at:<that time>\\n' followed by the exact bytes")
+    if _SIGNED_AT.fullmatch(at) is None:
+        raise AuthError(SIGNED_AT_HEADER, "fresh", f"the signing time {at[:20].decode(errors='replace')!r} is not "
+                        "a Unix time in whole seconds (ASCII digits)")
+    return int(at)
+
+
+def fresh(signed_at: bytes | str | None, now: float, max_age: float = SIGNATURE_MAX_AGE_SECONDS) -> int:
+    """The signing time, when it lies in the window [now - max_age, now + FUTURE_SKEW_SECONDS]; else AuthError."""
+    at = signing_time(signed_at)
+    age = now - at
+    if age > max_age:
+        raise AuthError(SIGNED_AT_HEADER, "fresh", f"the signature is {age:.0f} s old: the hub accepts signatures "
+                        f"at most {max_age:g} s old (LGSP_SIGNATURE_MAX_AGE_SECONDS); sign it again")
+    if -age > FUTURE_SKEW_SECONDS:
+        raise AuthError(SIGNED_AT_HEADER, "fresh", f"the signature is dated {-age:.0f} s ahead of the hub's clock: "
+                        f"at most {FUTURE_SKEW_SECONDS:g} s ahead is accepted; check the sender's clock")
+    return at
 
 
 class AuthError(HubError):
@@ -175,12 +237,15 @@ class Keyring:
         """Ed25519 verification frees the GIL; an HMAC over a small message does not."""
         return any(v.algorithm == "ed25519" for v in self._verifiers.values())
 
-    def signer(self, credential_id: bytes | str | None, signature: bytes | str | None, raw: bytes,
-               now: float) -> str:
-        """The connector whose credential signed `raw`; raises AuthError saying what is wrong."""
+    def signer(self, credential_id: bytes | str | None, signature: bytes | str | None,
+               signed_at: bytes | str | None, raw: bytes, now: float) -> str:
+        """The connector whose credential signed `raw` at `signed_at`; raises AuthError saying what is wrong.
+        Whether the signing time is recent enough is `fresh()`'s to say."""
         if not credential_id or not signature:
-            raise AuthError(SIGNATURE_HEADER, "signed", "the message is not signed: give the lgsp.credential and "
-                            "lgsp.signature headers")
+            raise AuthError(SIGNATURE_HEADER, "signed", "the message is not signed: give the lgsp.credential, "
+                            "lgsp.signature and lgsp.signed-at headers")
+        signing_time(signed_at)
+        signed_at = signed_at if isinstance(signed_at, bytes) else signed_at.encode()
         credential_id = credential_id.decode(errors="replace") if isinstance(credential_id, bytes) else credential_id
         verifier = self._verifiers.get(credential_id)
         if verifier is None:
@@ -189,7 +254,7 @@ class Keyring:
         if verifier.expires_at is not None and now >= verifier.expires_at:
             raise AuthError(CREDENTIAL_HEADER, "activeCredential",
                             f"credential {credential_id!r} expired after its rotation")
-        if not self._valid(verifier, signature, raw):
+        if not self._valid(verifier, signature, signature_base(raw, signed_at)):
             raise AuthError(SIGNATURE_HEADER, "validSignature",
                             f"the signature does not match the message for credential {credential_id!r}")
         return verifier.connector

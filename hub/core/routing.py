@@ -1,7 +1,7 @@
 """The routing decision for one ingress record: pure logic, no I/O.
 
-Stages in order: auth (the signature over the exact bytes, by an active
-credential), decode (bytes → JSON object), envelope (strict model, and the
+Stages in order: auth (the signature over the exact bytes and its signing time, by
+an active credential, made recently enough), decode (bytes → JSON object), envelope (strict model, and the
 source must be the signer), schema (payload against its type and version),
 routing (who may send and who receives). The first failing stage rejects the
 message with a reason that names the field and the rule.
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import orjson
 from pydantic import ValidationError
 
-from hub.core.credentials import AuthError, Keyring
+from hub.core.credentials import SIGNATURE_MAX_AGE_SECONDS, AuthError, Keyring, fresh
 from hub.core.directory import Directory
 from hub.core.envelope import Envelope
 from hub.core.rejection import FieldError, Rejection, field_errors
@@ -27,21 +27,25 @@ class Delivery:
     targets: tuple[str, ...]
 
 
-Seal = tuple[bytes | str | None, bytes | str | None]  # (credential id, signature) as they came
+# (credential id, signature, signing time) as they came
+Seal = tuple[bytes | str | None, bytes | str | None, bytes | str | None]
+UNSEALED: Seal = (None, None, None)
 
 
 def route(raw: bytes, schemas: SchemaRegistry, directory: Directory, max_bytes: int,
-          keyring: Keyring | None = None, seal: Seal = (None, None), now: float = 0.0,
-          signed_payload: bytes | None = None) -> Delivery | Rejection:
+          keyring: Keyring | None = None, seal: Seal = UNSEALED, now: float = 0.0,
+          signed_payload: bytes | None = None, max_age: float = SIGNATURE_MAX_AGE_SECONDS) -> Delivery | Rejection:
     """Decide one message. Without a keyring signatures are not required (benchmarks, migrations).
     `signed_payload`: what the signature covers when the hub wrapped a signed payload in the envelope."""
-    signer = authenticate(raw, max_bytes, keyring, seal, now, signed_payload)
+    signer = authenticate(raw, max_bytes, keyring, seal, now, signed_payload, max_age)
     return signer if isinstance(signer, Rejection) else decide(raw, schemas, directory, signer, signed_payload)
 
 
-def authenticate(raw: bytes, max_bytes: int, keyring: Keyring | None, seal: Seal,
-                 now: float, signed_payload: bytes | None = None) -> str | None | Rejection:
-    """The size limit, then the signature: the signer (None without a keyring), or why not.
+def authenticate(raw: bytes, max_bytes: int, keyring: Keyring | None, seal: Seal, now: float,
+                 signed_payload: bytes | None = None,
+                 max_age: float = SIGNATURE_MAX_AGE_SECONDS) -> str | None | Rejection:
+    """The size limit, then the signature and its age (at most `max_age` seconds at `now`): the signer (None
+    without a keyring), or why not.
     Pure and thread-safe: the router runs it for a batch in threads (Ed25519 verification frees the GIL)."""
     if len(raw) > max_bytes:  # before anything is computed over the bytes
         return Rejection.of("decode", [FieldError("message", "maxBytes",
@@ -49,7 +53,9 @@ def authenticate(raw: bytes, max_bytes: int, keyring: Keyring | None, seal: Seal
     if keyring is None:
         return None
     try:
-        return keyring.signer(*seal, raw if signed_payload is None else signed_payload, now)
+        signer = keyring.signer(*seal, raw if signed_payload is None else signed_payload, now)
+        fresh(seal[2], now, max_age)  # after the signature: a stale one is refused for its age only if genuine
+        return signer
     except AuthError as exc:
         return Rejection.of("auth", [FieldError(exc.field, exc.rule, exc.message)])
 

@@ -271,6 +271,7 @@ async def replay(fixture: Fixture, broker: BrokerLink, register: Callable[[dict]
 
 
 def _seal(message: FixtureMessage, body: bytes, credentials: dict[str, Credential]) -> list[tuple[str, bytes]]:
+    """Signed now, whenever the fixture was recorded: an old signature would be refused as stale."""
     credential = credentials.get(message.signer(list(credentials)))
     if message.signature == "none" or credential is None:
         return []

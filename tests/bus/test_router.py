@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import time
 
 import orjson
 
+from hub.audit.decisions import decode as decode_decision
 from hub.bus import metrics
 from hub.bus.dead_letters import dead_letter
 from hub.core.envelope import decode, encode
+from hub.core.rejection import Rejection
+from hub.core.routing import Delivery
 from hub.testing.samples import dossier_submitted
 from tests.support.records import consume, produce
 from tests.support.router import MOT_CUA_KEY, running_router
@@ -92,3 +97,44 @@ async def test_router_stops_cleanly_when_idle(broker, tmp_path):
     async with running_router(broker, tmp_path, partitions=1) as router:
         assert router.running
     assert not router.running
+
+
+async def test_a_replayed_record_and_a_stale_one_are_refused_and_kept(broker, tmp_path):
+    """The same signed bytes sent twice onto the ingress: delivered once, then refused (notReplayed); a record
+    signed 301 s ago is refused (fresh). Both are kept on the DLQ and published as decisions for the log."""
+    envelope, stale = dossier_submitted(), dossier_submitted(counter=1)
+    raw, stale_raw = encode(envelope), encode(stale)
+    captured = MOT_CUA_KEY.headers(raw)  # one seal, sent twice: what a replay looks like
+    async with running_router(broker, tmp_path):
+        for _ in range(2):
+            await produce(broker.client, broker.topics.ingress, [raw], [envelope.key.encode()], headers=captured)
+        await produce(broker.client, broker.topics.ingress, [stale_raw],
+                      headers=MOT_CUA_KEY.headers(stale_raw, int(time.time()) - 301))
+        letters = [dead_letter(r) for r in await consume(broker.client, broker.topics.dlq, 2)]
+        decisions = [decode_decision(r.value, r.headers)
+                     for r in await consume(broker.client, broker.topics.decisions, 3)]
+        delivered = await consume(broker.client, broker.topics.inbox("ndxp"), 2, timeout=3)
+    assert [decode(r.value).id for r in delivered] == [envelope.id]
+    by_rule = {letter["errors"][0]["rule"]: letter for letter in letters}
+    assert set(by_rule) == {"notReplayed", "fresh"}
+    assert by_rule["notReplayed"]["stage"] == "auth" and by_rule["notReplayed"]["original"].encode() == raw
+    assert by_rule["fresh"]["errors"][0]["field"] == "lgsp.signed-at" and "at most 300 s old" in by_rule["fresh"]["reason"]
+    logged = {(d.message_id, d.outcome, d.rule) for d in decisions}
+    assert logged == {(str(envelope.id), "delivered", None), (str(envelope.id), "rejected", "notReplayed"),
+                      (None, "rejected", "fresh")}
+
+
+async def test_a_record_read_again_by_the_same_worker_is_routed_again(broker, tmp_path):
+    """A batch routed again in one worker (a rebalance handing its partition back, an aborted transaction
+    retried) is the same records at the same offsets: a re-delivery, not a replay."""
+    envelopes = [dossier_submitted(counter=i) for i in range(5)]
+    async with running_router(broker, tmp_path) as router:
+        await produce(broker.client, broker.topics.ingress, [encode(e) for e in envelopes],
+                      [e.key.encode() for e in envelopes], signer=MOT_CUA_KEY)
+        await consume(broker.client, broker.topics.inbox("ndxp"), 5)
+        records = await consume(broker.client, broker.topics.ingress, 5)
+        again = await router._decide(records)
+        moved = await router._decide([dataclasses.replace(r, offset=r.offset + 100) for r in records[:1]])
+    assert all(isinstance(outcome, Delivery) for _, outcome in again)
+    [(_, refused)] = moved
+    assert isinstance(refused, Rejection) and refused.errors[0].rule == "notReplayed"

@@ -114,6 +114,50 @@ def test_unknown_target_is_a_clear_routing_error(post):
     assert "so-xay-dung" in error["message"]
 
 
+def _logged(api, message_id: str, rule: str, timeout: float = 15.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = api.get(f"/v1/messages/{message_id}")
+        found = [d for d in answer.json()["decisions"] if d.get("rule") == rule] if answer.status_code == 200 else []
+        if found:
+            return found[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no {rule} decision logged for {message_id}")
+
+
+def test_the_same_signed_message_posted_again_is_409_not_replayed_and_kept(api, signer):
+    envelope = dossier_submitted()
+    raw = encode(envelope)
+    captured = {"content-type": "application/json", **signer.http_headers(raw)}
+    assert api.post("/v1/messages", content=raw, headers=captured).status_code == 202
+    again = api.post("/v1/messages", content=raw, headers=captured)  # a replay: the same bytes, the same seal
+    assert again.status_code == 409, again.text
+    error = error_of(again)
+    assert error["details"]["stage"] == "auth"
+    assert error["details"]["errors"][0]["field"] == "envelope.id"
+    assert error["details"]["errors"][0]["rule"] == "notReplayed" and str(envelope.id) in error["message"]
+    letter = _dlq_has(api, lambda d: d["errors"][0]["rule"] == "notReplayed" and str(envelope.id) in d["original"])
+    assert letter["stage"] == "auth" and letter["ingress"]["topic"] == "http"
+    assert _logged(api, str(envelope.id), "notReplayed")["outcome"] == "rejected"
+
+
+def test_a_stale_or_undated_signature_is_403_fresh_and_kept(api, signer):
+    old, undated = dossier_submitted(), dossier_submitted()
+    raw = encode(old)
+    response = api.post("/v1/messages", content=raw, headers={
+        "content-type": "application/json", **signer.http_headers(raw, int(time.time()) - 3600)})
+    assert response.status_code == 403, response.text
+    broken = error_of(response)["details"]["errors"][0]
+    assert (broken["field"], broken["rule"]) == ("lgsp.signed-at", "fresh")
+    assert "s old" in broken["message"] and "at most 300 s" in broken["message"]
+    _dlq_has(api, lambda d: d["errors"][0]["rule"] == "fresh" and str(old.id) in d["original"])
+    raw = encode(undated)
+    seal = {name: value for name, value in signer.http_headers(raw).items() if name != "LGSP-Signed-At"}
+    response = api.post("/v1/messages", content=raw, headers={"content-type": "application/json", **seal})
+    assert response.status_code == 403 and error_of(response)["details"]["errors"][0]["rule"] == "fresh"
+    assert "LGSP-Signed-At" in error_of(response)["details"]["errors"][0]["message"]
+
+
 def test_oversized_body_is_413(api):
     response = api.post("/v1/messages", content=b"x" * 2_000_000)
     assert response.status_code == 413 and error_of(response)["details"]["limit_bytes"] == 1_000_000

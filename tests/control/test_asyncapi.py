@@ -96,7 +96,7 @@ def test_the_schema_keywords_stay_and_references_point_into_the_document(contrac
 
 def test_records_are_signed_and_keyed(contracts):
     signed = contracts["components"]["messageTraits"]["signed"]
-    assert signed["headers"]["required"] == ["lgsp.credential", "lgsp.signature"]
+    assert signed["headers"]["required"] == ["lgsp.credential", "lgsp.signature", "lgsp.signed-at"]
     assert signed["bindings"]["kafka"]["key"]["type"] == "string"
     assert contracts["components"]["messages"]["dossier.submitted.v1"]["traits"] == [
         {"$ref": "#/components/messageTraits/signed"}]

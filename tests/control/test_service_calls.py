@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import time
 import uuid
 from datetime import datetime, timezone
 
@@ -209,6 +210,30 @@ async def test_a_payload_signed_alone_is_put_in_an_envelope_from_its_signer(hub,
         tampered = await client.post(f"{hub.url}/v1/services/{POPULATION_ID}/citizen.verify.request", content=other,
                                      headers={"content-type": "application/json", **caller.http_headers(body)})
     assert tampered.status_code == 403 and _errors(tampered)[0]["rule"] == "validSignature"
+
+
+async def test_a_call_sent_again_is_409_not_replayed_and_a_stale_one_403(hub, caller, population):
+    """The same signed call posted twice (envelope, then payload alone: the hub's envelope is new each time, the
+    signature names it): answered once, then refused and kept. A signature an hour old is refused (fresh)."""
+    for body in (request(CALLER["id"]), orjson.dumps(orjson.loads(request(CALLER["id"]))["payload"])):
+        captured = {"content-type": "application/json", **caller.http_headers(body)}
+        async with httpx.AsyncClient(timeout=60) as client:
+            url = f"{hub.url}/v1/services/{POPULATION_ID}/citizen.verify.request"
+            first, again = [await client.post(url, content=body, headers=captured) for _ in range(2)]
+        assert first.status_code == 200, first.text
+        assert again.status_code == 409 and _errors(again)[0]["rule"] == "notReplayed", again.text
+    stale = request(CALLER["id"])
+    async with httpx.AsyncClient(timeout=60) as client:
+        old = await client.post(f"{hub.url}/v1/services/{POPULATION_ID}/citizen.verify.request", content=stale,
+                                headers={"content-type": "application/json",
+                                         **caller.http_headers(stale, int(time.time()) - 3600)})
+    assert old.status_code == 403 and _errors(old)[0]["rule"] == "fresh", old.text
+
+    def kept_rules() -> list[str]:
+        dlq = httpx.get(f"{hub.url}/v1/dlq", headers=OPERATOR, params={"limit": 100}).json()
+        return [e["rule"] for d in dlq["items"] for e in d["errors"]]
+    await eventually(lambda: kept_rules().count("notReplayed") >= 2 and "fresh" in kept_rules(),
+                     what="the refused calls on the DLQ")
 
 
 async def test_two_api_processes_each_get_their_own_replies(hub, caller, population, tmp_path):

@@ -201,7 +201,7 @@ def test_public_reads_need_no_token(hub, keys):
 
 
 async def test_only_signed_heartbeats_count(hub, keys):
-    """Heartbeats feed the connectivity indicator: forged or malformed ones are not believed."""
+    """Heartbeats feed the connectivity indicator: forged, stale or malformed ones are not believed."""
     def beat(connector: str) -> bytes:
         return orjson.dumps({"connector": connector, "at": time.time(), "state": "RUNNING", "handled": 0,
                              "duplicates": 0, "failed": 0, "published": 0, "last_error": None})
@@ -211,6 +211,8 @@ async def test_only_signed_heartbeats_count(hub, keys):
 
     await produce(hub.client, hub.topics.heartbeats, [b"not json", b'{"no": "connector"}', beat("ndxp")])
     await produce(hub.client, hub.topics.heartbeats, [beat("ndxp")], signer=keys["mot-cua"])  # speaks for another
+    old = beat("ndxp")  # signed by ndxp ten minutes ago, sent again now
+    await produce(hub.client, hub.topics.heartbeats, [old], headers=keys["ndxp"].headers(old, int(time.time()) - 600))
     await asyncio.sleep(2)
     assert state() == "UNREACHABLE"
     await produce(hub.client, hub.topics.heartbeats, [beat("ndxp")], signer=keys["ndxp"])

@@ -92,7 +92,7 @@ def test_a_signed_payload_the_hub_put_in_an_envelope_verifies_only_with_that_pay
         ConnectorSpec(id="ndxp", name="NDXP", agency="NDXP", consumes=["dossier.submitted"])])
     payload = dossier_submitted().payload
     signed = orjson.dumps(payload)
-    seal = (credential.id, credential.sign(signed))
+    seal = (credential.id, credential.sign(signed, 0), "0")  # signed at the epoch, routed then (now=0)
     wrapped = encode(Envelope.new("dossier.submitted", 1, "mot-cua", payload, target="ndxp"))
     assert isinstance(route(wrapped, schemas, directory, LIMIT, keyring, seal, 0, signed), Delivery)
     swapped = encode(Envelope.new("dossier.submitted", 1, "mot-cua", {**payload, "MaHoSo": "other"}, target="ndxp"))

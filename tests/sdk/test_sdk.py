@@ -54,8 +54,9 @@ async def test_typed_handler_dedup_and_registration_is_idempotent(hub):
     try:
         sent = await source.publish("dossier.submitted", dossier_submitted().payload, target="typed-inbox",
                                     key="k1")
-        # The same envelope again, as a producer retry would deliver it: handled once.
-        await produce(hub.client, hub.topics.ingress, [encode(sent)], signer=source._credential)
+        # The same envelope again in the inbox, as an at-least-once re-delivery brings it: handled once. (Sent
+        # to the ingress again, the router would refuse it as a replay.)
+        await produce(hub.client, hub.topics.inbox("typed-inbox"), [encode(sent)], signer=source._credential)
         await eventually(lambda: inbox.counters.duplicates == 1, what="the duplicate to be dropped")
         assert [d.MaHoSo for d in received] == [sent.payload["MaHoSo"]]
         assert isinstance(received[0], Dossier)

@@ -97,7 +97,8 @@ async def test_a_catalog_reloads_when_another_process_changed_the_store(store_ur
         api.add_credential(row, retire_others_at=None)
         await catalog.fresh()
         raw = b'{"any": "bytes"}'
-        assert catalog.keyring.signer(credential.id, credential.sign(raw), raw, time.time()) == "dat-dai"
+        now = int(time.time())
+        assert catalog.keyring.signer(credential.id, credential.sign(raw, now), str(now), raw, now) == "dat-dai"
         loaded = catalog.version
         assert loaded == api.catalog_version()
         await catalog.fresh()

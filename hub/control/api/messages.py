@@ -10,7 +10,13 @@ from fastapi import APIRouter, Query, Request
 from hub.control.api.deps import HubDep, Operator, client_address
 from hub.control.api.errors import ApiError
 from hub.control.api.responses import JsonResponse
-from hub.core.credentials import HTTP_CREDENTIAL_HEADER, HTTP_SIGNATURE_HEADER, seal_headers
+from hub.core.credentials import (
+    HTTP_CREDENTIAL_HEADER,
+    HTTP_SIGNATURE_HEADER,
+    HTTP_SIGNED_AT_HEADER,
+    http_seal,
+    seal_headers,
+)
 from hub.core.envelope import Envelope
 from hub.core.personal_id import mask, mask_text, problem
 from hub.core.rejection import Rejection
@@ -19,28 +25,39 @@ from hub.core.routing import route
 router = APIRouter(tags=["messages"])
 
 _STATUS = {"auth": 403, "decode": 400, "envelope": 422, "schema": 422, "routing": 422}
+_CONFLICT = "notReplayed"  # 409: the message was accepted before (a client that retried learns it went through)
+
+
+def status_of(rejection: Rejection) -> int:
+    return 409 if rejection.errors[0].rule == _CONFLICT else _STATUS[rejection.stage]
 
 
 @router.post("/messages", status_code=202, summary="Publish one message (an envelope), signed by its source",
-             description=f"Sign the exact body with the source connector's credential and send the credential id "
-                         f"and signature in the `{HTTP_CREDENTIAL_HEADER}` and `{HTTP_SIGNATURE_HEADER}` headers.",
-             responses={400: {}, 403: {}, 413: {}, 422: {}, 503: {}},
+             description=f"Sign the exact body and the signing time with the source connector's credential and "
+                         f"send the credential id, signature and time (Unix seconds) in the "
+                         f"`{HTTP_CREDENTIAL_HEADER}`, `{HTTP_SIGNATURE_HEADER}` and `{HTTP_SIGNED_AT_HEADER}` "
+                         "headers. A message accepted once is refused again (409, `notReplayed`).",
+             responses={400: {}, 403: {}, 409: {}, 413: {}, 422: {}, 503: {}},
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                  "schema": Envelope.model_json_schema()}}}})
 async def publish(request: Request, hub: HubDep) -> JsonResponse:
     raw = await request.body()  # hub.control.api.limits already answered 413 to a body over LGSP_MAX_MESSAGE_BYTES
     if hub.broker_memory_exhausted():
         raise ApiError(503, "the hub's tansu broker reached LGSP_TANSU_MAX_RSS_MB; restart the hub or use Apache Kafka")
-    seal = (request.headers.get(HTTP_CREDENTIAL_HEADER), request.headers.get(HTTP_SIGNATURE_HEADER))
-    catalog = hub.catalog
-    outcome = route(raw, catalog.schemas, catalog.directory, hub.settings.max_message_bytes, catalog.keyring,
-                    seal, time.time())
+    seal, catalog, now = http_seal(request.headers), hub.catalog, time.time()
+    outcome = hub.unreplayed(route(raw, catalog.schemas, catalog.directory, hub.settings.max_message_bytes,
+                                   catalog.keyring, seal, now, max_age=hub.settings.signature_max_age_seconds),
+                             seal, now)
     if isinstance(outcome, Rejection):
         await hub.keep_refused(raw, outcome, client_address(request))  # the same answer, kept in full or counted
         errors = [{"field": e.field, "rule": e.rule, "message": e.message} for e in outcome.errors]
-        raise ApiError(_STATUS[outcome.stage], outcome.reason, {"stage": outcome.stage, "errors": errors})
+        raise ApiError(status_of(outcome), outcome.reason, {"stage": outcome.stage, "errors": errors})
     envelope = outcome.envelope
-    await hub.ingest(raw, envelope.key, seal_headers(*seal))  # the router checks the signature again
+    try:
+        await hub.ingest(raw, envelope.key, seal_headers(*seal))  # the router checks the signature again
+    except BaseException:
+        hub.replays.forget(envelope)  # not accepted: the client's retry is no replay
+        raise
     return JsonResponse({"id": str(envelope.id), "status": "accepted", "targets": list(outcome.targets)},
                         status_code=202)
 

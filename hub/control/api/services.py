@@ -8,7 +8,12 @@ from hub.control.api.deps import HubDep, Operator, client_address
 from hub.control.api.errors import ApiError
 from hub.control.runtime import Hub
 from hub.control.service_calls import Refused, TimedOut
-from hub.core.credentials import HTTP_CREDENTIAL_HEADER, HTTP_SIGNATURE_HEADER
+from hub.core.credentials import (
+    HTTP_CREDENTIAL_HEADER,
+    HTTP_SIGNATURE_HEADER,
+    HTTP_SIGNED_AT_HEADER,
+    http_seal,
+)
 from hub.core.envelope import Envelope
 
 router = APIRouter(prefix="/services", tags=["services"])
@@ -46,8 +51,8 @@ async def recent_calls(hub: HubDep, limit: int = Query(100, ge=1, le=1000)) -> l
 
 @router.post("/{provider}/{type}", summary="Call a service: the request routed to its provider, answered with its "
              "reply", description=f"The body is the request envelope (`target` the provider, `type` the service), "
-             f"signed as on POST /v1/messages (`{HTTP_CREDENTIAL_HEADER}`, `{HTTP_SIGNATURE_HEADER}`), or only its "
-             "payload, signed alike: the hub then makes the envelope, from the signer to the provider, and the "
+             f"signed as on POST /v1/messages (`{HTTP_CREDENTIAL_HEADER}`, `{HTTP_SIGNATURE_HEADER}`, "
+             f"`{HTTP_SIGNED_AT_HEADER}`), or only its payload, signed alike: the hub then makes the envelope, from the signer to the provider, and the "
              "router checks the signature over the payload it carries. The answer is the reply envelope as its "
              "provider signed it, with the provider's seal in the same headers.",
              responses={200: {"description": "The reply envelope"}, 403: {}, 404: {}, 413: {}, 422: {}, 503: {},
@@ -65,7 +70,7 @@ async def call(provider: str, type: str, request: Request, hub: HubDep,
     raw = await request.body()  # hub.control.api.limits already answered 413 to a body over its limit
     if hub.broker_memory_exhausted():
         raise ApiError(503, "the hub's tansu broker reached LGSP_TANSU_MAX_RSS_MB; restart the hub or use Apache Kafka")
-    seal = (request.headers.get(HTTP_CREDENTIAL_HEADER), request.headers.get(HTTP_SIGNATURE_HEADER))
+    seal = http_seal(request.headers)
     try:
         answer = await hub.services.call(provider, type, raw, seal, wait, version, client_address(request))
     except Refused as refused:
