@@ -9,7 +9,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 from aiokafka.structs import TopicPartition
 
-from hub.bus.topics import BrokerLink
+from hub.bus.topics import APPEND_TIME, BrokerLink
 from hub.settings import Settings
 
 
@@ -18,6 +18,7 @@ class TopicAdmin:
 
     def __init__(self, link: BrokerLink, settings: Settings) -> None:
         self._admin = AIOKafkaAdminClient(**link.client)
+        self._ingress = link.topics.ingress
         self._partitions = settings.partitions
         self._configs = settings.topic_configs()
         self._known: set[str] = set()
@@ -33,7 +34,7 @@ class TopicAdmin:
         missing = [t for t in dict.fromkeys(topics) if t not in self._known]
         if not missing:
             return
-        new = [NewTopic(t, self._partitions, 1, topic_configs=self._configs) for t in missing]
+        new = [NewTopic(t, self._partitions, 1, topic_configs={**self._configs, **self._own(t)}) for t in missing]
         answer = await self._admin.create_topics(new)  # per-topic errors come back in the answer, not raised
         refused = [(topic, code, message) for topic, code, message, *_ in answer.topic_errors
                    if code and for_code(code) is not TopicAlreadyExistsError]  # existing: another worker's
@@ -42,6 +43,9 @@ class TopicAdmin:
                 f"{topic}: {for_code(code).__name__} {message or ''}".strip() for topic, code, message in refused))
         await self._until_listed(missing)
         self._known.update(missing)
+
+    def _own(self, topic: str) -> dict[str, str]:
+        return APPEND_TIME if topic == self._ingress else {}
 
     async def _until_listed(self, topics: list[str], timeout: float = 10.0) -> None:
         """Kafka answers CreateTopics before its metadata lists them; a client asking sooner logs errors."""

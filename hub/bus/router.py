@@ -29,7 +29,7 @@ from hub.bus.admin import TopicAdmin
 from hub.bus.catalog import Catalog
 from hub.bus.gaps import GapGuard
 from hub.bus.guarantees import AtLeastOnce, ExactlyOnce
-from hub.bus.topics import BrokerLink, reply_partition
+from hub.bus.topics import BrokerLink, arrived_at, reply_partition
 from hub.core.credentials import Keyring, seal, signed_payload
 from hub.core.rejection import Rejection, dead_letter_headers
 from hub.core.replays import ReplayWindow
@@ -200,7 +200,7 @@ class Router:
                     for record, signer in zip(records, signers, strict=True)]
         if self.replays is None or catalog.keyring is None:  # unsigned messages: anyone may send them anyway
             return outcomes
-        return [(record, self._screened(record, outcome, now)) for record, outcome in outcomes]
+        return [(record, self._screened(record, outcome, arrived_at(record, now))) for record, outcome in outcomes]
 
     def _screened(self, record: ConsumerRecord, outcome: Delivery | Rejection, now: float) -> Delivery | Rejection:
         """In the batch's order: a message seen twice in one batch is a replay the second time."""
@@ -257,8 +257,8 @@ class Router:
         max_bytes, max_age = self._settings.max_message_bytes, self._settings.signature_max_age_seconds
 
         def chunk(part: list[ConsumerRecord]) -> list[str | None | Rejection]:
-            return [authenticate(r.value or b"", max_bytes, keyring, seal(r), now, signed_payload(r), max_age)
-                    for r in part]
+            return [authenticate(r.value or b"", max_bytes, keyring, seal(r), arrived_at(r, now), signed_payload(r),
+                                 max_age) for r in part]
 
         if keyring is None or len(records) < _THREADED_BATCH or not keyring.worth_threads:
             return chunk(records)

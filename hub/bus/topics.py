@@ -91,6 +91,17 @@ def retention_configs(retention_ms: int, retention_bytes: int, segment_bytes: in
             "max.message.bytes": str(RECORD_BYTES_MAX)}
 
 
+# The ingress takes the broker's clock: a signature's age is judged against when the broker appended the
+# record, which no sender can set, so a router that was away routes its backlog instead of finding it stale.
+APPEND_TIME = {"message.timestamp.type": "LogAppendTime"}
+LOG_APPEND_TIME = 1  # a record's timestamp_type when the broker set its timestamp
+
+
+def arrived_at(record: Any, now: float) -> float:
+    """When the broker took a record (seconds), if it says so; else `now` (a topic on the sender's clock)."""
+    return record.timestamp / 1000 if record.timestamp_type == LOG_APPEND_TIME else now
+
+
 def delivery(transactions: bool) -> str:
     """The guarantee the hub's readers get, as /v1/health and the start-up summary say it."""
     return "exactly-once" if transactions else "at-least-once"

@@ -10,12 +10,14 @@ import orjson
 
 from hub.audit.decisions import decode as decode_decision
 from hub.bus import metrics
+from hub.bus.admin import TopicAdmin
 from hub.bus.dead_letters import dead_letter
+from hub.bus.topics import LOG_APPEND_TIME
 from hub.core.envelope import decode, encode
 from hub.core.rejection import Rejection
 from hub.core.routing import Delivery
 from hub.testing.samples import dossier_submitted
-from tests.support.records import consume, produce
+from tests.support.records import consume, produce, read_ids
 from tests.support.router import MOT_CUA_KEY, running_router
 
 
@@ -138,3 +140,26 @@ async def test_a_record_read_again_by_the_same_worker_is_routed_again(broker, tm
     assert all(isinstance(outcome, Delivery) for _, outcome in again)
     [(_, refused)] = moved
     assert isinstance(refused, Rejection) and refused.errors[0].rule == "notReplayed"
+
+
+async def test_a_backlog_is_judged_by_when_the_broker_took_it(broker, tmp_path):
+    """Messages that waited on the ingress longer than the signature age, while no router ran: on an ingress
+    the broker dates (LogAppendTime, as the hub creates it) they are routed; where the broker leaves the
+    sender's time, the router's clock judges and they are refused as stale, and kept."""
+    admin = TopicAdmin(broker.link, broker.settings(partitions=3))
+    await admin.start()
+    await admin.ensure([broker.topics.ingress])
+    await admin.close()
+    envelopes = [dossier_submitted(counter=i) for i in range(5)]
+    await produce(broker.client, broker.topics.ingress, [encode(e) for e in envelopes],
+                  [e.key.encode() for e in envelopes], signer=MOT_CUA_KEY)
+    dated = {r.timestamp_type for r in await consume(broker.client, broker.topics.ingress, 5)} == {LOG_APPEND_TIME}
+    assert dated is (broker.kind == "kafka")  # tansu keeps the producer's time
+    await asyncio.sleep(3)  # older than the age the router is given below, before it reads them
+    async with running_router(broker, tmp_path, signature_max_age_seconds=2):
+        if dated:
+            ids = await read_ids(broker.client, broker.topics.inbox("ndxp"), {e.id for e in envelopes}, timeout=60)
+            assert set(ids) == {e.id for e in envelopes}
+        else:
+            letters = [dead_letter(r) for r in await consume(broker.client, broker.topics.dlq, 5)]
+            assert [letter["errors"][0]["rule"] for letter in letters] == ["fresh"] * 5
