@@ -85,7 +85,7 @@ class Mode:
 
     @property
     def label(self) -> str:  # a topic prefix's part
-        return self.name.replace(", ", "-")
+        return self.name.replace(", ", "-").replace(" ", "-")
 
     def runs_on(self, kind: str) -> bool:
         return not self.at_least_once or kind == "kafka"  # tansu is at-least-once anyway
