@@ -24,6 +24,7 @@ from hub.core.errors import HubError
 
 log = logging.getLogger(__name__)
 RESOURCE_NOT_FOUND = 91  # deleting a SCRAM credential that is gone already
+PROPAGATION_SECONDS = 0.3  # what a one-node broker takes to apply a new SCRAM credential, about
 ITERATIONS = 8192  # Kafka's minimum for SCRAM-SHA-512 is 4096
 TOPIC, GROUP, CLUSTER, TXN = Resource.TOPIC, Resource.GROUP, Resource.CLUSTER, Resource.TRANSACTIONAL_ID
 LITERAL, PREFIXED = Pattern.LITERAL, Pattern.PREFIXED
@@ -99,6 +100,7 @@ class Principals:
 
     async def _until_usable(self, login: BrokerLogin, timeout: float = 15.0) -> None:
         deadline = asyncio.get_running_loop().time() + timeout
+        await asyncio.sleep(PROPAGATION_SECONDS)  # a login tried sooner fails, and aiokafka logs it as an error
         while True:
             probe = AIOKafkaAdminClient(**self._link.as_login(login).client, request_timeout_ms=2000)
             try:
