@@ -31,8 +31,9 @@ class BrokerLogin:
                 "sasl_plain_username": self.username, "sasl_plain_password": self.password, **ssl}
 
     def as_user(self, username: str, password: str) -> BrokerLogin:
-        """Another principal's login on the same cluster."""
-        return BrokerLogin(username, password, self.mechanism, self.protocol, self.cafile)
+        """Another principal's login on the same cluster: one the hub made, so SCRAM-SHA-512 whatever this
+        login's mechanism (hub.bus.principals creates SCRAM-SHA-512 credentials)."""
+        return BrokerLogin(username, password, MECHANISM, self.protocol, self.cafile)
 
     def __str__(self) -> str:
         return f"{self.username}:{self.password}"

@@ -60,8 +60,8 @@ def router_acls(topics: Topics, username: str) -> list[Binding]:
         (GROUP, topics.router_group, LITERAL, who, READ),
         (TOPIC, topics.inbox(""), PREFIXED, who, WRITE),
         *[(TOPIC, name, LITERAL, who, WRITE) for name in (topics.dlq, topics.decisions, topics.replies)],
-        (TXN, topics.router_group, PREFIXED, who, WRITE),
-        (TXN, topics.router_group, PREFIXED, who, DESCRIBE),
+        (TXN, f"{topics.router_group}-", PREFIXED, who, WRITE),  # <group>-<topic>-<partition>
+        (TXN, f"{topics.router_group}-", PREFIXED, who, DESCRIBE),
         (CLUSTER, "kafka-cluster", LITERAL, who, Operation.IDEMPOTENT_WRITE),
         (TOPIC, f"{prefix}.", PREFIXED, who, DESCRIBE),  # metadata of the hub's topics,
         (TOPIC, f"{prefix}.", PREFIXED, who, Operation.CREATE),  # which it creates when missing

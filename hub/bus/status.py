@@ -69,8 +69,11 @@ class StatusBoard:
             now, sealed = time.time(), seal(record)
             if keyring is not None and keyring.signer(*sealed, record.value, now) != connector:
                 raise AuthError("connector", "signerIsSource", f"heartbeat for {connector!r} signed by another")
-            if keyring is not None:
-                fresh(sealed[2], now)  # an old heartbeat sent again must not keep a dead connector RUNNING
+            if keyring is not None:  # an old heartbeat sent again must not keep a dead connector RUNNING
+                beat["signed_at"] = fresh(sealed[2], now, self.heartbeat_timeout)
+                last = self.beats.get(connector, {}).get("signed_at")
+                if last is not None and beat["signed_at"] < last:
+                    raise AuthError("lgsp.signed-at", "notReplayed", f"heartbeat for {connector!r} older than the last")
             return beat
         except (orjson.JSONDecodeError, KeyError, TypeError, AuthError) as exc:
             self.refused += 1

@@ -92,9 +92,14 @@ async def issue_credential(hub: Any, connector_id: str, algorithm: Algorithm = "
     credential, row = issue(connector_id, algorithm, public_key)
     grace = hub.settings.credential_grace_seconds if grace_seconds is None else grace_seconds
     retire_at = datetime.now(timezone.utc) + timedelta(seconds=grace)
-    login = await hub.access.grant_connector(connector_id, row["id"])  # before the row: no orphan credential
-    expired = await asyncio.to_thread(hub.store.add_credential, row, retire_at)
-    await hub.access.remove(expired)  # gone from the store: no later sweep would find their principals
+    # Principals go before their rows: a failure leaves the row, which a retry or the sweep finds again.
+    await hub.access.remove(await asyncio.to_thread(hub.store.expired_credential_ids, connector_id))
+    login = await hub.access.grant_connector(connector_id, row["id"])
+    try:
+        await asyncio.to_thread(hub.store.add_credential, row, retire_at)
+    except BaseException:
+        await hub.access.remove([row["id"]])
+        raise
     await asyncio.to_thread(hub.catalog.reload)
     return credential, {**row, "previous_expire_at": retire_at.isoformat(), "broker_login": login}
 
@@ -103,10 +108,11 @@ async def revoke_credential(hub: Any, connector_id: str, credential_id: str | No
     """Revoked at once: the broker refuses the credential's principal its next request, and this process
     reloads its keyring before returning; separate router workers follow at their next reload, within
     LGSP_REFRESH_SECONDS."""
+    ids = await asyncio.to_thread(hub.store.credential_ids, connector_id, credential_id)
+    await hub.access.remove(ids)  # first: should the broker fail, the credential is still there to revoke again
     gone = await asyncio.to_thread(hub.store.revoke_credentials, connector_id, credential_id)
-    await hub.access.remove(gone)
     await asyncio.to_thread(hub.catalog.reload)
-    return bool(gone)
+    return gone > 0
 
 
 async def unregister(hub: Any, connector_id: str) -> bool:

@@ -65,6 +65,16 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+def canonical(signature: bytes | str) -> str:
+    """One spelling of a signature: base64url decoding forgives padding and unused bits, so several strings
+    carry the same signature, and a replay window keyed on the string must see them as one."""
+    text = signature.decode(errors="replace") if isinstance(signature, bytes) else signature
+    try:
+        return _b64(_unb64(text))
+    except (ValueError, binascii.Error):
+        return text
+
+
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 

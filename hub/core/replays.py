@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from hub.core.credentials import signing_time
+from hub.core.credentials import canonical, signing_time
 from hub.core.envelope import Envelope
 from hub.core.rejection import FieldError, Rejection
 from hub.core.routing import Delivery
@@ -102,4 +102,4 @@ def message_id(envelope: Envelope, signature: bytes | str | None = None) -> str:
     """The id the window knows a message by: its envelope's, or the signature of a payload the hub wrapped."""
     if signature is None:
         return str(envelope.id)
-    return "signature:" + (signature.decode(errors="replace") if isinstance(signature, bytes) else signature)
+    return "signature:" + canonical(signature)

@@ -57,19 +57,16 @@ class ConnectorRows:
 class CredentialRows:
     engine: sa.Engine
 
-    def add_credential(self, row: dict[str, Any], retire_others_at: datetime | None) -> list[str]:
-        """Store a new credential; the connector's others stop at `retire_others_at` (a rotation's grace).
-        Returns the ids of its expired ones, deleted now."""
+    def add_credential(self, row: dict[str, Any], retire_others_at: datetime | None) -> None:
+        """Store a new credential; the connector's others stop at `retire_others_at` (a rotation's grace)."""
         with self.engine.begin() as conn:
             mine = credentials.c.connector_id == row["connector_id"]
-            dead = list(conn.scalars(credentials.delete().where(mine, credentials.c.expires_at <= now())
-                                     .returning(credentials.c.id)))
+            conn.execute(credentials.delete().where(mine, credentials.c.expires_at <= now()))  # long dead
             if retire_others_at is not None:
                 active = (credentials.c.expires_at.is_(None)) | (credentials.c.expires_at > retire_others_at)
                 conn.execute(credentials.update().where(mine, active).values(expires_at=retire_others_at))
             conn.execute(credentials.insert().values(**row, created_at=now()))
             changed(conn)
-            return dead
 
     def credentials(self, connector_id: str | None = None) -> list[dict[str, Any]]:
         """Credentials not yet expired (all of them, or one connector's), oldest first."""
@@ -80,16 +77,27 @@ class CredentialRows:
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
 
-    def expired_credential_ids(self) -> list[str]:
-        """Credentials past their rotation's grace, still stored until the connector's next rotation."""
+    def expired_credential_ids(self, connector_id: str | None = None) -> list[str]:
+        """Credentials past their rotation's grace (all, or one connector's), stored until its next rotation."""
+        query = sa.select(credentials.c.id).where(credentials.c.expires_at <= now())
+        if connector_id is not None:
+            query = query.where(credentials.c.connector_id == connector_id)
         with self.engine.connect() as conn:
-            return list(conn.scalars(sa.select(credentials.c.id).where(credentials.c.expires_at <= now())))
+            return list(conn.scalars(query))
 
-    def revoke_credentials(self, connector_id: str, credential_id: str | None = None) -> list[str]:
-        """Delete one credential of a connector, or all of them; the ids that went."""
+    def credential_ids(self, connector_id: str, credential_id: str | None = None) -> list[str]:
+        """The ids of a connector's stored credentials, expired ones too (or of the one given)."""
+        query = sa.select(credentials.c.id).where(credentials.c.connector_id == connector_id)
+        if credential_id is not None:
+            query = query.where(credentials.c.id == credential_id)
+        with self.engine.connect() as conn:
+            return list(conn.scalars(query))
+
+    def revoke_credentials(self, connector_id: str, credential_id: str | None = None) -> int:
+        """Delete one credential of a connector, or all of them; how many went."""
         condition = credentials.c.connector_id == connector_id
         if credential_id is not None:
             condition &= credentials.c.id == credential_id
         with self.engine.begin() as conn:
             changed(conn)
-            return list(conn.scalars(credentials.delete().where(condition).returning(credentials.c.id)))
+            return conn.execute(credentials.delete().where(condition)).rowcount

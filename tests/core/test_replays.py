@@ -1,5 +1,7 @@
 """The replay window: a message routed once is refused from another offset, routed again from the same one."""
 
+import base64
+
 import pytest
 
 from hub.core.envelope import Envelope
@@ -74,3 +76,16 @@ def test_a_payload_the_hub_wrapped_is_known_by_its_signature():
     assert isinstance(window.screen(again, str(AT), NOW, signature="c2ln"), Rejection)
     window.forget(again.envelope, "c2ln")  # its ingress write failed: the caller may try again
     assert window.screen(again, str(AT), NOW, signature="c2ln") is again
+
+
+def test_a_signature_spelt_another_way_is_the_same_message():
+    """base64url forgives padding and the unused low bits of its last character: a replayer must not get a
+    fresh window key by spelling the captured signature differently."""
+    from hub.core.credentials import canonical
+
+    signature = base64.urlsafe_b64encode(bytes(range(64))).rstrip(b"=").decode()
+    last = signature[-1]
+    flipped = signature[:-1] + next(c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                                    if c != last and base64.urlsafe_b64decode(signature[:-1] + c + "==") ==
+                                    base64.urlsafe_b64decode(signature + "=="))
+    assert {canonical(s) for s in (signature, signature + "==", signature + "====", flipped)} == {signature}
