@@ -141,6 +141,7 @@ class Entry(NamedTuple):
     payload: str | None  # the message text, for a type logged in full
     subjects: tuple[str, ...]  # keyed hashes of the personal IDs it carried
     cause: tuple[str | None, str | None] = (None, None)  # a rejection's field and rule
+    sharing: dict[str, Any] | None = None  # what agreements made of it (hub.audit.decisions.sharing)
 
 
 class Keeping:
@@ -157,13 +158,13 @@ class Keeping:
             if mode == "full" and d.raw is not None:
                 payload = payload_text(d.raw)
             found = subjects(self._key, d.raw)
-        return Entry(hashed_fields(d, digest), payload, found, (d.field, d.rule))
+        return Entry(hashed_fields(d, digest), payload, found, (d.field, d.rule), d.sharing)
 
 
 def metadata_entry(d: Any) -> Entry:
     """A decision kept in `metadata` mode, with no subjects: the hash it carries, else that of its message."""
     digest = d.payload_sha256 if d.payload_sha256 is not None else sha256(d.raw)
-    return Entry(hashed_fields(d, digest), None, (), (d.field, d.rule))
+    return Entry(hashed_fields(d, digest), None, (), (d.field, d.rule), d.sharing)
 
 
 def hashed_fields(d: Any, digest: str) -> list:

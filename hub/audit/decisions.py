@@ -45,6 +45,7 @@ class Decision(NamedTuple):  # a tuple: one is built for every routed message
     rule: str | None = None
     origin: str | None = None  # `<topic>/<partition>/<offset>` of the message routed; None at the HTTP edge
     received_at: float | None = None  # the ingress record's timestamp (unix seconds); None at the HTTP edge
+    sharing: dict[str, Any] | None = None  # under data-sharing agreements: see sharing()
     raw: bytes | None = None  # the message as received (a reference, not a copy); dropped once written
 
 
@@ -54,6 +55,18 @@ _CARRIED = Decision._fields[:-1]  # what a decision record's value holds: all bu
 def _storable(text: str | None) -> str | None:
     """PostgreSQL text holds no NUL: the log keeps U+FFFD in its place (ordering keys, reasons quoting input)."""
     return text.replace("\x00", "\ufffd") if text and "\x00" in text else text
+
+
+def sharing(outcome: Any) -> dict[str, Any] | None:
+    """What agreements made of a routing outcome: per target delivered under one, its id, version and the
+    fields delivered (`deliveries`); per consumer refused for want of one, why (`withheld`). None when no
+    agreement governed the message (every target received it whole, as its grant says)."""
+    terms = getattr(outcome, "terms", ())
+    deliveries = {target: {"agreement": a.id, "version": a.version, "fields": a.fields}
+                  for target, a in zip(outcome.targets, terms) if a is not None} if terms else {}
+    if not deliveries and not outcome.withheld:
+        return None
+    return {"deliveries": deliveries, "withheld": {w.consumer: w.reason for w in outcome.withheld}}
 
 
 def record(raw: bytes | None, outcome: Any, routed_at: float, origin: str | None = None, worker: bytes = b"",
@@ -74,7 +87,7 @@ def record(raw: bytes | None, outcome: Any, routed_at: float, origin: str | None
         "correlation_id": envelope.correlation_id if envelope else None,
         "key": _storable(envelope.key) if envelope else None, "payload_sha256": None, "routed_at": routed_at,
         "field": _storable(broken.field) if broken else None, "rule": _storable(broken.rule) if broken else None,
-        "origin": origin, "received_at": received_at})
+        "origin": origin, "received_at": received_at, "sharing": sharing(outcome)})
     key = str(envelope.id) if envelope else origin
     headers = [(ROUTER_HEADER, worker)] if raw is None else [(ROUTER_HEADER, worker), (MESSAGE_HEADER, raw)]
     return (key.encode() if key else None), value, headers

@@ -36,7 +36,8 @@ GENESIS = "0" * 64
 FIELDS = (*Decision._fields[:Decision._fields.index("routed_at") + 1], "chain")
 CAUSE = ("field", "rule")
 NO_CAUSE = (None, None)
-assert [c.name for c in message_log.columns][1:] == [*FIELDS, "payload", *CAUSE, "prev_hash", "hash", "origin"], \
+assert [c.name for c in message_log.columns][1:] == [*FIELDS, "payload", *CAUSE, "prev_hash", "hash", "origin",
+                                                     "sharing"], \
     "store and log disagree"
 PEPPER = "message_log.subject_pepper"  # the hub_values entry keying the subject hashes
 
@@ -45,25 +46,28 @@ def record_hash(prev_hash: str, values: list[Any]) -> str:
     return hashlib.sha256(prev_hash.encode() + orjson.dumps(values)).hexdigest()
 
 
-def hashed(values: list[Any], payload: str | None, cause: tuple[str | None, str | None] = NO_CAUSE) -> list[Any]:
+def hashed(values: list[Any], payload: str | None, cause: tuple[str | None, str | None] = NO_CAUSE,
+           sharing: dict[str, Any] | None = None) -> list[Any]:
     """What a record's hash covers. Each optional part has its own length (payload 1, cause 2), so no two
-    records' parts can be taken for one another."""
-    optional = ([] if payload is None else [payload]) + ([] if cause == NO_CAUSE else list(cause))
+    records' parts can be taken for one another; sharing, last, is the only one a JSON object."""
+    optional = ([] if payload is None else [payload]) + ([] if cause == NO_CAUSE else list(cause)) + (
+        [] if sharing is None else [sharing])
     return [*values, *optional] if optional else values
 
 
 def chained(entries: list[Entry | Decision], chain: str, prev_hash: str,
             origins: list[str | None] | None = None) -> tuple[list[tuple], str]:
-    """Rows (FIELDS, payload, CAUSE, prev_hash, hash, origin) ready to store, each linked to the one before;
+    """Rows (FIELDS, payload, CAUSE, prev_hash, hash, origin, sharing) ready to store, each linked to the one before;
     the new head. A Decision stands for its metadata entry (the hash it carries, no payload, no subjects)."""
     rows = []
     origins = origins or [None] * len(entries)
     for entry, origin in zip(entries, origins, strict=True):  # plain lists, not dicts: one per routed message
-        values, payload, _, cause = entry if isinstance(entry, Entry) else metadata_entry(entry)
+        values, payload, _, cause, sharing = entry if isinstance(entry, Entry) else metadata_entry(entry)
         values = [*values, chain]
-        digest = record_hash(prev_hash, hashed(values, payload, cause))
+        digest = record_hash(prev_hash, hashed(values, payload, cause, sharing))
         values[4] = orjson.dumps(values[4]).decode()  # targets are stored as JSON text
-        rows.append((*values, payload, *cause, prev_hash, digest, origin))
+        rows.append((*values, payload, *cause, prev_hash, digest, origin,
+                     None if sharing is None else orjson.dumps(sharing).decode()))
         prev_hash = digest
     return rows, prev_hash
 
@@ -175,7 +179,7 @@ def verify(store: Store) -> Verdict:
         chain = row["chain"]
         expected_prev = heads.get(chain) or anchors.get(chain, GENESIS)
         values = hashed([list(row[name]) if name == "targets" else row[name] for name in FIELDS], row["payload"],
-                        (row["field"], row["rule"]))
+                        (row["field"], row["rule"]), orjson.loads(row["sharing"]) if row["sharing"] else None)
         if row["prev_hash"] != expected_prev:
             why = "a record before it in the chain was deleted or changed"
             return Verdict(checked, {"seq": row["seq"], "message_id": row["message_id"], "why": why})

@@ -30,8 +30,9 @@ from hub.bus.catalog import Catalog
 from hub.bus.gaps import GapGuard
 from hub.bus.guarantees import AtLeastOnce, ExactlyOnce
 from hub.bus.topics import BrokerLink, arrived_at, reply_partition
-from hub.core.credentials import Keyring, seal, signed_payload
-from hub.core.rejection import Rejection, dead_letter_headers
+from hub.core.agreements import projected
+from hub.core.credentials import SIGNED_PAYLOAD_HEADER, Keyring, seal, signed_payload
+from hub.core.rejection import FieldError, Rejection, dead_letter_headers
 from hub.core.replays import ReplayWindow
 from hub.core.routing import Delivery, authenticate, decide
 from hub.settings import Settings
@@ -219,6 +220,9 @@ class Router:
         for record, outcome in outcomes:
             if isinstance(outcome, Delivery):
                 acks += await self._deliver(producer, batches, record, outcome)
+                if outcome.withheld:  # refused for those consumers alone: kept, like any refusal
+                    headers = dead_letter_headers(_withheld(outcome), record.topic, record.partition, record.offset)
+                    acks.append(await producer.send(self.topics.dlq, record.value, key=record.key, headers=headers))
             else:
                 headers = dead_letter_headers(outcome, record.topic, record.partition, record.offset)
                 acks.append(await producer.send(self.topics.dlq, record.value, key=record.key, headers=headers))
@@ -233,23 +237,35 @@ class Router:
                        outcome: Delivery) -> list[asyncio.Future]:
         acks = []
         key = outcome.envelope.key.encode() if outcome.envelope.key else record.key
-        headers = list(record.headers)  # the signature travels on: a receiver may check it too
+        plain = list(record.headers)  # the signature travels on: a receiver may check it too
         envelope = outcome.envelope
         if envelope.correlation_id is not None and self._catalog.directory.answers(envelope.source, envelope.type) \
-                and (partition := reply_partition(headers, self._partitions[self.topics.replies])) is not None:
+                and (partition := reply_partition(plain, self._partitions[self.topics.replies])) is not None:
             # A service's reply to a call made over HTTP: to the API process waiting for it, not to the inbox.
-            return [await producer.send(self.topics.replies, record.value, key=key, partition=partition,
+            value, headers = self._as_agreed(record, outcome, 0, plain)
+            return [await producer.send(self.topics.replies, value, key=key, partition=partition,
                                         headers=headers, timestamp_ms=record.timestamp)]
-        for target in outcome.targets:
+        for index, target in enumerate(outcome.targets):
             topic = self.topics.inbox(target)
+            value, headers = self._as_agreed(record, outcome, index, plain)
             # Keyed alike, the ingress partition number keeps per-key order and skips re-hashing. Inbox records
             # keep the ingress timestamp: receivers measure end-to-end latency.
             if key == record.key and record.partition < self._partitions[topic]:
-                acks += await batches.add(topic, record.partition, key, record.value, record.timestamp, headers)
+                acks += await batches.add(topic, record.partition, key, value, record.timestamp, headers)
             else:
-                acks.append(await producer.send(topic, record.value, key=key, headers=headers,
-                                                timestamp_ms=record.timestamp))
+                acks.append(await producer.send(topic, value, key=key, headers=headers, timestamp_ms=record.timestamp))
         return acks
+
+    def _as_agreed(self, record: ConsumerRecord, outcome: Delivery, index: int,
+                   plain: list) -> tuple[bytes | None, list]:
+        """What target `index` receives: the bytes as sent, or under its agreement the projection, signed by
+        the hub (the payload the source signed, were it carried, would undo the projection: it is not)."""
+        agreement = outcome.terms[index] if outcome.terms else None
+        if agreement is None:
+            return record.value, plain
+        value = projected(outcome.envelope, self._catalog.directory.agreements.projection(agreement))
+        headers = [header for header in plain if header[0] != SIGNED_PAYLOAD_HEADER]
+        return value, headers + self._catalog.hub_key.headers(value, agreement.id, record.value or b"")
 
     async def _authenticate(self, records: list[ConsumerRecord], keyring: Keyring | None,
                             now: float) -> list[str | None | Rejection]:
@@ -306,3 +322,10 @@ class Router:
         await self._consumer.stop()
         await self.output.stop()
         await self._admin.close()
+
+
+def _withheld(outcome: Delivery) -> Rejection:
+    """The refusal of a delivered message for the consumers no agreement in force lets receive it."""
+    field = "envelope.target" if outcome.envelope.target is not None else "envelope.type"
+    return Rejection.of("routing", [FieldError(field, "agreement", w.reason) for w in outcome.withheld],
+                        outcome.envelope, outcome.withheld)

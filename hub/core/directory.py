@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.core.agreements import Agreements
 from hub.core.envelope import ConnectorId, MessageType
 from hub.core.inventory import AgencyLevel
 
@@ -50,6 +51,7 @@ class Directory:
 
     connectors: dict[str, ConnectorSpec] = field(default_factory=dict)
     subscribers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    agreements: Agreements = field(default_factory=Agreements)
     _fanout: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def fanout(self, type: str, source: str) -> tuple[str, ...]:
@@ -65,10 +67,10 @@ class Directory:
         return spec is not None and any(service.reply == type for service in spec.serves)
 
     @classmethod
-    def of(cls, specs: Iterable[ConnectorSpec]) -> Directory:
+    def of(cls, specs: Iterable[ConnectorSpec], agreements: Agreements | None = None) -> Directory:
         by_id = {spec.id: spec for spec in specs}
         subscribers: dict[str, list[str]] = {}
         for spec in by_id.values():
             for type in spec.consumes:
                 subscribers.setdefault(type, []).append(spec.id)
-        return cls(by_id, {type: tuple(sorted(ids)) for type, ids in subscribers.items()})
+        return cls(by_id, {type: tuple(sorted(ids)) for type, ids in subscribers.items()}, agreements or Agreements())

@@ -50,12 +50,15 @@ class Rejection:
     reason: str
     errors: tuple[FieldError, ...] = ()
     envelope: Envelope | None = None
+    withheld: tuple[Any, ...] = ()  # hub.core.agreements.Withheld: consumers no agreement in force let receive it
 
     @classmethod
-    def of(cls, stage: Stage, errors: list[FieldError], envelope: Envelope | None = None) -> Rejection:
+    def of(cls, stage: Stage, errors: list[FieldError], envelope: Envelope | None = None,
+           withheld: tuple[Any, ...] = ()) -> Rejection:
         first = errors[0]
         more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-        return cls(stage, f"{first.field}: {first.message} [rule: {first.rule}]{more}", tuple(errors), envelope)
+        return cls(stage, f"{first.field}: {first.message} [rule: {first.rule}]{more}", tuple(errors), envelope,
+                   withheld)
 
 
 def dead_letter_headers(rejection: Rejection, topic: str, partition: int, offset: int) -> list[tuple[str, bytes]]:

@@ -9,11 +9,13 @@ message with a reason that names the field and the rule.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import orjson
 from pydantic import ValidationError
 
+from hub.core.agreements import Agreement, Withheld
 from hub.core.credentials import SIGNATURE_MAX_AGE_SECONDS, AuthError, Keyring, fresh
 from hub.core.directory import Directory
 from hub.core.envelope import Envelope
@@ -25,6 +27,10 @@ from hub.core.schemas.registry import SchemaRegistry, UnknownType, UnknownVersio
 class Delivery:
     envelope: Envelope
     targets: tuple[str, ...]
+    # Where data-sharing agreements govern a target: per target, the agreement it follows (None: the grant
+    # alone); empty when none governs any. And the consumers no agreement in force lets receive it.
+    terms: tuple[Agreement | None, ...] = ()
+    withheld: tuple[Withheld, ...] = ()
 
 
 # (credential id, signature, signing time) as they came
@@ -38,7 +44,9 @@ def route(raw: bytes, schemas: SchemaRegistry, directory: Directory, max_bytes: 
     """Decide one message. Without a keyring signatures are not required (benchmarks, migrations).
     `signed_payload`: what the signature covers when the hub wrapped a signed payload in the envelope."""
     signer = authenticate(raw, max_bytes, keyring, seal, now, signed_payload, max_age)
-    return signer if isinstance(signer, Rejection) else decide(raw, schemas, directory, signer, signed_payload)
+    if isinstance(signer, Rejection):
+        return signer
+    return decide(raw, schemas, directory, signer, signed_payload, now or None)
 
 
 def authenticate(raw: bytes, max_bytes: int, keyring: Keyring | None, seal: Seal, now: float,
@@ -61,8 +69,9 @@ def authenticate(raw: bytes, max_bytes: int, keyring: Keyring | None, seal: Seal
 
 
 def decide(raw: bytes, schemas: SchemaRegistry, directory: Directory, signer: str | None,
-           signed_payload: bytes | None = None) -> Delivery | Rejection:
-    """Decode, envelope (its source must be the signer, its payload the one signed), schema and routing."""
+           signed_payload: bytes | None = None, now: float | None = None) -> Delivery | Rejection:
+    """Decode, envelope (its source must be the signer, its payload the one signed), schema and routing
+    (agreements judged in force at `now`, by default the current time)."""
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -79,7 +88,7 @@ def decide(raw: bytes, schemas: SchemaRegistry, directory: Directory, signer: st
     if signed_payload is not None and not _carries(envelope, signed_payload):
         return Rejection.of("auth", [FieldError("envelope.payload", "signedPayload",
                                                 "the payload is not the one its source signed")], envelope)
-    return check(envelope, schemas, directory)
+    return check(envelope, schemas, directory, now)
 
 
 def _carries(envelope: Envelope, signed_payload: bytes) -> bool:
@@ -89,7 +98,8 @@ def _carries(envelope: Envelope, signed_payload: bytes) -> bool:
         return False
 
 
-def check(envelope: Envelope, schemas: SchemaRegistry, directory: Directory) -> Delivery | Rejection:
+def check(envelope: Envelope, schemas: SchemaRegistry, directory: Directory,
+          now: float | None = None) -> Delivery | Rejection:
     """Schema and routing stages for an envelope that decoded."""
     try:
         errors = schemas.validate(envelope.type, envelope.version, envelope.payload)
@@ -99,10 +109,10 @@ def check(envelope: Envelope, schemas: SchemaRegistry, directory: Directory) -> 
         return Rejection.of("schema", [FieldError("envelope.version", "knownVersion", str(exc))], envelope)
     if errors:
         return Rejection.of("schema", errors, envelope)
-    return resolve(envelope, directory)
+    return resolve(envelope, directory, now)
 
 
-def resolve(envelope: Envelope, directory: Directory) -> Delivery | Rejection:
+def resolve(envelope: Envelope, directory: Directory, now: float | None = None) -> Delivery | Rejection:
     """Destinations: the explicit target, else every subscriber of the type except the sender."""
     def refuse(field: str, rule: str, message: str) -> Rejection:
         return Rejection.of("routing", [FieldError(field, rule, message)], envelope)
@@ -118,8 +128,32 @@ def resolve(envelope: Envelope, directory: Directory) -> Delivery | Rejection:
             return refuse("envelope.target", "knownTarget", f"target {envelope.target!r} is not a registered connector")
         if envelope.type not in target.consumes:
             return refuse("envelope.target", "mayReceive", f"target {envelope.target!r} does not receive {envelope.type}")
-        return Delivery(envelope, (envelope.target,))
-    targets = directory.fanout(envelope.type, envelope.source)
-    if not targets:
-        return refuse("envelope.type", "hasSubscriber", f"no connector subscribes to {envelope.type} and no target is set")
-    return Delivery(envelope, targets)
+        targets: tuple[str, ...] = (envelope.target,)
+    else:
+        targets = directory.fanout(envelope.type, envelope.source)
+        if not targets:
+            return refuse("envelope.type", "hasSubscriber",
+                          f"no connector subscribes to {envelope.type} and no target is set")
+    if not directory.agreements.governing:  # the common case: grants alone
+        return Delivery(envelope, targets)
+    return _under_agreements(envelope, targets, directory, time.time() if now is None else now)
+
+
+def _under_agreements(envelope: Envelope, targets: tuple[str, ...], directory: Directory,
+                      now: float) -> Delivery | Rejection:
+    """Each target as its agreement says: projected, withheld, or (none governing it) as the grant says."""
+    kept, terms, withheld = [], [], []
+    for target in targets:
+        found = directory.agreements.terms(envelope.source, target, envelope.type, now)
+        if isinstance(found, Withheld):
+            withheld.append(found)
+        else:
+            kept.append(target)
+            terms.append(found)
+    if not kept:
+        field = "envelope.target" if envelope.target is not None else "envelope.type"
+        return Rejection.of("routing", [FieldError(field, "agreement", w.reason) for w in withheld], envelope,
+                            tuple(withheld))
+    if not withheld and not any(terms):
+        return Delivery(envelope, targets)  # unprojected: unchanged, byte for byte
+    return Delivery(envelope, tuple(kept), tuple(terms), tuple(withheld))

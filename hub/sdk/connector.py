@@ -34,6 +34,7 @@ from hub.bus.topics import REPLY_TO_HEADER, BrokerLink
 from hub.core.credentials import Credential
 from hub.core.envelope import Envelope, decode, encode
 from hub.core.errors import HubError
+from hub.core.hub_signature import AGREEMENT_HEADER, HubKeys, HubSignatureError
 from hub.core.rejection import FieldError, Rejection, dead_letter_headers
 from hub.sdk.dedup import SeenIds
 from hub.sdk.registrar import Registrar
@@ -56,6 +57,11 @@ def _reply_to(record: ConsumerRecord) -> bytes | None:
     return next((value for name, value in record.headers if name == REPLY_TO_HEADER), None)
 
 
+def _agreement(record: ConsumerRecord) -> str | None:
+    value = next((value for name, value in record.headers if name == AGREEMENT_HEADER), None)
+    return value.decode(errors="replace") if value is not None else None
+
+
 class RequestTimeout(HubError, TimeoutError):
     pass
 
@@ -67,6 +73,7 @@ class Message(Generic[P]):
     envelope: Envelope
     payload: P
     reply_to: bytes | None = None  # where the hub wants the reply (a call made over HTTP): echoed by reply()
+    agreement: str | None = None  # the data-sharing agreement the hub projected the payload under, if any
 
 
 Handler = Callable[[Message[Any]], Awaitable[None]]
@@ -93,10 +100,13 @@ class Connector:
     def __init__(self, id: str, *, name: str, agency: str, level: str = "province",
                  systems: list[str] | None = None, produces: list[str] | None = None,
                  expects: list[str] | None = None,
-                 heartbeat_seconds: float = 5.0, handler_attempts: int = 3, remember_ids: int | None = None) -> None:
+                 heartbeat_seconds: float = 5.0, handler_attempts: int = 3, remember_ids: int | None = None,
+                 hub_keys: HubKeys | None = None) -> None:
         """`remember_ids`: the de-duplication window, the ids of the last messages handled (unset:
         LGSP_DEDUP_WINDOW). Read committed on Apache Kafka, the inbox holds each message once; the window
-        stays as a second line, for at-least-once brokers and messages a sender published twice."""
+        stays as a second line, for at-least-once brokers and messages a sender published twice.
+        `hub_keys` (the hub's /v1/keys): a message the hub projected under an agreement is handled only
+        when the hub's signature over it verifies; without them it is handled unchecked."""
         self.id, self.name, self.agency, self.level = id, name, agency, level
         self.systems = list(systems or [])
         self.produces = list(produces or [])
@@ -104,6 +114,7 @@ class Connector:
         self.heartbeat_seconds = heartbeat_seconds
         self.handler_attempts = handler_attempts
         self.counters = ConnectorCounters()
+        self.hub_keys = hub_keys
         self.paused = False  # told by the operator (control topic)
         self.reachable = True  # False simulates the system being down: no reading, no heartbeats
         self._failing = False  # the last message's handler gave up: reported as FAILED until one succeeds
@@ -295,6 +306,8 @@ class Connector:
             self._inbox.pause(*self._inbox.assignment())
 
     def _resolve_reply(self, record: ConsumerRecord) -> None:
+        if self._unverified(record) is not None:
+            return  # its worker dead-letters it
         envelope = decode(record.value)
         waiting = self._pending.get(envelope.correlation_id) if envelope.correlation_id else None
         if waiting is not None and not waiting.done():
@@ -332,7 +345,19 @@ class Connector:
                 await self._inbox.commit(offsets)
                 self._committed.update(offsets)
 
+    def _unverified(self, record: ConsumerRecord) -> str | None:
+        """Why the hub's signature over a projected record does not hold (None: it holds, or is not checked)."""
+        if self.hub_keys is None:
+            return None
+        try:
+            self.hub_keys.verify(record.value, record.headers)
+        except HubSignatureError as exc:
+            return str(exc)
+        return None
+
     async def _dispatch(self, record: ConsumerRecord) -> None:
+        if (why := self._unverified(record)) is not None:
+            return await self._give_up(record, why, "hubSignature")
         envelope = decode(record.value)  # the router already validated it
         if not self._seen.add(envelope.id):
             self.counters.duplicates += 1
@@ -350,7 +375,7 @@ class Connector:
             return await self._give_up(record, f"payload does not fit {route.model.__name__}: {exc}")
         metrics.DELIVERY_LATENCY.labels(self.id).observe(max(time.time() - record.timestamp / 1000, 0.0))
         try:
-            await self._call(route.handler, Message(envelope, payload, _reply_to(record)))
+            await self._call(route.handler, Message(envelope, payload, _reply_to(record), _agreement(record)))
         except Exception as exc:
             log.warning("%s: handler of %s failed %d times: %s", self.id, envelope.type, self.handler_attempts, exc)
             self._failing = True
@@ -371,12 +396,12 @@ class Connector:
             with attempt:
                 await handler(message)
 
-    async def _give_up(self, record: ConsumerRecord, reason: str) -> None:
+    async def _give_up(self, record: ConsumerRecord, reason: str, rule: str = "handled") -> None:
         """Nothing is dropped: a message the connector cannot handle goes to the DLQ with why."""
         self.counters.failed += 1
         self.counters.last_error = reason
         metrics.HANDLED.labels(self.id, "dead_lettered").inc()
-        rejection = Rejection("handler", f"{self.id}: {reason}", (FieldError("connector", "handled", reason),))
+        rejection = Rejection("handler", f"{self.id}: {reason}", (FieldError("connector", rule, reason),))
         headers = dead_letter_headers(rejection, record.topic, record.partition, record.offset)
         await self._producer.send_and_wait(self.topics.dlq, record.value, key=record.key, headers=headers)
 

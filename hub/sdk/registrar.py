@@ -10,6 +10,7 @@ import httpx
 from hub.bus.topics import BrokerLink
 from hub.core.credentials import Credential
 from hub.core.errors import HubError
+from hub.core.hub_signature import HubKeys
 from hub.sdk.settings import ClientSettings
 
 
@@ -42,6 +43,12 @@ class RegistrationClient:
             raise RegistrationError(f"the hub's broker takes {security['mechanism']} logins only: give the broker "
                                     "credential issued with the connector's (LGSP_BROKER_CREDENTIAL)")
         return BrokerLink.from_health(health, credential)
+
+    def hub_keys(self) -> HubKeys:
+        """The hub's public signing keys (`GET /v1/keys`): give them to a Connector (`hub_keys=`) to check
+        what the hub projects under agreements. Fetched over the channel that reaches the hub: pin them in
+        configuration where that channel is not trusted."""
+        return HubKeys.of(httpx.get(f"{self.url}/v1/keys", timeout=self._options["timeout"]).raise_for_status().json())
 
     def register(self, spec: dict[str, Any]) -> dict[str, Any]:
         """Register (or replace) a connector: the hub's answer, which for a new connector holds its credential

@@ -1,5 +1,5 @@
-"""Durable state of the control plane: connectors and their credentials, runtime schema versions, the
-province's inventory, the connectivity history and the message log.
+"""Durable state of the control plane: connectors and their credentials, runtime schema versions,
+data-sharing agreements, the province's inventory, the connectivity history and the message log.
 
 SQLAlchemy Core keeps the SQL the same on SQLite (default, one file) and PostgreSQL (several hub processes):
 the URL alone chooses. The tables are in hub.store.tables, each concern's queries in a module of its own.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from hub.store.agreements import AgreementRows
 from hub.store.changes import CatalogChanges
 from hub.store.connectivity import ConnectivityRows
 from hub.store.database import open_engine
@@ -35,7 +36,7 @@ __all__ = ["PositionMoved", "Store", "connectivity_history", "connectors", "cred
 
 
 class Store(ConnectorRows, CredentialRows, SchemaRows, InventoryRows, ConnectivityRows, MessageLogRows, HubValues,
-            CatalogChanges):
+            CatalogChanges, AgreementRows):
     def __init__(self, url: str) -> None:
         self.engine = open_engine(url)
 

@@ -51,6 +51,25 @@ credentials = sa.Table(
 )
 
 
+# Data-sharing agreements (hub.core.agreements): the current version of each, and every version ever written.
+agreements = sa.Table(
+    "agreements", metadata,
+    sa.Column("id", sa.String(63), primary_key=True),
+    sa.Column("consumer", sa.String(63), nullable=False, index=True),
+    sa.Column("document", sa.JSON, nullable=False),  # the Agreement, as JSON
+)
+
+agreement_changes = sa.Table(
+    "agreement_changes", metadata,
+    sa.Column("agreement_id", sa.String(63), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("change", sa.String(16), nullable=False),  # created | changed | ended
+    sa.Column("changed_by", sa.String(200), nullable=False),
+    sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("document", sa.JSON, nullable=False),  # the agreement as this change left it
+)
+
+
 connectivity_history = sa.Table(
     "connectivity_history", metadata,
     sa.Column("at", sa.DateTime(timezone=True), primary_key=True),  # simulated time of the sample
@@ -86,6 +105,9 @@ message_log = sa.Table(
     # Not hashed: where the decision was made (`<ingress topic>/<partition>/<offset>`; None at the HTTP edge),
     # so a decision the router published twice is stored once.
     sa.Column("origin", sa.Text),
+    # Hashed when a record has it: per delivery, the agreement it followed and the fields delivered, and the
+    # consumers refused for want of one (JSON; hub.audit.decisions.sharing).
+    sa.Column("sharing", sa.Text),
     sa.Index("ix_message_log_origin", "origin", unique=True),  # NULLs are never equal: HTTP-edge ones all fit
 )
 
@@ -128,7 +150,7 @@ hub_values = sa.Table(
 )
 
 # Nullable text columns added after a table first shipped: create_all adds missing tables only.
-ADDED_COLUMNS = {"message_log": ("payload", "field", "rule", "origin")}
+ADDED_COLUMNS = {"message_log": ("payload", "field", "rule", "origin", "sharing")}
 
 
 @sa.event.listens_for(metadata, "after_create")

@@ -1,0 +1,41 @@
+"""A citizen's disclosures: which agencies received messages that carried their personal ID, which fields,
+under which agreement (operator token: the answer is personal data)."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import lru_cache
+from typing import Any
+
+from fastapi import APIRouter, Query
+
+from hub.audit.disclosures import disclosures
+from hub.control.api.deps import HubDep, Operator
+from hub.control.api.errors import ApiError
+from hub.control.runtime import Hub
+from hub.core.personal_id import mask_text, problem
+
+router = APIRouter(prefix="/people", tags=["people"])
+
+
+def _checked(personal_id: str) -> str:
+    if (broken := problem(personal_id)) is not None:
+        raise ApiError(422, f"personal_id: personal ID {mask_text(broken)}", [
+            {"field": "path.personal_id", "rule": "x-personal-id", "message": f"personal ID {mask_text(broken)}"}])
+    return personal_id
+
+
+def report(hub: Hub, personal_id: str, limit: int) -> dict[str, Any]:
+    """The disclosures of one personal ID (given in clear by the caller, so answered in clear)."""
+    records = hub.store.find_log(limit, hub.subject(personal_id), outcome="delivered")
+    version = lru_cache(maxsize=None)(hub.store.agreement_version)
+    rows = disclosures(records, hub.catalog.directory.connectors, version)
+    return {"personal_id": personal_id, "messages": len(records), "disclosures": rows}
+
+
+@router.get("/{personal_id}/disclosures", dependencies=[Operator],
+            summary="Every delivery of a message that carried this personal ID: when, to whom, which fields, "
+                    "under which agreement")
+async def person_disclosures(personal_id: str, hub: HubDep,
+                             limit: int = Query(1000, ge=1, le=10_000, description="Messages, newest first")) -> dict:
+    return await asyncio.to_thread(report, hub, _checked(personal_id), limit)
