@@ -6,10 +6,11 @@ import asyncio
 import contextlib
 from datetime import datetime, time
 
+from hub.control.registration import LocalRegistrar
 from hub.core.clock import VN_TZ
 from hub.core.inventory import System
 from hub.sdk import Connector
-from hub.sdk.registrar import Registrar
+from province.agreements import agreements
 from province.clock import SimClock
 from province.connectors.dossier_system.connector import DossierSystem
 from province.connectors.ndxp.connector import NationalPlatform
@@ -43,13 +44,18 @@ class Simulation:
     def connectors(self) -> list[Connector]:
         return [self.population_db.connector, self.ndxp.connector, self.dossier_system.connector, *self.adapters]
 
-    async def start(self, registrar: Registrar) -> None:
-        """Connectors first, then the traffic."""
+    async def start(self, registrar: LocalRegistrar) -> None:
+        """Connectors first, then the traffic, once the data-sharing agreements are in force (the KPI
+        subscriber, a party to one, registers after the guests have started)."""
         await asyncio.gather(*(connector.start(registrar) for connector in self.connectors))
-        self.traffic = asyncio.create_task(self.dossier_system.run(), name="dossiers")
+        self.traffic = asyncio.create_task(self._run(registrar), name="dossiers")
         by_id = {connector.id: connector for connector in self.connectors}
         self._tasks = [self.traffic] + [asyncio.create_task(self._outage(by_id[o.connector], o), name="outage")
                                         for o in self.scenario.outages if o.connector in by_id]
+
+    async def _run(self, registrar: LocalRegistrar) -> None:
+        await registrar.agree(agreements())
+        await self.dossier_system.run()
 
     async def _outage(self, connector: Connector, outage: Outage) -> None:
         """Down like a remote system fails: no reading, no heartbeats; its messages wait in its inbox."""

@@ -34,16 +34,14 @@ def _problems(hub: Any, terms: Terms) -> list[dict[str, str]]:
     problems = [{"field": side, "rule": "knownConnector", "message": f"{getattr(terms, side)!r} is not registered"}
                 for side in ("provider", "consumer") if getattr(terms, side) not in connectors]
     known = set(schemas.types())
-    for i, type in enumerate(terms.types):
-        if type not in known:
-            problems.append({"field": f"types[{i}]", "rule": "knownType", "message": f"unknown message type {type!r}"})
-            continue
-        version = max(schemas.versions(type))
-        for j, pointer in enumerate(terms.fields):
-            why = unknown_member(schemas.schema(type, version), pointer)
-            if why is not None:
-                problems.append({"field": f"fields[{j}]", "rule": "knownField",
-                                 "message": f"{pointer}: {why} in {type} v{version}"})
+    problems += [{"field": f"types[{i}]", "rule": "knownType", "message": f"unknown message type {type!r}"}
+                 for i, type in enumerate(terms.types) if type not in known]
+    latest = {type: schemas.schema(type, max(schemas.versions(type))) for type in terms.types if type in known}
+    for j, pointer in enumerate(terms.fields):  # one list for all its types: each field in one of them at least
+        why = [f"{unknown} in {type}" for type, schema in latest.items()
+               if (unknown := unknown_member(schema, pointer)) is not None]
+        if latest and len(why) == len(latest):
+            problems.append({"field": f"fields[{j}]", "rule": "knownField", "message": f"{pointer}: {'; '.join(why)}"})
     return problems
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -10,6 +12,7 @@ import orjson
 from pydantic import ValidationError
 
 from hub.bus.topics import BrokerLink
+from hub.control import agreements
 from hub.core.credentials import Algorithm, Credential, issue
 from hub.core.directory import ConnectorSpec
 from hub.core.errors import HubError
@@ -148,6 +151,18 @@ class LocalRegistrar:
     async def broker(self, connector_id: str) -> BrokerLink:
         login = self._logins.get(connector_id)
         return self._hub.link.as_login(login) if login else self._hub.link
+
+    async def agree(self, declared: Iterable[tuple[str, dict[str, Any]]], timeout: float = 120.0) -> None:
+        """Put a deployment's data-sharing agreements (id, terms) in force once their parties are registered."""
+        declared = list(declared)
+        parties = {terms[side] for _, terms in declared for side in ("provider", "consumer")}
+        deadline = time.monotonic() + timeout
+        while missing := parties - self._hub.catalog.directory.connectors.keys():
+            if time.monotonic() > deadline:
+                raise RegistrationError(f"agreements name connectors never registered: {', '.join(sorted(missing))}")
+            await asyncio.sleep(0.1)
+        for agreement_id, terms in declared:
+            await agreements.declare(self._hub, agreement_id, terms, "deployment")
 
     async def register(self, spec: dict[str, Any]) -> Credential:
         try:

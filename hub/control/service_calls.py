@@ -37,6 +37,7 @@ from hub.core.credentials import (
 )
 from hub.core.envelope import Envelope, encode
 from hub.core.errors import HubError
+from hub.core.hub_signature import HTTP_PROJECTION_HEADERS
 from hub.core.rejection import FieldError, Rejection
 from hub.core.routing import Seal, authenticate, route
 
@@ -247,6 +248,7 @@ class ServiceCalls:
         seal = {HTTP_CREDENTIAL_HEADER: headers.get(CREDENTIAL_HEADER, b"").decode(),
                 HTTP_SIGNATURE_HEADER: headers.get(SIGNATURE_HEADER, b"").decode(),
                 HTTP_SIGNED_AT_HEADER: headers.get(SIGNED_AT_HEADER, b"").decode()}
+        seal.update({http: headers[name].decode() for name, http in HTTP_PROJECTION_HEADERS.items() if name in headers})
         return Answer(reply.value, seal, seconds)
 
     def _end(self, record: CallRecord, status: int, broken: FieldError | None = None) -> None:

@@ -33,6 +33,9 @@ HUB_SIGNATURE_HEADER = "lgsp.hub-signature"
 HUB_SIGNED_AT_HEADER = "lgsp.hub-signed-at"
 PROJECTION_HEADERS = (AGREEMENT_HEADER, ORIGINAL_SHA256_HEADER, HUB_KEY_HEADER, HUB_SIGNATURE_HEADER,
                       HUB_SIGNED_AT_HEADER)
+# The same on an HTTP answer (a service's reply to a call over HTTP): LGSP-Agreement, LGSP-Original-Sha256, …
+HTTP_PROJECTION_HEADERS = {name: "LGSP-" + "-".join(part.title() for part in name.removeprefix("lgsp.").split("-"))
+                           for name in PROJECTION_HEADERS}
 
 
 def _b64(data: bytes) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+import orjson
 from fastapi import APIRouter, Query, Request
 
 from hub.control.api.deps import HubDep, Operator, client_address
@@ -58,8 +59,10 @@ async def publish(request: Request, hub: HubDep) -> JsonResponse:
     except BaseException:
         hub.replays.forget(envelope)  # not accepted: the client's retry is no replay
         raise
-    return JsonResponse({"id": str(envelope.id), "status": "accepted", "targets": list(outcome.targets)},
-                        status_code=202)
+    answer = {"id": str(envelope.id), "status": "accepted", "targets": list(outcome.targets)}
+    if outcome.withheld:  # refused for those consumers alone (no agreement in force), and kept
+        answer["withheld"] = {w.consumer: w.reason for w in outcome.withheld}
+    return JsonResponse(answer, status_code=202)
 
 
 @router.get("/messages/{message_id}", dependencies=[Operator],
@@ -114,4 +117,6 @@ def shown(record: dict) -> dict:
     shown = {name: mask_text(value) if name in _PEOPLE_TEXT and value else value for name, value in record.items()}
     if shown.get("payload") is None:
         shown.pop("payload", None)
+    if shown.get("sharing"):  # kept as JSON text: answered as the object it is
+        shown["sharing"] = orjson.loads(shown["sharing"])
     return shown

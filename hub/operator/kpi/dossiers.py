@@ -57,6 +57,11 @@ DEFAULT_SIGNED_TARGET = 1.0
 COMPLETED_WINDOW = 10_000  # completed dossiers whose re-delivered events are still recognised: more than
 # an inbox re-delivers after a crash (its uncommitted tail: at most 2,000 records queued a partition)
 LATE_KEPT = 500  # completed late dossiers listed per agency, the most days late
+# The payload members the indicators read, of every dossier.* type: what a data-sharing agreement lets the
+# KPI subscriber receive (no applicant, so no name and no personal ID).
+INDICATOR_FIELDS = ("/MaHoSo", "/MaTTHC", "/DonViXuLy", "/KenhThucHien", "/NgayTiepNhan", "/NgayHenTra",
+                    "/TrangThaiHoSo", "/ThoiDiem", "/NgayKetThucXuLy", "/NgayTra", "/SoNgayBoSung", "/SoLanBoSung",
+                    "/KetQuaKySo")
 
 
 def _moment(text: str) -> datetime:

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 ID = "mot-cua"
 POPULATION_DB = "csdl-dan-cu"
+# What the dossier system needs of a verification: the verdict (not which personal details disagreed).
+VERIFICATION_FIELDS = ("/MaYeuCau", "/KetQua", "/TonTai", "/KhopDuLieu")
 
 
 @dataclass

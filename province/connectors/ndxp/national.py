@@ -19,6 +19,13 @@ REQUIRED = {
     "dossier.completed": ("MaHoSo", "TrangThaiHoSo", "NgayKetThucXuLy", "NgayHenTra"),
 }
 
+# What the national portal receives of a dossier event (the members of every dossier.* type it syncs): the
+# applicant's name and ID, which the national dossier is filed under, but not their birth date, sex or address.
+NATIONAL_FIELDS = ("/MaHoSo", "/MaTTHC", "/TenTTHC", "/MaLinhVuc", "/TenLinhVuc", "/LoaiDoiTuong",
+                   "/ChuHoSo/HoVaTen", "/ChuHoSo/SoDinhDanh", "/ChuHoSo/MaSoDoanhNghiep", "/NgayTiepNhan",
+                   "/NgayHenTra", "/DonViXuLy", "/KenhThucHien", "/MucDo", "/TrangThaiHoSo", "/ThoiDiem", "/GhiChu",
+                   "/NgayKetThucXuLy", "/NgayTra", "/SoNgayBoSung", "/SoLanBoSung", "/KetQuaKySo")
+
 
 def portal_date(value: str) -> str:
     return datetime.fromisoformat(value).astimezone(VN_TZ).strftime(PORTAL_FORMAT)
