@@ -10,11 +10,11 @@ from importlib.metadata import entry_points
 
 import typer
 
-from hub.cli import audit, fixtures, kafka, serve, sign, views, workers
+from hub.cli import audit, fixtures, kafka, people, serve, sign, views, workers
 
 app = typer.Typer(help="LGSP provincial integration hub.", no_args_is_help=True, add_completion=False)
 app.command()(serve.serve)
-for command in (views.connectors, views.kpi, views.report, workers.router, sign.sign):
+for command in (views.connectors, views.kpi, views.report, people.disclosures, workers.router, sign.sign):
     app.command()(command)
 app.command("record")(fixtures.record_command)
 app.command("replay")(fixtures.replay_command)

@@ -8,7 +8,9 @@ from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse
 
+from hub.audit.disclosure_page import Lang, render_page
 from hub.audit.disclosures import disclosures
 from hub.control.api.deps import HubDep, Operator
 from hub.control.api.errors import ApiError
@@ -16,6 +18,8 @@ from hub.control.runtime import Hub
 from hub.core.personal_id import mask_text, problem
 
 router = APIRouter(prefix="/people", tags=["people"])
+Limit = Query(1000, ge=1, le=10_000, description="Messages, newest first")
+Language = Query("vi", description="vi (Vietnamese) or en (English)")
 
 
 def _checked(personal_id: str) -> str:
@@ -36,6 +40,18 @@ def report(hub: Hub, personal_id: str, limit: int) -> dict[str, Any]:
 @router.get("/{personal_id}/disclosures", dependencies=[Operator],
             summary="Every delivery of a message that carried this personal ID: when, to whom, which fields, "
                     "under which agreement")
-async def person_disclosures(personal_id: str, hub: HubDep,
-                             limit: int = Query(1000, ge=1, le=10_000, description="Messages, newest first")) -> dict:
+async def person_disclosures(personal_id: str, hub: HubDep, limit: int = Limit) -> dict:
     return await asyncio.to_thread(report, hub, _checked(personal_id), limit)
+
+
+def agency_names(hub: Hub) -> dict[str, str]:
+    return {agency.code: agency.name for agency in hub.inventory.agencies} if hub.inventory else {}
+
+
+@router.get("/{personal_id}/disclosures/page", dependencies=[Operator], response_class=HTMLResponse,
+            summary="The same disclosures as a printable page for the citizen, in Vietnamese (default) or English")
+async def person_disclosures_page(personal_id: str, hub: HubDep, lang: Lang = Language,
+                                  limit: int = Limit) -> HTMLResponse:
+    data = await asyncio.to_thread(report, hub, _checked(personal_id), limit)
+    # personal data: no cache along the way keeps a copy
+    return HTMLResponse(render_page(data, lang, agency_names(hub)), headers={"Cache-Control": "no-store"})
