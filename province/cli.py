@@ -6,6 +6,7 @@ never the other way round.
 
 from __future__ import annotations
 
+import itertools
 from typing import Annotated
 
 import typer
@@ -14,6 +15,7 @@ from hub.cli.common import setup_logging
 from hub.cli.serve import prepare_broker, run_app, summary
 from hub.control.api import create_app
 from hub.control.runtime import Hub
+from province.connectors.dossier_system.connector import applicant
 from province.runner import Simulation
 from province.scenario import load_scenario
 from province.settings import ProvinceSettings, hub_settings
@@ -48,3 +50,17 @@ def up(
         f"  connectors  {STUBS if given.stubs else 'none bundled (LGSP_STUBS=false)'}"]))
     hub = Hub(settings, with_router=settings.router, inventory=plan, clock=clock, guests=guests)
     run_app(create_app(settings, hub), settings, log_level)
+
+
+def applicants(
+    scenario: Annotated[str | None, typer.Option(help="Scenario name or TOML path (LGSP_SCENARIO).")] = None,
+    count: Annotated[int, typer.Option(min=1, help="How many, from the first dossier on.")] = 5,
+) -> None:
+    """The simulated citizens who file the province's first dossiers (from LGSP_SEED): personal IDs to ask
+    `lgsp-hub disclosures` about once `lgsp-hub up` has run a while."""
+    given = ProvinceSettings(**({"scenario": scenario} if scenario else {}))
+    simulation = Simulation(load_scenario(given.scenario), given.seed, given.speed, given.volume)
+    system = simulation.dossier_system
+    for plan in itertools.islice(system.planner.days(count=366), count):
+        chu = applicant(system.population, plan)
+        typer.echo(f"{chu['SoDinhDanh']}  {chu['HoVaTen']}  dossier {plan.code}, received {plan.received_at:%Y-%m-%d %H:%M}")

@@ -31,8 +31,9 @@ def _refuse(status: int, problems: list[dict[str, str]]) -> AgreementError:
 
 def _problems(hub: Any, terms: Terms) -> list[dict[str, str]]:
     connectors, schemas = hub.catalog.directory.connectors, hub.catalog.schemas
-    problems = [{"field": side, "rule": "knownConnector", "message": f"{getattr(terms, side)!r} is not registered"}
-                for side in ("provider", "consumer") if getattr(terms, side) not in connectors]
+    problems = terms.problems() + [
+        {"field": side, "rule": "knownConnector", "message": f"{getattr(terms, side)!r} is not registered"}
+        for side in ("provider", "consumer") if getattr(terms, side) not in connectors]
     known = set(schemas.types())
     problems += [{"field": f"types[{i}]", "rule": "knownType", "message": f"unknown message type {type!r}"}
                  for i, type in enumerate(terms.types) if type not in known]

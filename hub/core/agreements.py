@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from hub.core.envelope import ConnectorId, Envelope, MessageType
 
@@ -47,13 +47,15 @@ class Terms(BaseModel):
     valid_from: AwareDatetime
     valid_to: AwareDatetime | None = None
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Terms:
+    def problems(self) -> list[dict[str, str]]:
+        """Rules across its fields (the control plane checks those that need the registry)."""
+        problems = []
         if self.valid_to is not None and self.valid_to <= self.valid_from:
-            raise ValueError("valid_to must be after valid_from")
+            problems.append({"field": "valid_to", "rule": "afterValidFrom", "message": "must be after valid_from"})
         if self.provider == self.consumer:
-            raise ValueError("the provider and the consumer must differ")
-        return self
+            problems.append({"field": "consumer", "rule": "notProvider",
+                             "message": "the provider and the consumer must differ"})
+        return problems
 
 
 class Agreement(Terms):

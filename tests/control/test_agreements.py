@@ -227,6 +227,7 @@ async def test_agreements_refuse_bad_terms_by_field_and_rule_and_keep_every_chan
     assert refused(fields=["/ChuHoSo/Tuoi"]) == (422, [("fields[0]", "knownField")])
     assert refused(fields=["/MaHoSo"], consumer="khong-co") == (422, [("consumer", "knownConnector")])
     assert refused(fields=["MaHoSo"])[1][0][0] == "body.fields.0"
+    assert refused(fields=["/MaHoSo"], valid_to="2020-01-01T00:00:00Z") == (422, [("valid_to", "afterValidFrom")])
     assert httpx.post(f"{hub.url}/v1/agreements", json={**base, "fields": ["/MaHoSo"]}).status_code == 401
     made = agree(hub, ids["provider"], ids["narrow"], NARROW_FIELDS)
     assert refused(fields=["/MaHoSo"]) == (409, [("types", "oneAgreement")])

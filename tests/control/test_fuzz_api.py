@@ -86,6 +86,9 @@ STATEFUL_422 = {
                          "agencies, the province code is one of birth registration and the name names it",
     "POST /v1/schemas/{type}/versions": "the body must be a valid JSON Schema (draft 2020-12)",
     "POST /v1/schemas/{type}/compatibility": "the body must be a valid JSON Schema (draft 2020-12)",
+    "POST /v1/agreements": "provider and consumer must be registered connectors and differ, the types registered, "
+                           "each field a member of one of the types' schemas, valid_to after valid_from",
+    "PATCH /v1/agreements/{agreement_id}": "as POST /v1/agreements",
     "GET /v1/people/{personal_id}/disclosures": "the personal ID must be well formed: 12 digits, a province code, "
                                                 "a century digit and a birth year not in the future",
     "GET /v1/people/{personal_id}/disclosures/page": "as GET /v1/people/{personal_id}/disclosures",

@@ -104,7 +104,7 @@ def test_message_log_append_head_records_and_find(store):
     first = records[0]
     assert first["targets"] == ["ndxp", "lgsp-kpi"]  # JSON text written by the driver, a list read back
     assert first["routed_at"] == 1693785600.123456  # exact: the hash covers it
-    assert (first["chain"], first["prev_hash"], first["hash"]) == ("w1", GENESIS, rows_a[0][-2])
+    assert (first["chain"], first["prev_hash"], first["hash"]) == ("w1", GENESIS, rows_a[0][-3])
 
     by_key = store.find_log(key="000.00.18.H22-230904-0001")  # `key` is a reserved word in some SQL
     assert [r["message_id"][-2:] for r in by_key] == ["10", "01"]  # newest first
@@ -140,3 +140,29 @@ def test_a_store_made_by_several_processes_at_once_on_an_empty_database(store_ur
         assert store.put_connector("ndxp", NDXP) and store.connector("ndxp") == NDXP
     finally:
         store.close()
+
+
+def test_agreements_keep_every_version_and_one_writer_wins(store):
+    at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    first = {"id": "so-tu-phap.1", "version": 1, "consumer": "so-tu-phap", "fields": ["/MaHoSo"], "note": "Sở Tư pháp"}
+    version = store.catalog_version()
+    assert store.put_agreement(first, "created", "Nguyễn Văn A", at, None)
+    assert not store.put_agreement(first, "created", "someone else", at, None)  # it exists: created once
+    second = {**first, "version": 2, "fields": ["/MaHoSo", "/TrangThaiHoSo"]}
+    assert not store.put_agreement(second, "changed", "B", at, 7)  # not the version read
+    assert store.put_agreement(second, "changed", "Trần Thị B", at + timedelta(hours=1), 1)
+    assert store.catalog_version() == version + 2  # routing reloads on each change
+    assert store.agreement("so-tu-phap.1") == second and store.agreements() == [second]
+    assert [(h["version"], h["change"], h["changed_by"]) for h in store.agreement_history("so-tu-phap.1")] == [
+        (1, "created", "Nguyễn Văn A"), (2, "changed", "Trần Thị B")]
+    assert store.agreement_version("so-tu-phap.1", 1) == first and store.agreement_version("x", 1) is None
+
+
+def test_what_agreements_made_of_a_delivery_is_stored_with_its_record(store):
+    sharing = {"deliveries": {"ndxp": {"agreement": "a", "version": 1, "fields": ["/MaHoSo"]}}, "withheld": {}}
+    decision = Decision("m-1", "dossier.submitted", 1, "mot-cua", ("ndxp",), "delivered", None, None, None, "K",
+                        "0" * 64, 1.0, sharing=sharing)
+    rows, _ = chained([decision], "lgsp.decisions/0", GENESIS, ["lgsp.ingress/0/1"])
+    store.append_log(rows)
+    [found] = store.find_log(10, message_id="m-1")
+    assert found["sharing"] and found["origin"] == "lgsp.ingress/0/1"

@@ -105,12 +105,7 @@ class DossierSystem:
             log.exception("dossier %s failed", plan.code)
 
     def _applicant(self, plan: PlannedDossier) -> dict:
-        rng = random.Random(plan.applicant_seed)
-        citizen = self.population.sample(rng)
-        applicant = self.population.altered(citizen, rng) if plan.verification_mismatch else citizen.applicant()
-        if plan.applicant is ApplicantKind.BUSINESS:
-            applicant["MaSoDoanhNghiep"] = f"41{rng.randrange(10 ** 8):08d}"
-        return applicant
+        return applicant(self.population, plan)
 
     async def _verify(self, plan: PlannedDossier, applicant: dict) -> str | None:
         """The population database's verdict, or None when it did not answer in time."""
@@ -140,3 +135,13 @@ class DossierSystem:
         if self.keep_records:
             self.stats.receipts[receipt["MaThongDiep"]] += 1
         self.stats.receipts_refused += receipt["KetQua"] != "thanh_cong"
+
+
+def applicant(population: Population, plan: PlannedDossier) -> dict:
+    """A planned dossier's ChuHoSo, from its seed: the same citizen every run."""
+    rng = random.Random(plan.applicant_seed)
+    citizen = population.sample(rng)
+    found = population.altered(citizen, rng) if plan.verification_mismatch else citizen.applicant()
+    if plan.applicant is ApplicantKind.BUSINESS:
+        found["MaSoDoanhNghiep"] = f"41{rng.randrange(10 ** 8):08d}"
+    return found
