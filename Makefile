@@ -52,7 +52,7 @@ test: $(VENV)/.installed java chromium postgres asyncapi-parser
 # Routing figures, synchronous call latency on Apache Kafka (~4 min), then a 10-minute soak of `lgsp-hub up`
 # (bench/soak.py without --smoke: 2 hours).
 bench: $(VENV)/.installed java
-	$(BIN)/python bench/route.py --without-sasl --replay-window both
+	$(BIN)/python bench/route.py --without-sasl --replay-window both --projection both
 	$(BIN)/python bench/services.py
 	$(BIN)/python bench/soak.py --smoke
 

@@ -3,11 +3,13 @@ envelopes between them, built before any clock starts."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 import orjson
 
 from hub.core import personal_id
+from hub.core.agreements import Agreement
 from hub.core.credentials import Credential
 from hub.core.envelope import encode
 from hub.core.ids import uuid7
@@ -20,6 +22,12 @@ CONNECTORS = [
     {"id": RECEIVER, "name": "NDXP", "agency": "national", "level": "national", "consumes": ["dossier.submitted"]},
 ]
 Message = tuple[bytes, bytes, list[tuple[str, bytes]]]  # key, value, headers
+SINCE = datetime(2020, 1, 1, tzinfo=timezone.utc)
+AGREEMENT = Agreement(  # the receiver gets 4 of the payload's 13 members (one of them nested), not all of it
+    id="bench-dossiers", version=1, provider=SENDER, consumer=RECEIVER, types=["dossier.submitted"],
+    fields=["/MaHoSo", "/MaTTHC", "/ChuHoSo/SoDinhDanh", "/TrangThaiHoSo"],
+    purpose={"code": "BENCH", "text": "What projection and re-signing cost"},
+    legal_basis="Nghị định 47/2020/NĐ-CP, Điều 15", valid_from=SINCE, changed_at=SINCE, changed_by="bench")
 
 
 def make_messages(n: int) -> list[Message]:
@@ -47,9 +55,11 @@ def signed(messages: list[Message], credential: Credential) -> list[Message]:
     return [(key, value, credential.headers(value)) for key, value, _ in messages]
 
 
-def register(store: Store, credential_row: dict[str, Any] | None) -> None:
-    """The sender and receiver in `store`, and the sender's credential if it signs."""
+def register(store: Store, credential_row: dict[str, Any] | None, agreed: bool = False) -> None:
+    """The sender and receiver in `store`, the sender's credential if it signs, and AGREEMENT if `agreed`."""
     for spec in CONNECTORS:
         store.put_connector(spec["id"], spec)
     if credential_row is not None:
         store.add_credential(credential_row, None)
+    if agreed:
+        store.put_agreement(AGREEMENT.model_dump(mode="json"), "created", "bench", SINCE, None)

@@ -1,7 +1,7 @@
 """Router throughput on Apache Kafka and on tansu: raw aiokafka relay vs the hub end to end vs validation alone.
 
 Run with `make bench`, i.e. `.venv/bin/python bench/route.py [--brokers kafka,tansu] [--messages N]
-[--partitions P] [--profile] [--without-sasl]`.
+[--partitions P] [--profile] [--without-sasl] [--replay-window both] [--projection both]`.
 
 Apache Kafka runs as the hub runs it: SASL/SCRAM-SHA-512 with ACLs, every client logged in as its admin.
 `--without-sasl` measures it again, right after, on a broker without authentication or authorizer, and
@@ -20,6 +20,9 @@ For each broker of `--brokers` (default both, Apache Kafka first):
              Kafka every run but `log, at-least-once` routes exactly-once, in transactions, as the hub does.
              Signed runs refuse replays as the hub does (hub.core.replays); `--replay-window both` adds each
              signed run again without the window (`<algorithm>, no replay window`), to measure what it costs.
+             `--projection both` routes `bare`, `log` and `ed25519` again right after each, under a data-sharing
+             agreement governing the receiver (`<run>, projected`): every delivery projected to 4 of the
+             payload's fields and signed with the hub's Ed25519 key (`projection_cost`: projected ÷ unprojected).
 
 The ratios compare each (b) with (a) on the same broker. Producers are configured as the hub configures
 them for that broker: idempotent on Apache Kafka (`enable_idempotence=True`, the hub's default there),
@@ -30,12 +33,14 @@ fresh tansu. Each measurement also records the CPU time of the broker and of thi
 record on.
 
 (c) validate hub.core.routing.route() in a loop on one core, its split by stage, signature checks, and
-             jsonschema-rs vs fastjsonschema on the payload schema with the custom `x-*` keywords stripped.
+             jsonschema-rs vs fastjsonschema on the payload schema with the custom `x-*` keywords stripped;
+             with `--projection both` also projected() + HubKey.headers() per message, by part.
              No broker involved: measured once, first, while no broker runs.
 
 Both (a) and (b) start their clocks at the first record, not at start(): group joins on tansu take seconds.
 Results go to bench/results/route.json; --profile writes a pyinstrument profile of the router side of the
-Ed25519 run of (b) to bench/results/route-profile-<broker>.txt (a profiled run's (b) is slower).
+Ed25519 run of (b) to bench/results/route-profile-<broker>.txt, and of its projected twin to
+route-profile-<broker>-projected.txt (a profiled run's (b) is slower).
 """
 
 from __future__ import annotations
@@ -58,7 +63,7 @@ from inbox_readers import InboxProcess, count_inbox
 from meters import CpuWindow, rate
 from runs import RESULTS, ended, machine, stop_on_sigterm, write_results
 from sites import BROKERS, CONSUMER, Place, Site, create_topics, parse_brokers, preload, started_producer
-from validation import ALGORITHMS, validation
+from validation import ALGORITHMS, projection, validation
 
 from hub.bus.catalog import Catalog
 from hub.bus.log_indexer import LogIndexer
@@ -82,6 +87,7 @@ class Mode:
     log: bool = True
     at_least_once: bool = False
     replays: bool = True  # the replay window (signed runs only: unsigned messages are not screened)
+    projected: bool = False  # under dossiers.AGREEMENT: each delivery projected and signed by the hub
 
     @property
     def label(self) -> str:  # a topic prefix's part
@@ -94,6 +100,17 @@ class Mode:
 MODES = (Mode("bare", log=False), Mode("log"), Mode("log, at-least-once", at_least_once=True),
          *(Mode(algorithm, algorithm) for algorithm in ALGORITHMS))
 UNSCREENED = tuple(Mode(f"{algorithm}, no replay window", algorithm, replays=False) for algorithm in ALGORITHMS)
+PROJECTED = ("bare", "log", "ed25519")  # the runs --projection both repeats under the agreement
+
+
+def with_projected(modes: tuple[Mode, ...]) -> list[Mode]:
+    """Each mode of PROJECTED followed by its projected twin: the two share a moment of a shared machine."""
+    out = []
+    for mode in modes:
+        out.append(mode)
+        if mode.name in PROJECTED:
+            out.append(dataclasses.replace(mode, name=f"{mode.name}, projected", projected=True))
+    return out
 
 
 # -- (a) raw relay ceiling ----------------------------------------------------------------------------------
@@ -167,9 +184,10 @@ async def hub_end_to_end(place: Place, messages: list[Message], partitions: int,
                                       **({"delivery": "at-least-once"} if mode.at_least_once else {}))
             store = Store(settings.database_url)
             try:
-                register(store, row)
+                register(store, row, agreed=mode.projected)
                 catalog = Catalog(store, SchemaRegistry.from_dirs(bundled_schemas_dir()), settings.require_signatures)
                 catalog.reload()
+                assert bool(catalog.directory.agreements.governing) == mode.projected  # measures what it says
                 router = timed_router(place, catalog, settings, mode, profile)
                 last, cpu = await route_until_counted(router, counter, n)
                 indexed = await index_decisions(router._link, store, settings, n) if mode.name == "log" else None
@@ -178,7 +196,7 @@ async def hub_end_to_end(place: Place, messages: list[Message], partitions: int,
     finally:
         counter.stop()
     if profile:
-        write_profile(router.profiler, profile, place.kind)
+        write_profile(router.profiler, profile, place.kind, mode.projected)
     stats = router.stats
     return {"routed": stats.routed, "rejected": stats.rejected, "batches": stats.batches,
             "delivery": router.delivery, "decision_records": mode.log,
@@ -231,12 +249,13 @@ async def route_until_counted(router: TimedRouter, counter: InboxProcess, n: int
     return last, cpu
 
 
-def write_profile(profiler: Any, path: Path, kind: str) -> None:
+def write_profile(profiler: Any, path: Path, kind: str, projected: bool) -> None:
     """The call tree with library frames shown (aiokafka's share is the point), pruned below 0.5 %."""
     from pyinstrument.renderers import ConsoleRenderer
 
     renderer = ConsoleRenderer(unicode=True, show_all=True, processor_options={"filter_threshold": 0.005})
-    header = f"# router side of (b) on {kind}, Ed25519 + decision records, first batch → Nth record consumed\n"
+    under = ", projected under an agreement" if projected else ""
+    header = f"# router side of (b) on {kind}, Ed25519 + decision records{under}, first batch → Nth record consumed\n"
     path.write_text(header + renderer.render(profiler.last_session))
 
 
@@ -300,6 +319,17 @@ def print_table(results: dict) -> None:
         parts = [("relay", b["relay"]["cpu"])] + [(name, run["cpu"]) for name, run in b["hub"].items()]
         print(f"[{kind}] " + ", ".join(f"{name} {c['broker_us_per_msg']:g} / {c['bench_process_us_per_msg']:g}"
                                      for name, c in parts))
+    for kind, b in results["brokers"].items():
+        for name, cost in b.get("projection_cost", {}).items():
+            before, after = cost["router_us_per_msg"]
+            print(f"[{kind}] {name}, projected / unprojected = {cost['ratio']:.2f}   "
+                  f"router µs/msg {before:g} → {after:g}")
+    if "projection" in v:
+        p = v["projection"]
+        print(f"one delivery under the agreement ({p['bytes']['original']} → {p['bytes']['projected']} B), µs: "
+              f"projected() + HubKey.headers() {p['projected+headers']['us_per_msg']:g} = projected() "
+              f"{p['projected']['us_per_msg']:g} + headers {p['hub_key.headers']['us_per_msg']:g}; "
+              + ", ".join(f"{part} {r['us_per_msg']:g}" for part, r in p["split"].items()))
     if "sasl_cost" in results:
         print("Apache Kafka with SASL and ACLs / without: " + ", ".join(
             f"{k} {r:.2f}" for k, r in results["sasl_cost"].items()))
@@ -317,8 +347,12 @@ async def broker_measurements(kind: str, args: argparse.Namespace, messages: lis
         print(f"  [{kind}] relay: {relay['msg_per_s']:,} msg/s", flush=True)
         hub = {}
         modes = (*MODES, *(UNSCREENED if args.replay_window == "both" else ()))
+        if args.projection == "both":
+            modes = with_projected(modes)
         for mode in (m for m in modes if m.runs_on(kind)):
-            profile = RESULTS / f"route-profile-{kind}.txt" if args.profile and mode.name == "ed25519" else None
+            profile = None
+            if args.profile and mode.algorithm == "ed25519" and mode.replays:
+                profile = RESULTS / f"route-profile-{kind}{'-projected' if mode.projected else ''}.txt"
             async with site.place(mode.label) as place:
                 hub[mode.name] = await asyncio.wait_for(
                     hub_end_to_end(place, messages, args.partitions, profile, mode), TIMEOUT + 30)
@@ -328,6 +362,8 @@ async def broker_measurements(kind: str, args: argparse.Namespace, messages: lis
     verify = validated["verify ed25519"]["msg_per_s"]
     results = {**site.facts, "relay": relay, "hub": hub, "ratios": ratios,
                "ed25519_ceiling": rate(int(verify * CORES), 1.0)}  # cores ÷ the verify cost, as a rate
+    if args.projection == "both":
+        results["projection_cost"] = projection_cost(hub)
     return {**results, "goals": goals(results)}
 
 
@@ -338,6 +374,17 @@ async def measure(args: argparse.Namespace, messages: list[Message], validated: 
         if kind == "kafka" and args.without_sasl:  # right after, so both see the same machine
             brokers[WITHOUT_SASL] = await broker_measurements(kind, args, messages, validated, authenticate=False)
     return brokers
+
+
+def projection_cost(hub: dict) -> dict:
+    """Each projected run over its twin without agreements (below 1, what projecting and re-signing cost), and
+    the router process's CPU µs per message in both."""
+    cost = {}
+    for name in PROJECTED:
+        before, after = hub[name], hub[f"{name}, projected"]
+        cost[name] = {"ratio": round(after["msg_per_s"] / before["msg_per_s"], 3),
+                      "router_us_per_msg": [run["cpu"]["bench_process_us_per_msg"] for run in (before, after)]}
+    return cost
 
 
 def sasl_cost(brokers: dict) -> dict:
@@ -360,6 +407,8 @@ def main() -> None:
                         help="measure Apache Kafka a second time without SASL and ACLs, for what they cost")
     parser.add_argument("--replay-window", choices=("on", "both"), default="on",
                         help="'both' also routes each signed run without the replay window")
+    parser.add_argument("--projection", choices=("off", "both"), default="off",
+                        help="'both' also routes bare, log and ed25519 under a data-sharing agreement")
     args = parser.parse_args()
     stop_on_sigterm()
     RESULTS.mkdir(exist_ok=True)
@@ -368,6 +417,8 @@ def main() -> None:
     started = datetime.now(timezone.utc)
     messages = make_messages(args.messages)
     validated = validation(messages)  # first, while no broker is running and the machine is quiet
+    if args.projection == "both":
+        validated["projection"] = projection(messages)
     brokers = asyncio.run(measure(args, messages, validated))
     results = {
         "timestamp": started.isoformat(timespec="seconds"),
