@@ -263,7 +263,7 @@ class Router:
         agreement = outcome.terms[index] if outcome.terms else None
         if agreement is None:
             return record.value, plain
-        value = projected(outcome.envelope, self._catalog.directory.agreements.projection(agreement))
+        value = projected(record.value, self._catalog.directory.agreements.projection(agreement))
         headers = [header for header in plain if header[0] != SIGNED_PAYLOAD_HEADER]
         return value, headers + self._catalog.hub_key.headers(value, agreement.id, record.value or b"")
 

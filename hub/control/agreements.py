@@ -108,8 +108,7 @@ async def change(hub: Any, agreement_id: str, changes: dict[str, Any], by: str) 
     problems = _problems(hub, terms) or _overlapping(hub, terms, agreement_id)
     if problems:
         raise _refuse(422 if problems[0]["rule"] != "oneAgreement" else 409, problems)
-    agreement = current.model_copy(update={**terms.model_dump(), "version": current.version + 1,
-                                           "changed_at": _now(), "changed_by": by})
+    agreement = _revised(current, **terms.model_dump(), changed_at=_now(), changed_by=by)
     return await _store(hub, agreement, "changed", current.version)
 
 
@@ -121,8 +120,7 @@ async def end(hub: Any, agreement_id: str, by: str) -> Agreement | None:
     if current.ended_at is not None:
         return current
     at = _now()
-    agreement = current.model_copy(update={"ended_at": at, "version": current.version + 1,
-                                           "changed_at": at, "changed_by": by})
+    agreement = _revised(current, ended_at=at, changed_at=at, changed_by=by)
     return await _store(hub, agreement, "ended", current.version)
 
 
@@ -138,6 +136,11 @@ async def declare(hub: Any, agreement_id: str, data: dict[str, Any], by: str) ->
     if current.model_dump(include=set(Terms.model_fields)) == terms.model_dump():
         return current
     return await change(hub, agreement_id, terms.model_dump(), by) or current
+
+
+def _revised(current: Agreement, **changes: Any) -> Agreement:
+    """Its next version (built anew, not copied: a copy would keep what the current one worked out)."""
+    return Agreement.model_validate({**current.model_dump(), **changes, "version": current.version + 1})
 
 
 def _now() -> datetime:

@@ -9,15 +9,17 @@ payload). Pure logic: the router projects, the hub signs (hub.core.hub_signature
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Annotated, Any
 
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from hub.core.envelope import ConnectorId, Envelope, MessageType
+from hub.core.envelope import ConnectorId, MessageType
 
 # RFC 6901 pointers of object members into the payload (`/ChuHoSo/HoVaTen`); `~0` and `~1` escape `~` and `/`.
 Pointer = Annotated[str, StringConstraints(pattern=r"^(/([^~/]|~[01])+)+$", max_length=300)]
@@ -68,8 +70,14 @@ class Agreement(Terms):
     changed_by: str
 
     def in_force(self, now: float) -> bool:
-        until = min((t for t in (self.valid_to, self.ended_at) if t is not None), default=None)
-        return self.valid_from.timestamp() <= now and (until is None or now < until.timestamp())
+        start, until = self._period
+        return start <= now < until
+
+    @cached_property
+    def _period(self) -> tuple[float, float]:
+        """When it starts and stops being in force, in Unix seconds: judged for every delivery it governs."""
+        until = min((t.timestamp() for t in (self.valid_to, self.ended_at) if t is not None), default=math.inf)
+        return self.valid_from.timestamp(), until
 
     def overlaps(self, other: Terms) -> bool:
         """Same parties and a type in common over a common period: two agreements would govern one delivery."""
@@ -176,10 +184,11 @@ class Agreements:
         return found
 
 
-def projected(envelope: Envelope, projection: Projection) -> bytes:
-    """The message a consumer receives under an agreement: the envelope as sent, its payload projected."""
-    fields = envelope.model_dump(exclude_none=True)
-    fields["payload"] = projection(envelope.payload)
+def projected(raw: bytes, projection: Projection) -> bytes:
+    """The message a consumer receives under an agreement: the envelope as sent (`raw`, which routing found
+    valid), its payload projected."""
+    fields = orjson.loads(raw)
+    fields["payload"] = projection(fields["payload"])
     return orjson.dumps(fields)
 
 

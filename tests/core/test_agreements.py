@@ -83,7 +83,7 @@ def test_routing_projects_withholds_and_delivers_whole_per_target():
 def test_the_hubs_signature_covers_the_projection_its_agreement_and_the_originals_hash():
     key, envelope = HubKey.parse(HubKey.new_seed()), dossier_submitted()
     original = encode(envelope)
-    value = projected(envelope, Projection(["/MaHoSo"]))
+    value = projected(original, Projection(["/MaHoSo"]))
     assert orjson.loads(value)["payload"] == {"MaHoSo": envelope.payload["MaHoSo"]}
     headers = key.headers(value, "so-tu-phap.1", original)
     keys = HubKeys.of({"keys": [key.jwk()]})

@@ -77,12 +77,13 @@ async def listed(hub: HubDep, provider: str | None = None, consumer: str | None 
     return JsonResponse([a for a in found if in_force is None or a["in_force"] == in_force])
 
 
-@router.get("/{agreement_id}", summary="One agreement as it stands")
+@router.get("/{agreement_id}", summary="One agreement as it stands", responses={404: {}})
 async def read(agreement_id: str, hub: HubDep) -> JsonResponse:
     return JsonResponse(shown(_found(hub.catalog.directory.agreements.by_id.get(agreement_id), agreement_id)))
 
 
-@router.get("/{agreement_id}/history", summary="Every version of an agreement: what changed, who, when")
+@router.get("/{agreement_id}/history", summary="Every version of an agreement: what changed, who, when",
+            responses={404: {}})
 async def history(agreement_id: str, hub: HubDep) -> JsonResponse:
     rows = await asyncio.to_thread(hub.store.agreement_history, agreement_id)
     if not rows:
@@ -91,7 +92,8 @@ async def history(agreement_id: str, hub: HubDep) -> JsonResponse:
                           "changed_at": row["document"]["changed_at"], "agreement": row["document"]} for row in rows])
 
 
-@router.patch("/{agreement_id}", dependencies=[Operator], summary="Change an agreement's terms (a new version)")
+@router.patch("/{agreement_id}", dependencies=[Operator], summary="Change an agreement's terms (a new version)",
+              responses={404: {}, 409: {"description": "It has ended, changed meanwhile, or would overlap another"}})
 async def change(agreement_id: str, body: AgreementChange, hub: HubDep) -> JsonResponse:
     changes = body.model_dump(exclude_unset=True, exclude={"changed_by"})
     try:
@@ -101,7 +103,7 @@ async def change(agreement_id: str, body: AgreementChange, hub: HubDep) -> JsonR
     return JsonResponse(shown(_found(agreement, agreement_id)))
 
 
-@router.post("/{agreement_id}/end", dependencies=[Operator],
+@router.post("/{agreement_id}/end", dependencies=[Operator], responses={404: {}},
              summary="End an agreement now: its deliveries are refused from the next message on")
 async def end(agreement_id: str, body: Ending, hub: HubDep) -> JsonResponse:
     return JsonResponse(shown(_found(await rules.end(hub, agreement_id, body.changed_by), agreement_id)))
