@@ -31,7 +31,16 @@ from hub.bus.gaps import GapGuard
 from hub.bus.guarantees import AtLeastOnce, ExactlyOnce
 from hub.bus.topics import BrokerLink, arrived_at, reply_partition
 from hub.core.agreements import projected
-from hub.core.credentials import SIGNED_PAYLOAD_HEADER, Keyring, seal, signed_payload
+from hub.core.credentials import (
+    CREDENTIAL_HEADER,
+    SIGNATURE_HEADER,
+    SIGNED_AT_HEADER,
+    SIGNED_PAYLOAD_HEADER,
+    Keyring,
+    seal,
+    signed_payload,
+)
+from hub.core.hub_signature import PROJECTION_HEADERS
 from hub.core.rejection import FieldError, Rejection, dead_letter_headers
 from hub.core.replays import ReplayWindow
 from hub.core.routing import Delivery, authenticate, decide
@@ -39,6 +48,7 @@ from hub.settings import Settings
 
 log = logging.getLogger(__name__)
 _CORES = len(os.sched_getaffinity(0))
+_NOT_PROJECTED = frozenset({CREDENTIAL_HEADER, SIGNATURE_HEADER, SIGNED_AT_HEADER, SIGNED_PAYLOAD_HEADER})
 _THREADED_BATCH = 64  # smaller batches verify inline: a thread hand-off costs more than it frees
 
 
@@ -237,7 +247,8 @@ class Router:
                        outcome: Delivery) -> list[asyncio.Future]:
         acks = []
         key = outcome.envelope.key.encode() if outcome.envelope.key else record.key
-        plain = list(record.headers)  # the signature travels on: a receiver may check it too
+        # The signature travels on (a receiver may check it too); projection headers only the hub may write.
+        plain = [header for header in record.headers if header[0] not in PROJECTION_HEADERS]
         envelope = outcome.envelope
         if envelope.correlation_id is not None and self._catalog.directory.answers(envelope.source, envelope.type) \
                 and (partition := reply_partition(plain, self._partitions[self.topics.replies])) is not None:
@@ -259,12 +270,13 @@ class Router:
     def _as_agreed(self, record: ConsumerRecord, outcome: Delivery, index: int,
                    plain: list) -> tuple[bytes | None, list]:
         """What target `index` receives: the bytes as sent, or under its agreement the projection, signed by
-        the hub (the payload the source signed, were it carried, would undo the projection: it is not)."""
+        the hub, without the source's seal (over bytes it does not get: a test of guesses at what was withheld)
+        or the payload the source signed (which would undo the projection)."""
         agreement = outcome.terms[index] if outcome.terms else None
         if agreement is None:
             return record.value, plain
         value = projected(record.value, self._catalog.directory.agreements.projection(agreement))
-        headers = [header for header in plain if header[0] != SIGNED_PAYLOAD_HEADER]
+        headers = [header for header in plain if header[0] not in _NOT_PROJECTED]
         return value, headers + self._catalog.hub_key.headers(value, agreement.id, record.value or b"")
 
     async def _authenticate(self, records: list[ConsumerRecord], keyring: Keyring | None,

@@ -77,6 +77,7 @@ async def _store(hub: Any, agreement: Agreement, change: str, expected: int | No
 
 async def create(hub: Any, data: dict[str, Any] | Terms, by: str, agreement_id: str | None = None) -> Agreement:
     terms = _terms(data)
+    await hub.catalog.fresh()  # another API process may have made one since: the checks read the store's
     agreement_id = agreement_id or f"{terms.consumer}.{secrets.token_hex(4)}"
     if agreement_id in hub.catalog.directory.agreements.by_id:
         raise AgreementError(409, f"agreement {agreement_id!r} exists: change it instead",
@@ -93,6 +94,7 @@ async def create(hub: Any, data: dict[str, Any] | Terms, by: str, agreement_id: 
 
 async def change(hub: Any, agreement_id: str, changes: dict[str, Any], by: str) -> Agreement | None:
     """New terms for an agreement in force (the parties stay); None when there is no such agreement."""
+    await hub.catalog.fresh()
     current = hub.catalog.directory.agreements.by_id.get(agreement_id)
     if current is None:
         return None
@@ -104,6 +106,10 @@ async def change(hub: Any, agreement_id: str, changes: dict[str, Any], by: str) 
         raise _refuse(422, [{"field": name, "rule": "sameParties",
                              "message": "an agreement's parties do not change: end it and make another"}
                             for name in fixed])
+    dropped = sorted(set(current.types) - set(changes.get("types", current.types)))
+    if dropped:  # a type no agreement names any more would reach the consumer whole, as its grant says
+        raise _refuse(422, [{"field": "types", "rule": "keepsTypes", "message": f"{', '.join(dropped)} would "
+                             "no longer be governed: end the agreement and make another"}])
     terms = _terms({**current.model_dump(include=set(Terms.model_fields)), **changes})
     problems = _problems(hub, terms) or _overlapping(hub, terms, agreement_id)
     if problems:

@@ -25,6 +25,7 @@ from prometheus_client import Counter, Histogram
 from hub.audit import decisions
 from hub.bus.replies import Expected, ReplyBox
 from hub.bus.topics import REPLY_TO_HEADER
+from hub.core.agreements import Withheld
 from hub.core.credentials import (
     CREDENTIAL_HEADER,
     HTTP_CREDENTIAL_HEADER,
@@ -199,6 +200,9 @@ class ServiceCalls:
         if offered.reply not in catalog.directory.connectors[envelope.source].consumes:
             raise _refusal(403, "envelope.source", "mayReceiveReply", f"{envelope.source!r} is not registered to "
                            f"receive {offered.reply}, the reply of {service}", envelope)
+        withheld = catalog.directory.agreements.terms(provider, envelope.source, offered.reply, now)
+        if isinstance(withheld, Withheld):  # the provider would answer for nothing: its reply would be withheld
+            raise _refusal(403, "envelope.source", "agreement", withheld.reason, envelope)
         state = await self._state(provider)
         if state in _UNAVAILABLE:
             raise _refusal(503, "path.provider", "providerAvailable", f"{provider!r} is {state}: it cannot answer "

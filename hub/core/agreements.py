@@ -83,8 +83,8 @@ class Agreement(Terms):
         """Same parties and a type in common over a common period: two agreements would govern one delivery."""
         if (self.provider, self.consumer) != (other.provider, other.consumer) or not set(self.types) & set(other.types):
             return False
-        end = self.ended_at or self.valid_to
-        return _before(other.valid_from, end) and _before(self.valid_from, other.valid_to)
+        until = min((t for t in (self.valid_to, self.ended_at) if t is not None), default=None)
+        return _before(other.valid_from, until) and _before(self.valid_from, other.valid_to)
 
 
 def _before(start: datetime, end: datetime | None) -> bool:

@@ -3,12 +3,15 @@ r"""The hub's own signature, over a message it projected under a data-sharing ag
 The source's signature covers the bytes it sent; a consumer under an agreement receives fewer. The hub signs
 what it delivers with its Ed25519 key (its public half is served at /v1/keys as a JWK set) over
 
-    b"lgsp-projection:" + <agreement id> + b"\n" + <SHA-256 of the source's bytes, hex> + b"\n"
+    b"lgsp-projection:" + <agreement id> + b"\n" + <the original's digest, hex> + b"\n"
       + signature_base(<the bytes delivered>, <signing time>)
 
-so the agreement and the original's hash cannot be swapped for others. The record keeps the source's own
-`lgsp.credential`, `lgsp.signature` and `lgsp.signed-at` (over the original bytes, which the consumer may
-ask the source for and check against `lgsp.original-sha256`), and adds the headers below.
+so the agreement and the original cannot be swapped for others. The original's digest is an HMAC-SHA256
+under a key only the hub holds, not a plain SHA-256: a consumer holds the whole envelope but the members
+withheld from it, and with a plain hash (or the source's own signature, an oracle just as good) it could try
+guesses of a short member (a birth date, which fields of a verification disagreed) until one matched. So a
+projected record carries neither; the hub, which checked the source's signature, vouches for the original
+with the digest, and can recompute it from the message should a dispute need it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -27,13 +31,13 @@ from nacl.signing import SigningKey, VerifyKey
 from hub.core.credentials import signature_base
 
 AGREEMENT_HEADER = "lgsp.agreement"
-ORIGINAL_SHA256_HEADER = "lgsp.original-sha256"
+ORIGINAL_DIGEST_HEADER = "lgsp.original-digest"
 HUB_KEY_HEADER = "lgsp.hub-key"
 HUB_SIGNATURE_HEADER = "lgsp.hub-signature"
 HUB_SIGNED_AT_HEADER = "lgsp.hub-signed-at"
-PROJECTION_HEADERS = (AGREEMENT_HEADER, ORIGINAL_SHA256_HEADER, HUB_KEY_HEADER, HUB_SIGNATURE_HEADER,
+PROJECTION_HEADERS = (AGREEMENT_HEADER, ORIGINAL_DIGEST_HEADER, HUB_KEY_HEADER, HUB_SIGNATURE_HEADER,
                       HUB_SIGNED_AT_HEADER)
-# The same on an HTTP answer (a service's reply to a call over HTTP): LGSP-Agreement, LGSP-Original-Sha256, …
+# The same on an HTTP answer (a service's reply to a call over HTTP): LGSP-Agreement, LGSP-Original-Digest, …
 HTTP_PROJECTION_HEADERS = {name: "LGSP-" + "-".join(part.title() for part in name.removeprefix("lgsp.").split("-"))
                            for name in PROJECTION_HEADERS}
 
@@ -46,8 +50,8 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def projection_base(raw: bytes, agreement: bytes, original_sha256: bytes, signed_at: bytes) -> bytes:
-    return b"lgsp-projection:" + agreement + b"\n" + original_sha256 + b"\n" + signature_base(raw, signed_at)
+def projection_base(raw: bytes, agreement: bytes, original_digest: bytes, signed_at: bytes) -> bytes:
+    return b"lgsp-projection:" + agreement + b"\n" + original_digest + b"\n" + signature_base(raw, signed_at)
 
 
 def key_id(public: bytes) -> str:
@@ -60,6 +64,7 @@ class HubKey:
 
     def __init__(self, seed: bytes) -> None:
         self._key = SigningKey(seed)
+        self._digest_key = hmac.digest(seed, b"lgsp-original-digest", "sha256")
         self.public = bytes(self._key.verify_key)
         self.id = key_id(self.public)
 
@@ -75,11 +80,15 @@ class HubKey:
                 ) -> list[tuple[str, bytes]]:
         """The headers a projected record adds: its agreement, the original's hash and the hub's signature."""
         at = str(int(time.time()) if signed_at is None else signed_at).encode()
-        digest = hashlib.sha256(original).hexdigest().encode()
+        digest = self.original_digest(original).encode()
         signature = self._key.sign(projection_base(raw, agreement.encode(), digest, at)).signature
-        return [(AGREEMENT_HEADER, agreement.encode()), (ORIGINAL_SHA256_HEADER, digest),
+        return [(AGREEMENT_HEADER, agreement.encode()), (ORIGINAL_DIGEST_HEADER, digest),
                 (HUB_KEY_HEADER, self.id.encode()), (HUB_SIGNATURE_HEADER, _b64(signature).encode()),
                 (HUB_SIGNED_AT_HEADER, at)]
+
+    def original_digest(self, original: bytes) -> str:
+        """What stands for the bytes the source sent on a projection of them: checkable by the hub alone."""
+        return hmac.digest(self._digest_key, original, "sha256").hex()
 
     def jwk(self) -> dict[str, str]:
         """The public half as a JSON Web Key (RFC 8037: OKP, Ed25519)."""
@@ -121,7 +130,7 @@ class HubKeys:
         key = self.keys.get(kid)
         if key is None:
             raise HubSignatureError(f"signed with hub key {kid!r}, which is not among the keys given")
-        base = projection_base(raw, agreement, found[ORIGINAL_SHA256_HEADER], found[HUB_SIGNED_AT_HEADER])
+        base = projection_base(raw, agreement, found[ORIGINAL_DIGEST_HEADER], found[HUB_SIGNED_AT_HEADER])
         try:
             key.verify(base, _unb64(found[HUB_SIGNATURE_HEADER].decode()))
         except (BadSignatureError, ValueError, binascii.Error):

@@ -306,7 +306,9 @@ class Connector:
             self._inbox.pause(*self._inbox.assignment())
 
     def _resolve_reply(self, record: ConsumerRecord) -> None:
-        if self._unverified(record) is not None:
+        try:
+            self._agreement(record)
+        except HubSignatureError:
             return  # its worker dead-letters it
         envelope = decode(record.value)
         waiting = self._pending.get(envelope.correlation_id) if envelope.correlation_id else None
@@ -345,19 +347,18 @@ class Connector:
                 await self._inbox.commit(offsets)
                 self._committed.update(offsets)
 
-    def _unverified(self, record: ConsumerRecord) -> str | None:
-        """Why the hub's signature over a projected record does not hold (None: it holds, or is not checked)."""
+    def _agreement(self, record: ConsumerRecord) -> str | None:
+        """The agreement the hub projected a record under, its signature checked when the hub's keys were
+        given; raises HubSignatureError when it does not hold."""
         if self.hub_keys is None:
-            return None
-        try:
-            self.hub_keys.verify(record.value, record.headers)
-        except HubSignatureError as exc:
-            return str(exc)
-        return None
+            return _agreement(record)
+        return self.hub_keys.verify(record.value, record.headers)
 
     async def _dispatch(self, record: ConsumerRecord) -> None:
-        if (why := self._unverified(record)) is not None:
-            return await self._give_up(record, why, "hubSignature")
+        try:
+            agreement = self._agreement(record)
+        except HubSignatureError as exc:
+            return await self._give_up(record, str(exc), "hubSignature")
         envelope = decode(record.value)  # the router already validated it
         if not self._seen.add(envelope.id):
             self.counters.duplicates += 1
@@ -375,7 +376,7 @@ class Connector:
             return await self._give_up(record, f"payload does not fit {route.model.__name__}: {exc}")
         metrics.DELIVERY_LATENCY.labels(self.id).observe(max(time.time() - record.timestamp / 1000, 0.0))
         try:
-            await self._call(route.handler, Message(envelope, payload, _reply_to(record), _agreement(record)))
+            await self._call(route.handler, Message(envelope, payload, _reply_to(record), agreement))
         except Exception as exc:
             log.warning("%s: handler of %s failed %d times: %s", self.id, envelope.type, self.handler_attempts, exc)
             self._failing = True

@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from hub.core.envelope import Envelope, encode
-from hub.core.hub_signature import AGREEMENT_HEADER, ORIGINAL_SHA256_HEADER, HubKeys, HubSignatureError
+from hub.core.hub_signature import AGREEMENT_HEADER, ORIGINAL_DIGEST_HEADER, HubKeys, HubSignatureError
 from hub.core.personal_id import make
 from hub.core.rejection import DEAD_LETTER_PREFIX
 from hub.sdk import Connector, HttpRegistrar, Message
@@ -102,26 +102,32 @@ async def test_two_consumers_of_one_type_receive_the_fields_their_agreements_all
     assert set(orjson.loads(to_narrow.value)["payload"]) == {"MaHoSo", "TrangThaiHoSo"}
     wide_payload = orjson.loads(to_wide.value)["payload"]
     assert set(wide_payload) == {"MaHoSo", "ChuHoSo"} and set(wide_payload["ChuHoSo"]) == {"HoVaTen", "SoDinhDanh"}
-    keys = hub_keys(hub)
+    keys, digests = hub_keys(hub), set()
     for record, agreement in ((to_narrow, narrow), (to_wide, wide)):
         headers = dict(record.headers)
         assert keys.verify(record.value, record.headers) == agreement["id"]
-        assert headers[ORIGINAL_SHA256_HEADER].decode() == hashlib.sha256(raw).hexdigest()
-        # the source's own signature travels on, over the bytes it sent (Ed25519 signs deterministically)
-        assert headers["lgsp.signature"].decode() == credential.sign(raw, int(headers["lgsp.signed-at"]))
+        # neither a plain hash of the original nor the source's signature over it: each would let the
+        # consumer test guesses at what was withheld; the hub's keyed digest stands for the original
+        assert headers[ORIGINAL_DIGEST_HEADER].decode() != hashlib.sha256(raw).hexdigest()
+        assert not {"lgsp.signature", "lgsp.credential", "lgsp.signed-payload"} & set(headers)
+        digests.add(headers[ORIGINAL_DIGEST_HEADER])
         assert orjson.loads(record.value)["id"] == message_id(raw)
         with pytest.raises(HubSignatureError):
             keys.verify(record.value.replace(b'"MaHoSo"', b'"MaHoSo" '), record.headers)
+    assert len(digests) == 1  # one original behind both
 
 
 async def test_a_consumer_no_agreement_governs_receives_the_bytes_unchanged(hub, parties):
     ids, credential = parties
     agree(hub, ids["provider"], ids["narrow"], NARROW_FIELDS)
     raw = dossier(ids["provider"], citizen())
-    publish(hub, raw, credential)
+    # a source cannot pass its message off as projected by the hub: the router drops such headers
+    await produce(hub.client, hub.topics.ingress, [raw], signer=credential, headers=[(AGREEMENT_HEADER, b"forged")])
     [to_wide] = await inbox(hub, ids["wide"], 1)
     assert to_wide.value == raw
-    assert AGREEMENT_HEADER not in dict(to_wide.headers)
+    headers = dict(to_wide.headers)
+    assert AGREEMENT_HEADER not in headers
+    assert headers["lgsp.signature"].decode() == credential.sign(raw, int(headers["lgsp.signed-at"]))
 
 
 async def test_an_ended_or_expired_agreement_stops_delivery_at_once_and_loses_nothing(hub, parties):
@@ -231,6 +237,9 @@ async def test_agreements_refuse_bad_terms_by_field_and_rule_and_keep_every_chan
     assert httpx.post(f"{hub.url}/v1/agreements", json={**base, "fields": ["/MaHoSo"]}).status_code == 401
     made = agree(hub, ids["provider"], ids["narrow"], NARROW_FIELDS)
     assert refused(fields=["/MaHoSo"]) == (409, [("types", "oneAgreement")])
+    narrowed = httpx.patch(f"{hub.url}/v1/agreements/{made['id']}", headers=OPERATOR,
+                           json={"types": ["dossier.completed"], "changed_by": "b"})
+    assert narrowed.status_code == 422 and narrowed.json()["error"]["details"][0]["rule"] == "keepsTypes"
 
     changed = httpx.patch(f"{hub.url}/v1/agreements/{made['id']}", headers=OPERATOR,
                           json={"fields": ["/MaHoSo"], "changed_by": "Lê Văn Thay Đổi"})

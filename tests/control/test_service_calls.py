@@ -15,6 +15,7 @@ import pytest
 
 from hub.bus.topics import REPLY_TO_HEADER
 from hub.core.credentials import Credential
+from hub.core.hub_signature import HTTP_PROJECTION_HEADERS, HubKeys
 from hub.sdk import Connector, HttpRegistrar, Message
 from province.connectors.population_db.connector import ID as POPULATION_ID
 from province.connectors.population_db.connector import PopulationDatabase
@@ -254,3 +255,27 @@ async def test_two_api_processes_each_get_their_own_replies(hub, caller, populat
             assert answer.json()["payload"]["MaYeuCau"] == sent["payload"]["MaYeuCau"]
     finally:
         second.stop()
+
+
+async def test_a_reply_under_an_agreement_is_projected_and_one_withheld_is_refused_before_the_call(
+        hub, caller, population):
+    """Last in the module: it ends the caller's agreement on the reply."""
+    body = {"provider": POPULATION_ID, "consumer": CALLER["id"], "types": ["citizen.verify.reply"],
+            "fields": ["/MaYeuCau", "/KetQua"], "purpose": {"code": "XAC_THUC", "text": "Xác thực"},
+            "legal_basis": "Nghị định 47/2020/NĐ-CP", "valid_from": "2026-01-01T00:00:00+07:00", "changed_by": "a"}
+    made = httpx.post(f"{hub.url}/v1/agreements", json=body, headers=OPERATOR)
+    assert made.status_code == 201, made.text
+    answer = await call(hub, request(CALLER["id"]), caller)
+    assert answer.status_code == 200, answer.text
+    assert set(answer.json()["payload"]) == {"MaYeuCau", "KetQua"}
+    assert answer.headers["LGSP-Agreement"] == made.json()["id"]
+    keys = HubKeys.of(httpx.get(f"{hub.url}/v1/keys").json())
+    headers = [(name, answer.headers[http].encode()) for name, http in HTTP_PROJECTION_HEADERS.items()]
+    assert keys.verify(answer.content, headers) == made.json()["id"]
+
+    httpx.post(f"{hub.url}/v1/agreements/{made.json()['id']}/end", json={"changed_by": "b"}, headers=OPERATOR)
+    answered = population.answered
+    refused = await call(hub, request(CALLER["id"]), caller)
+    assert refused.status_code == 403 and _errors(refused)[0]["rule"] == "agreement", refused.text
+    await asyncio.sleep(1)
+    assert population.answered == answered  # the provider never saw the request

@@ -34,7 +34,9 @@ def report(hub: Hub, personal_id: str, limit: int) -> dict[str, Any]:
     records = hub.store.find_log(limit, hub.subject(personal_id), outcome="delivered")
     version = lru_cache(maxsize=None)(hub.store.agreement_version)
     rows = disclosures(records, hub.catalog.directory.connectors, version)
-    return {"personal_id": personal_id, "messages": len(records), "disclosures": rows}
+    # complete: False when the limit cut the oldest messages off (types logged in mode `none` are never listed)
+    return {"personal_id": personal_id, "messages": len(records), "complete": len(records) < limit,
+            "disclosures": rows}
 
 
 @router.get("/{personal_id}/disclosures", dependencies=[Operator],
