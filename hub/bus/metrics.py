@@ -12,6 +12,8 @@ _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 
 ROUTED = Counter("lgsp_messages_routed", "Messages delivered to a connector's inbox.", ["type", "source", "target"])
 REJECTED = Counter("lgsp_messages_rejected", "Messages dead-lettered, by DLQ stage.", ["type", "source", "stage"])
+WITHHELD = Counter("lgsp_deliveries_withheld", "Deliveries the router refused to a consumer for want of a "
+                   "data-sharing agreement in force, by type, source and consumer.", ["type", "source", "consumer"])
 REPLAY_EVICTED = Counter("lgsp_replay_window_evicted", "Messages a replay window forgot at its cap "
                          "(LGSP_REPLAY_WINDOW_MAX_ENTRIES) while their signatures were fresh, by where: 'router' "
                          "or 'http'.", ["where"])

@@ -306,6 +306,7 @@ class Router:
         stats.last_batch_at = now
         routed: Counter[tuple[str, str, str]] = Counter()
         rejected: Counter[tuple[str, str, str]] = Counter()
+        withheld: Counter[tuple[str, str, str]] = Counter()
         latencies = []
         for record, outcome in outcomes:
             envelope = outcome.envelope
@@ -318,11 +319,15 @@ class Router:
                 stats.rejected[outcome.stage] = stats.rejected.get(outcome.stage, 0) + 1
                 labels = (envelope.type, envelope.source) if envelope else ("unknown", "unknown")
                 rejected[(*labels, outcome.stage)] += 1
+            for refused in outcome.withheld:  # delivered to others or to no one: refused to this consumer alike
+                withheld[(envelope.type, envelope.source, refused.consumer)] += 1
         stats.deliveries += sum(routed.values())
         for labels, count in routed.items():
             metrics.ROUTED.labels(*labels).inc(count)
         for labels, count in rejected.items():
             metrics.REJECTED.labels(*labels).inc(count)
+        for labels, count in withheld.items():
+            metrics.WITHHELD.labels(*labels).inc(count)
         for latency in latencies:
             metrics.ROUTE_LATENCY.observe(latency)
         if self.replays is not None and self.replays.evicted > self._evicted:

@@ -6,7 +6,8 @@ assigned (no consumer group) and read committed when the router writes in transa
 aborted batch is never counted. It runs beside the connectors of a busy process: per record, one orjson
 parse and a few counters. Route latency is `routed_at - received_at`: from the ingress record's timestamp,
 as the router's `lgsp_route_latency_seconds`, for delivered messages (records from before `received_at`
-was carried count, without a latency).
+was carried count, without a latency). Deliveries withheld for want of a data-sharing agreement in force are
+counted per consumer and type from the record's `sharing`, whether the message reached others or no one.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
+import time
+from collections import Counter, deque
 
 import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -31,8 +33,8 @@ STOP_SECONDS = 5.0
 
 
 class RoutingWatch:
-    """Counters since start (`routed`, `rejected`), latencies since the last take_latencies(), and the time of
-    each source's last delivered message (`last_seen`, unix seconds)."""
+    """Counters since start (`routed`, `rejected`, `withheld` per (consumer, type)), latencies since the last
+    take_latencies(), and the time of each source's last delivered message (`last_seen`, unix seconds)."""
 
     def __init__(self, link: BrokerLink, admin: TopicAdmin) -> None:
         self._link, self._admin, self.topic = link, admin, link.topics.decisions
@@ -40,6 +42,8 @@ class RoutingWatch:
         self.rejected = 0
         self.unreadable = 0  # records that are no decision (only the hub writes the topic)
         self.last_seen: dict[str, float] = {}
+        self.withheld: Counter[tuple[str, str]] = Counter()
+        self.since: float | None = None  # when counting began (unix seconds)
         self._latencies: deque[float] = deque(maxlen=LATENCIES_KEPT)
         self._task: asyncio.Task | None = None
 
@@ -52,6 +56,7 @@ class RoutingWatch:
         partitions = [TopicPartition(self.topic, p) for p in range(await self._admin.partitions(self.topic))]
         self._consumer.assign(partitions)
         await self._consumer.seek_to_end(*partitions)
+        self.since = time.time()
         self._gaps = GapGuard("routing-watch", self._consumer.seek, transactional=self._link.transactions)
         self._task = asyncio.create_task(self._follow(), name="routing-watch")
 
@@ -85,6 +90,9 @@ class RoutingWatch:
         for record in records:
             try:
                 d = orjson.loads(record.value)
+                sharing = d.get("sharing")  # None when no agreement governed; older records lack it
+                if sharing and sharing["withheld"]:
+                    self._count_withheld(d["type"], sharing["withheld"])
                 if d["outcome"] != "delivered":  # else rejected, or the end of a call over HTTP
                     rejected += d["outcome"] == "rejected"
                     continue
@@ -98,3 +106,7 @@ class RoutingWatch:
                 self.unreadable += 1
         self.routed += routed
         self.rejected += rejected
+
+    def _count_withheld(self, type: str, withheld: dict[str, str]) -> None:
+        for consumer in withheld:
+            self.withheld[(consumer, type)] += 1

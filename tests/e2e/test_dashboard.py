@@ -19,7 +19,7 @@ import pytest
 
 from hub.core.envelope import Envelope, encode
 from tests.support import ROOT
-from tests.support.hubs import HubProcess
+from tests.support.hubs import OPERATOR, HubProcess
 from tests.support.waiting import eventually
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -35,12 +35,12 @@ LANGS = {
            "sysSub": "{} đã kết nối · {} chưa kết nối",
            "latencyLegend": ["Trung vị (p50)", "Phân vị 99 (p99)"],
            "routerBehind": "Điều phối đang tụt lại", "svcTitle": "Danh mục dịch vụ",
-           "svcNone": "Chưa có bộ kết nối nào cung cấp dịch vụ"},
+           "svcNone": "Chưa có bộ kết nối nào cung cấp dịch vụ", "agrTitle": "Thỏa thuận chia sẻ dữ liệu"},
     "en": {"group": ",", "decimal": ".", "connTitle": "Information systems connected through the LGSP",
            "kpiOnline": "Dossiers filed online", "systems": "{}/{} systems", "met": "Met", "notMet": "Not met",
            "sysSub": "{} connected · {} not connected", "latencyLegend": ["Median (p50)", "99th percentile (p99)"],
            "routerBehind": "Router falling behind", "svcTitle": "Service catalog",
-           "svcNone": "No connector serves a service yet"},
+           "svcNone": "No connector serves a service yet", "agrTitle": "Data-sharing agreements"},
 }
 
 
@@ -303,6 +303,95 @@ async def test_the_services_card_lists_each_service_and_counts_its_calls(provinc
         await page.get_by_test_id("lang-switch").click()
         assert (await page.locator("[data-i18n=svcTitle]").text_content()) == LANGS["en"]["svcTitle"]
         await check_services(page, hub, "en")
+        assert page.errors == []
+    finally:
+        await browser.close()
+        await playwright.stop()
+
+
+LAND_CLERK = {"id": "mot-cua-dat", "name": "Một cửa (tra cứu đất)", "agency": "000.00.01.H22",
+              "produces": ["land.parcel.request"]}
+LAND_SHARING = {"id": "dat-dai-tra-cuu", "provider": "mot-cua-dat", "consumer": "dat-dai",
+                "types": ["land.parcel.request"], "fields": ["/MaYeuCau", "/MaXa", "/SoToBanDo", "/SoThua"],
+                "purpose": {"code": "TRA_CUU_DAT", "text": "Tra cứu thửa đất khi giải quyết hồ sơ"},
+                "legal_basis": "Nghị định 47/2020/NĐ-CP, Điều 15", "valid_from": "2024-01-01T00:00:00+07:00",
+                "changed_by": "e2e"}
+LAND_ARCHIVE = {"id": "luu-tru-dat", "name": "Lưu trữ đất đai", "agency": "000.01.04.H22",
+                "consumes": ["land.parcel.request"]}  # no agreement governs what it receives
+AGREEMENTS_TABLE = "[data-testid=agreements-table]"
+
+
+def land_lookup(request: str, **fields: Any) -> bytes:
+    return encode(Envelope.new("land.parcel.request", 1, LAND_CLERK["id"], {
+        "MaYeuCau": request, "MaXa": "21550", "SoToBanDo": 12, "SoThua": 345}, **fields))
+
+
+def withheld_metric(hub: HubProcess) -> float:
+    """lgsp_deliveries_withheld_total of the land lookup, over the hub process and its router workers."""
+    labels = ('type="land.parcel.request"', 'source="mot-cua-dat"', 'consumer="dat-dai"')
+    workers = api(hub, "/v1/health").get("router_workers") or []
+    lines = [line for url in [f"{hub.url}/metrics", *(w["metrics"] for w in workers)]
+             for line in httpx.get(url, timeout=10).text.splitlines()]
+    return sum(float(line.split()[-1]) for line in lines
+               if line.startswith("lgsp_deliveries_withheld_total{") and all(label in line for label in labels))
+
+
+async def check_agreements(page, hub: HubProcess, lang: str) -> None:
+    """The agreements card shows the API's rows in its order, each withheld count formatted and highlighted."""
+    def expected() -> list[dict[str, Any]]:
+        return [{"connector": row["id"], "in force": [a["id"] for a in row["in_force"]],
+                 "not in force": [f"{a['id']}/{a['state']}" for a in row["not_in_force"]],
+                 "withheld": integer(row["withheld"], lang), "alert": "true" if row["alert"] else "false"}
+                for row in api(hub, "/v1/stats/agreements")["connectors"]]
+    await agree("agreements card", expected, lambda: page.eval_on_selector_all(
+        f"{AGREEMENTS_TABLE} tr[data-connector]", """rows => rows.map((r) => ({
+          connector: r.dataset.connector,
+          'in force': [...r.querySelectorAll('[data-role=in-force] [data-agreement]')].map((c) => c.dataset.agreement),
+          'not in force': [...r.querySelectorAll('[data-role=not-in-force] [data-agreement]')]
+            .map((c) => `${c.dataset.agreement}/${c.dataset.state}`),
+          withheld: r.querySelector('[data-testid=agreement-withheld]').textContent,
+          alert: String(r.querySelector('[data-testid=agreement-withheld]').classList.contains('txt-notmet')) }))"""))
+
+
+async def test_the_agreements_card_shows_each_agreement_and_the_deliveries_withheld(province_hub):
+    """An agreement in force shows on both parties' rows; once ended, the messages its provider sends the
+    consumer are withheld (refused at the edge, or routed to others but not to it), and the consumer's row
+    counts them, highlighted, first."""
+    hub = province_hub
+    hub.register(LAND_REGISTRY)
+    hub.register(LAND_ARCHIVE)
+    clerk = hub.register(LAND_CLERK)
+    made = httpx.post(f"{hub.url}/v1/agreements", json=LAND_SHARING, headers=OPERATOR, timeout=30)
+    assert made.status_code == 201, made.text
+    playwright, browser, page = await browse(hub)
+    try:
+        consumer = page.locator(f"{AGREEMENTS_TABLE} tr[data-connector=dat-dai]")
+        await consumer.locator("[data-role=in-force] [data-agreement=dat-dai-tra-cuu][data-role=consumer]").wait_for()
+        await page.locator(f"{AGREEMENTS_TABLE} tr[data-connector=mot-cua-dat] [data-role=in-force] "
+                           "[data-agreement=dat-dai-tra-cuu][data-role=provider]").wait_for()
+        assert (await page.locator("[data-i18n=agrTitle]").text_content()) == LANGS["vi"]["agrTitle"]
+        await check_agreements(page, hub, "vi")
+
+        ended = httpx.post(f"{hub.url}/v1/agreements/dat-dai-tra-cuu/end", json={"changed_by": "e2e"},
+                           headers=OPERATOR, timeout=30)
+        assert ended.status_code == 200 and ended.json()["in_force"] is False, ended.text
+        # to dat-dai alone: refused whole at the HTTP edge; to every subscriber: routed, dat-dai's share withheld
+        refused = await asyncio.to_thread(hub.publish, land_lookup("YC-DAT-1", target="dat-dai"), clerk)
+        assert refused.status_code == 422 and refused.json()["error"]["details"]["errors"][0]["rule"] == "agreement", \
+            refused.text
+        routed = await asyncio.to_thread(hub.publish, land_lookup("YC-DAT-2"), clerk)
+        assert routed.status_code == 202 and routed.json()["targets"] == [LAND_ARCHIVE["id"]], routed.text
+        await consumer.locator("[data-role=not-in-force] [data-agreement=dat-dai-tra-cuu][data-state=ended]").wait_for()
+        await page.wait_for_function(
+            f"Number(document.querySelector('{AGREEMENTS_TABLE} tr[data-connector=dat-dai] "
+            "[data-testid=agreement-withheld]')?.dataset.value) >= 2", timeout=30_000)
+        assert await consumer.get_attribute("data-alert") == "true"
+        await check_agreements(page, hub, "vi")
+        await eventually(lambda: withheld_metric(hub) >= 1, 30, "lgsp_deliveries_withheld_total counted")
+
+        await page.get_by_test_id("lang-switch").click()
+        assert (await page.locator("[data-i18n=agrTitle]").text_content()) == LANGS["en"]["agrTitle"]
+        await check_agreements(page, hub, "en")
         assert page.errors == []
     finally:
         await browser.close()

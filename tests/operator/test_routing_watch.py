@@ -1,4 +1,5 @@
-"""What the view counts of decision records: routed, rejected, route latency, each source last heard."""
+"""What the view counts of decision records: routed, rejected, route latency, each source last heard, deliveries
+withheld for want of a data-sharing agreement."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import orjson
 
 from hub.audit.decisions import record
 from hub.bus.topics import BrokerLink, Topics
+from hub.core.agreements import Withheld
 from hub.core.directory import Directory
 from hub.core.envelope import encode
+from hub.core.rejection import FieldError, Rejection
 from hub.core.routing import Delivery, route
 from hub.core.schemas.registry import SchemaRegistry, bundled_schemas_dir
 from hub.operator.routing_watch import RoutingWatch
@@ -41,3 +44,22 @@ def test_counts_latencies_and_last_seen():
     assert (watch.routed, watch.rejected, watch.unreadable) == (3, 1, 1)
     assert sorted(watch.take_latencies()) == [0.25, 0.5] and watch.take_latencies() == []
     assert watch.last_seen == {source: 101.5}
+
+
+def withheld(*consumers: str, delivered_to: tuple[str, ...] = ()) -> SimpleNamespace:
+    """A decision record of a message withheld from `consumers`: delivered to others, or refused whole."""
+    raw = encode(dossier_submitted())
+    envelope = route(raw, SCHEMAS, Directory(), 1_000_000).envelope
+    refused = tuple(Withheld(consumer, "no agreement in force") for consumer in consumers)
+    outcome = Delivery(envelope, delivered_to, (None,) * len(delivered_to), refused) if delivered_to else \
+        Rejection.of("routing", [FieldError("envelope.type", "agreement", w.reason) for w in refused], envelope, refused)
+    _, value, headers = record(raw, outcome, 5.0, "lgsp.ingress/0/3", b"w", 4.0)
+    return SimpleNamespace(value=value, headers=headers)
+
+
+def test_counts_deliveries_withheld_per_consumer_and_type():
+    watch = RoutingWatch(BrokerLink("localhost:1", Topics()), None)
+    watch.count([withheld("thong-ke", "bao-hiem"), withheld("thong-ke", delivered_to=("ndxp",)),
+                 delivered(1.0, 2.0), refused()])
+    assert watch.withheld == {("thong-ke", "dossier.submitted"): 2, ("bao-hiem", "dossier.submitted"): 1}
+    assert (watch.routed, watch.rejected, watch.unreadable) == (2, 2, 0)

@@ -8,6 +8,7 @@ export const ENDPOINTS = {
   info: '/v1/connectors?expand=info',
   dlq: '/v1/dlq/summary',
   services: '/v1/services',
+  agreements: '/v1/stats/agreements',
   health: '/v1/health',
 };
 

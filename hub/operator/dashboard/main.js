@@ -2,6 +2,7 @@
 // feeds. A card module says which endpoints it reads (`sources`) and draws them (`render(feed)`).
 import { feed, pollAll } from './api.js';
 import * as connectivity from './cards/connectivity.js';
+import * as agreements from './cards/agreements.js';
 import * as connectors from './cards/connectors.js';
 import * as daily from './cards/daily.js';
 import * as dossierTiles from './cards/dossier-tiles.js';
@@ -17,7 +18,7 @@ import * as topbar from './cards/topbar.js';
 import { onSwitch, translatePage } from './i18n.js';
 
 const CARDS = { topbar, connectivity, dossierTiles, daily, throughput, routerBehind, logIndexer, latency, platform,
-  connectors, services, lateAgencies, systems };
+  connectors, services, agreements, lateAgencies, systems };
 const RESIZE_SETTLE_MS = 150;
 
 /** Draws each card; one card's error never keeps the others from drawing. */
