@@ -32,7 +32,7 @@ CALLER = {"id": "mot-cua-http", "name": "Một cửa (HTTP)", "agency": "000.00.
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory, session_broker):
     process = HubProcess(tmp_path_factory.mktemp("services"), session_broker.fresh(),
-                         LGSP_HEARTBEAT_TIMEOUT_SECONDS="3", LGSP_REPLIES_PARTITION="0").start()
+                         LGSP_REPLIES_PARTITION="0").start()
     yield process
     process.stop()
 
