@@ -105,6 +105,40 @@ class Traffic(Strict):
         return self
 
 
+class PaperShare(Strict):
+    """The share of documents still sent with a paper copy (edXML `Paper` 1), month by month: `start` in the
+    scenario's first month, moving in a straight line to `end` after `months`, then staying there."""
+
+    start: Share
+    end: Share
+    months: int = Field(ge=1, le=120)
+
+    def at(self, month: int) -> float:
+        return self.start + (self.end - self.start) * min(max(month, 0) / self.months, 1.0)
+
+
+class Documents(Strict):
+    """Official documents between the agencies' e-office systems, as edXML through the hub."""
+
+    agencies: list[AgencyCode] = Field(min_length=2, description="Agencies whose e-office system is connected, "
+                                       "one connector each (vpdt-<agency code>).")
+    per_day: float = Field(gt=0, description="Documents sent on a working day, all these agencies together.")
+    paper: PaperShare
+    share_due: Share = Field(description="Documents with a DueDate.")
+    due_days: Distribution = Field(description="Calendar days from sending to the DueDate.")
+    processing: Distribution = Field(description="Calendar days a receiver takes to complete a document.")
+    share_refused: Share = Field(description="Documents a receiver refuses (StatusCode 02).")
+    share_two_recipients: Share = Field(0.2, description="Documents sent to two agencies rather than one.")
+    share_attachment: Share = Field(description="Documents carrying a file (uploaded to the hub, sent by reference).")
+
+    @field_validator("agencies")
+    @classmethod
+    def _agencies_unique(cls, agencies: list[str]) -> list[str]:
+        if dup := duplicates(agencies):
+            raise ValueError(f"agencies must be unique; repeated: {', '.join(dup)}")
+        return agencies
+
+
 class Outage(Strict):
     """A window during which a connector is down, counted from the scenario's first day."""
 
@@ -155,6 +189,7 @@ class Scenario(Inventory):
     procedures: list[Procedure] = Field(min_length=1)
     traffic: Traffic
     outages: list[Outage] = Field(default_factory=list)
+    documents: Documents | None = None
 
     @field_validator("procedures")
     @classmethod
@@ -170,6 +205,9 @@ class Scenario(Inventory):
             for code in procedure.agencies:
                 if code not in known:
                     raise ValueError(f"procedures[{i}].agencies: {code} ({procedure.code}) is not one of the agencies")
+        for code in self.documents.agencies if self.documents else ():
+            if code not in known:
+                raise ValueError(f"documents.agencies: {code} is not one of the agencies")
         return self
 
     @model_validator(mode="after")

@@ -194,7 +194,7 @@ class DossierPlanner:
             (Channel.ONLINE, base * t.share_online * online_factor, online),
             (Channel.POST, base * t.share_by_post, office),
         ):
-            out += [(when, channel) for when in _poisson_times(rng, expected, spans)]
+            out += [(when, channel) for when in poisson_times(rng, expected, spans)]
         return out
 
     def _plan(
@@ -266,7 +266,7 @@ def plan_day(scenario: Scenario, seed: int, day: date, volume: float = 1.0) -> l
     return DossierPlanner(scenario, seed, volume).day(day)
 
 
-def _poisson_times(rng: random.Random, expected: float, spans: list[tuple[datetime, datetime]]) -> list[datetime]:
+def poisson_times(rng: random.Random, expected: float, spans: list[tuple[datetime, datetime]]) -> list[datetime]:
     """A Poisson process over the spans with `expected` arrivals in total, to whole seconds."""
     total = sum((b - a).total_seconds() for a, b in spans)
     if expected <= 0 or total <= 0:
