@@ -1,4 +1,5 @@
-"""The simulated province running: the three bundled connectors on one scenario, one seed and one clock."""
+"""The simulated province running: the bundled connectors on one scenario, one seed and one clock (the dossier
+system, the population database, NDXP, and the agencies' e-offices when the scenario has documents)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from hub.sdk import Connector
 from province.agreements import agreements
 from province.clock import SimClock
 from province.connectors.dossier_system.connector import DossierSystem
+from province.connectors.eoffice.exchange import DocumentExchange
+from province.connectors.eoffice.office import SYSTEM as E_OFFICE
 from province.connectors.ndxp.connector import NationalPlatform
 from province.connectors.population_db.connector import PopulationDatabase
 from province.connectors.population_db.population import Population
@@ -33,16 +36,21 @@ class Simulation:
         self.ndxp = NationalPlatform(keep_records)
         self.dossier_system = DossierSystem(scenario, self.clock, population, seed, volume, days,
                                             keep_records=keep_records)
+        # The agencies' e-offices, when the scenario has official documents between them.
+        self.documents = DocumentExchange(scenario, self.clock, seed, days) if scenario.documents else None
+        modelled = {self.dossier_system.connector.id, *([E_OFFICE] if self.documents else [])}
         # The scenario's other connected systems: adapters that keep their link alive with heartbeats.
         self.adapters = [system_adapter(s, heartbeat_seconds) for s in scenario.systems
-                         if s.connected and s.id != self.dossier_system.connector.id]
+                         if s.connected and s.id not in modelled]
         for connector in self.connectors:
             connector.heartbeat_seconds = heartbeat_seconds
         self._tasks: list[asyncio.Task] = []
 
     @property
     def connectors(self) -> list[Connector]:
-        return [self.population_db.connector, self.ndxp.connector, self.dossier_system.connector, *self.adapters]
+        offices = self.documents.connectors if self.documents else []
+        return [self.population_db.connector, self.ndxp.connector, self.dossier_system.connector, *offices,
+                *self.adapters]
 
     async def start(self, registrar: LocalRegistrar) -> None:
         """Connectors first, then the traffic, once the data-sharing agreements are in force (the KPI
@@ -55,7 +63,7 @@ class Simulation:
 
     async def _run(self, registrar: LocalRegistrar) -> None:
         await registrar.agree(agreements())
-        await self.dossier_system.run()
+        await asyncio.gather(self.dossier_system.run(), *([self.documents.run()] if self.documents else []))
 
     async def _outage(self, connector: Connector, outage: Outage) -> None:
         """Down like a remote system fails: no reading, no heartbeats; its messages wait in its inbox."""

@@ -3,6 +3,7 @@
     lgsp-hub connector run province.connectors.run:population_db --hub http://api:8080
     lgsp-hub connector run province.connectors.run:ndxp --hub http://api:8080
     lgsp-hub connector run province.connectors.run:dossier_system --hub http://api:8080
+    lgsp-hub connector run province.connectors.run:e_offices --hub http://api:8080
 
 Each process builds the province from the same settings as `lgsp-hub up` (LGSP_SCENARIO, LGSP_SEED,
 LGSP_SPEED, LGSP_VOLUME) and keeps its own part of it: the population is computed from the seed, so the
@@ -49,6 +50,15 @@ def dossier_system() -> Connector:
     """The one-stop dossier system (mot-cua): files the scenario's dossiers on the simulated clock."""
     living = province()
     return _driven(living, living.dossier_system.connector, [living.dossier_system.run], living.adapters)
+
+
+def e_offices() -> Connector:
+    """The agencies' e-offices (vpdt-<agency>): send official documents to each other as edXML, answer statuses."""
+    living = province()
+    if living.documents is None:
+        raise SystemExit(f"scenario {living.scenario.province.name} has no [documents]: no e-office to run")
+    first, *others = living.documents.connectors
+    return _driven(living, first, [living.documents.run], others)
 
 
 def _driven(living: Simulation, connector: Connector, jobs: list[Job] | None = None,
