@@ -36,13 +36,15 @@ class NotReferencedYet(AttachmentError):
 
 
 class AttachmentClient:
-    def __init__(self, hub_url: str, credential: Credential, timeout: float = TIMEOUT_SECONDS) -> None:
-        self.url, self.credential, self.timeout = hub_url.rstrip("/"), credential, timeout
+    def __init__(self, hub_url: str, credential: Credential, timeout: float = TIMEOUT_SECONDS,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.url, self.credential = hub_url.rstrip("/"), credential
+        self._client = {"timeout": timeout, "transport": transport}
 
     async def upload(self, data: bytes, content_type: str, name: str) -> dict[str, Any]:
         """The hub's answer: id, sha256, size, content_type, name."""
         headers = {"Content-Type": content_type, NAME_HEADER: encoded_name(name), **self.credential.http_headers(data)}
-        async with httpx.AsyncClient(timeout=self.timeout) as client:
+        async with httpx.AsyncClient(**self._client) as client:
             response = await client.post(f"{self.url}{PATH}", content=data, headers=headers)
         _raise_for(response, "upload")
         return response.json()
@@ -59,7 +61,7 @@ class AttachmentClient:
 
     async def _get(self, attachment_id: str) -> httpx.Response:
         headers = self.credential.http_headers(fetch_request(attachment_id))  # signed anew at each attempt
-        async with httpx.AsyncClient(timeout=self.timeout) as client:
+        async with httpx.AsyncClient(**self._client) as client:
             response = await client.get(f"{self.url}{PATH}/{attachment_id}", headers=headers)
         _raise_for(response, f"fetch of {attachment_id}")
         return response
