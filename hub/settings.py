@@ -109,6 +109,10 @@ class Settings(BaseSettings):
         '{"dossier.*": "full"}; unmatched types are logged in "metadata" mode (SHA-256 only).')
     log_retention_days: float = Field(
         90, ge=0, description="Message log records older than this are pruned (0: kept for good).")
+    attachments_dir: Path | None = Field(
+        None, description="Where attachments (POST /v1/attachments) keep their bytes, one file each, shared by every "
+        "API process and log indexer of the hub; unset: in the store's database. Their metadata is in the store.")
+    max_attachment_bytes: int = Field(32 << 20, ge=1024, description="Largest attachment accepted.")
     log_indexer: bool = Field(True, description="Build the message log from the decisions topic in the API process "
                               "(off: `lgsp-hub log-indexer` processes do it).")
     log_indexer_metrics_port: int | None = Field(

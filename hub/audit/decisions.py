@@ -34,7 +34,8 @@ class Decision(NamedTuple):  # a tuple: one is built for every routed message
     version: int | None
     source: str | None
     targets: tuple[str, ...]
-    outcome: str  # delivered | rejected; a call over HTTP ends answered | timed_out | late (its reply)
+    outcome: str  # delivered | rejected; a call over HTTP ends answered | timed_out | late (its reply);
+    # an attachment's fetch is fetched | fetch_refused (hub.control.attachments)
     stage: str | None
     reason: str | None
     correlation_id: str | None

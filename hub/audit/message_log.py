@@ -17,13 +17,16 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from typing import Any
 
 import orjson
 
+from hub.audit.attachment_references import references
 from hub.audit.content import Entry, Keeping, PayloadModes, metadata_entry, subject_hash
 from hub.audit.decisions import Decision
 from hub.store import Store, message_log
+from hub.store.attachments import Attachments
 
 log = logging.getLogger(__name__)
 GENESIS = "0" * 64
@@ -72,11 +75,19 @@ def chained(entries: list[Entry | Decision], chain: str, prev_hash: str,
     return rows, prev_hash
 
 
-def prune(store: Store, retention_days: float, now: float | None = None) -> int:
-    """Delete the records older than the retention (0 days keeps them for good); how many went."""
+def prune(store: Store, retention_days: float, now: float | None = None,
+          attachments: Attachments | None = None) -> int:
+    """Delete the records older than the retention (0 days keeps them for good), and the attachments uploaded
+    before the same cut-off; how many records went."""
     if retention_days <= 0:
         return 0
-    return store.prune_log((time.time() if now is None else now) - retention_days * 86400)
+    before = (time.time() if now is None else now) - retention_days * 86400
+    removed = store.prune_log(before)
+    if attachments is not None:
+        gone = attachments.prune(datetime.fromtimestamp(before, timezone.utc))
+        if gone:
+            log.info("attachments: %d uploaded more than %g days ago pruned", gone, retention_days)
+    return removed
 
 
 def pepper(store: Store) -> bytes:
@@ -100,9 +111,12 @@ class ChainHead:
 class MessageLog:
     """The log's writer: chains decisions and stores them, with their source position, one transaction a batch."""
 
-    def __init__(self, store: Store, payload_modes: dict[str, str] | None = None, retention_days: float = 0) -> None:
-        """`payload_modes` and `retention_days` as LGSP_LOG_PAYLOAD and LGSP_LOG_RETENTION_DAYS give them (0: kept)."""
+    def __init__(self, store: Store, payload_modes: dict[str, str] | None = None, retention_days: float = 0,
+                 attachments: Attachments | None = None) -> None:
+        """`payload_modes` and `retention_days` as LGSP_LOG_PAYLOAD and LGSP_LOG_RETENTION_DAYS give them (0: kept);
+        `attachments` are pruned with the records."""
         self._store = store
+        self._attachments = attachments
         self._modes = PayloadModes(payload_modes or {})
         self.retention_days = retention_days
         self._keeping: Keeping | None = None  # once the pepper is read from the store
@@ -133,7 +147,8 @@ class MessageLog:
         rows, digest = chained(entries, head.chain, head.hash, [d.origin for d in fresh])
         subjects = [(index, subject) for index, entry in enumerate(entries) for subject in entry.subjects]
         position = None if next_offset is None else (head.chain, head.next_offset, next_offset)
-        self._store.append_log(rows, subjects, position)
+        referenced = [reference for d in fresh for reference in references(d)]
+        self._store.append_log(rows, subjects, position, referenced)
         return replace(head, hash=digest, next_offset=head.next_offset if next_offset is None else next_offset)
 
     def _unlogged(self, decisions: list[Decision]) -> list[Decision]:
@@ -152,7 +167,7 @@ class MessageLog:
     async def prune(self) -> None:
         """Prune past the retention; a failure is logged, and the next prune retries."""
         try:
-            removed = await asyncio.to_thread(prune, self._store, self.retention_days)
+            removed = await asyncio.to_thread(prune, self._store, self.retention_days, None, self._attachments)
         except Exception:
             log.exception("message log prune failed; the next one will retry")
             return

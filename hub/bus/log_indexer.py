@@ -26,6 +26,7 @@ from hub.bus.gaps import GapGuard
 from hub.bus.topics import RECORD_BYTES_MAX, BrokerLink
 from hub.settings import Settings
 from hub.store import PositionMoved, Store
+from hub.store.attachments import open_attachments
 
 log = logging.getLogger(__name__)
 POLL_MS = 200  # how long a fetch waits for decisions: also how soon stop() is noticed
@@ -67,7 +68,8 @@ class LogIndexer:
     def __init__(self, link: BrokerLink, store: Store, settings: Settings, prune_seconds: float = 3600.0,
                  retry_seconds: float = RETRY_SECONDS) -> None:
         self._link, self.topic = link, link.topics.decisions
-        self.log = MessageLog(store, settings.log_payload, settings.log_retention_days)
+        self.log = MessageLog(store, settings.log_payload, settings.log_retention_days,
+                              open_attachments(store.engine, settings.attachments_dir))
         self._prune_seconds, self._retry_seconds = prune_seconds, retry_seconds
         self._chains: dict[TopicPartition, ChainHead] = {}  # the owned partitions' chains, as stored
         self._writing = asyncio.Lock()  # a rebalance waits for the write in hand

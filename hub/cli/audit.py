@@ -35,14 +35,17 @@ def audit_verify() -> None:
 def audit_prune(
     days: Annotated[float | None, typer.Option(help="Keep this many days (default LGSP_LOG_RETENTION_DAYS).")] = None,
 ) -> None:
-    """Delete message log records older than the retention now; each chain keeps an anchor, so it still verifies."""
+    """Delete message log records older than the retention now; each chain keeps an anchor, so it still verifies.
+    Attachments uploaded before the same cut-off go too."""
     from hub.audit.message_log import prune
     from hub.store import Store
+    from hub.store.attachments import open_attachments
 
     settings = Settings()
     store = Store(settings.database_url)
     try:
-        removed = prune(store, settings.log_retention_days if days is None else days)
+        removed = prune(store, settings.log_retention_days if days is None else days, None,
+                        open_attachments(store.engine, settings.attachments_dir))
     finally:
         store.close()
     typer.echo(f"message log: {removed} records pruned")

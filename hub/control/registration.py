@@ -148,6 +148,11 @@ class LocalRegistrar:
         self._hub = hub
         self._logins: dict[str, Any] = {}  # connector id → its broker principal's login
 
+    @property
+    def url(self) -> str:
+        """The hub's API, which connectors reach over HTTP for attachments."""
+        return self._hub.api_url
+
     async def broker(self, connector_id: str) -> BrokerLink:
         login = self._logins.get(connector_id)
         return self._hub.link.as_login(login) if login else self._hub.link

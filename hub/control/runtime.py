@@ -44,6 +44,7 @@ from hub.core.schemas.registry import SchemaRegistry, bundled_schemas_dir
 from hub.operator.observer import Observer
 from hub.settings import Settings
 from hub.store import Store
+from hub.store.attachments import open_attachments
 
 log = logging.getLogger(__name__)
 STOP_CLIENTS_SECONDS = 5.0  # shutdown stays bounded when the broker is gone: clients get this long in all,
@@ -81,6 +82,13 @@ class Hub:
     @property
     def bootstrap_servers(self) -> str:
         return self.settings.kafka_bootstrap_servers or self.broker.bootstrap_servers
+
+    @property
+    def api_url(self) -> str:
+        """Where this process's API answers (LGSP_HOST, LGSP_PORT), as its own in-process connectors reach it."""
+        host = self.settings.host
+        host = "127.0.0.1" if host in ("", "0.0.0.0") else "::1" if host == "::" else host
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.settings.port}"
 
     @property
     def login(self) -> BrokerLogin | None:
@@ -133,6 +141,7 @@ class Hub:
 
     async def _start_control_plane(self) -> None:
         self.store = Store(self.settings.database_url)
+        self.attachments = open_attachments(self.store.engine, self.settings.attachments_dir)
         await asyncio.to_thread(self._load_inventory)
         self._pepper = await asyncio.to_thread(pepper, self.store)  # the log's subjects are searched here
         roots = [bundled_schemas_dir(), *([self.settings.schemas_dir] if self.settings.schemas_dir else [])]

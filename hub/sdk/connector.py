@@ -36,6 +36,7 @@ from hub.core.envelope import Envelope, decode, encode
 from hub.core.errors import HubError
 from hub.core.hub_signature import AGREEMENT_HEADER, HubKeys, HubSignatureError
 from hub.core.rejection import FieldError, Rejection, dead_letter_headers
+from hub.sdk.attachments import AttachmentClient
 from hub.sdk.dedup import SeenIds
 from hub.sdk.registrar import Registrar
 from hub.sdk.settings import ClientSettings
@@ -130,6 +131,7 @@ class Connector:
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._clients: list[Any] = []
+        self._hub_url: str | None = None  # the hub's API, once started with a registrar that knows it
 
     @property
     def state(self) -> str:
@@ -162,6 +164,7 @@ class Connector:
     async def start(self, registrar: Registrar) -> None:
         """Register with the hub (idempotent), then start reading the inbox and heartbeating."""
         self._credential = await registrar.register(self.spec())
+        self._hub_url = getattr(registrar, "url", None)  # for attachments, over HTTP
         await self._connect(await registrar.broker(self.id))
 
     async def _connect(self, link: BrokerLink) -> None:
@@ -256,6 +259,23 @@ class Connector:
             raise RequestTimeout(f"no reply to {type} {envelope.id} from {target!r} within {timeout}s") from None
         finally:
             self._pending.pop(envelope.id, None)
+
+    # attachments (hub.sdk.attachments) ---------------------------------------
+    async def upload(self, data: bytes, content_type: str, name: str) -> dict[str, Any]:
+        """Upload a file for a message to reference by the id answered (with sha256, size, content_type, name)."""
+        return await self._attachments().upload(data, content_type, name)
+
+    async def attachment(self, id: str, sha256: str | None = None, wait: float = 10.0) -> bytes:
+        """The bytes of an attachment this connector uploaded or was sent, checked against the SHA-256 the hub
+        answers and, given, `sha256`; asked again for `wait` seconds while the hub has not logged the delivery
+        that grants it. Raises AttachmentError."""
+        return await self._attachments().fetch(id, sha256, wait)
+
+    def _attachments(self) -> AttachmentClient:
+        if self._hub_url is None:
+            raise HubError(f"{self.id}: attachments need the hub's API: start the connector with a registrar "
+                           "that has its URL (HttpRegistrar, or the hub's own)")
+        return AttachmentClient(self._hub_url, self._credential)
 
     # receiving ---------------------------------------------------------------
     async def _read_inbox(self) -> None:

@@ -19,6 +19,7 @@ class RegistrationError(HubError, RuntimeError):
 
 
 class Registrar(Protocol):
+    # and, optionally, `url`: the hub's API, for what a connector asks over HTTP (attachments)
     async def broker(self, connector_id: str) -> BrokerLink: ...  # as that connector's principal
 
     async def register(self, spec: dict[str, Any]) -> Credential: ...
@@ -94,6 +95,11 @@ class HttpRegistrar:
         if self._credential is not None:
             given_id = self._credential.id.rpartition(".")[0]
             self._broker_credentials[given_id] = broker_credential or settings.broker_secret
+
+    @property
+    def url(self) -> str:
+        """The hub's API, which the connector reaches over HTTP for attachments."""
+        return self._url
 
     async def broker(self, connector_id: str) -> BrokerLink:
         credential = self._broker_credentials.get(connector_id)

@@ -1,5 +1,6 @@
 """Durable state of the control plane: connectors and their credentials, runtime schema versions,
-data-sharing agreements, the province's inventory, the connectivity history and the message log.
+data-sharing agreements, the province's inventory, the connectivity history, the message log and
+attachments (hub.store.attachments).
 
 SQLAlchemy Core keeps the SQL the same on SQLite (default, one file) and PostgreSQL (several hub processes):
 the URL alone chooses. The tables are in hub.store.tables, each concern's queries in a module of its own.

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from hub.store.attachments import record_references
 from hub.store.tables import message_log, message_log_anchors, message_log_positions, message_subjects
 
 ROW_COLUMNS = [column.name for column in message_log.columns if column.name != "seq"]  # a row's order
@@ -21,10 +22,12 @@ class MessageLogRows:
     engine: sa.Engine
 
     def append_log(self, rows: list[tuple], subjects: list[tuple[int, str]] = (),
-                   position: tuple[str, int | None, int] | None = None) -> None:
+                   position: tuple[str, int | None, int] | None = None,
+                   references: list[tuple[str, str, str, str]] = ()) -> None:
         """Rows of one chain in ROW_COLUMNS order, through the driver's executemany: the log must keep up.
         `subjects` pairs a row's index in `rows` with a subject hash, stored in the same transaction, and so is
-        `position` (chain, next offset as read, next offset now): if the stored one moved, PositionMoved."""
+        `position` (chain, next offset as read, next offset now): if the stored one moved, PositionMoved; and
+        so are `references`, (attachment id, message id, consumer, source) of the deliveries (hub.store.attachments)."""
         with self.engine.begin() as conn:
             if position is not None:
                 _advance(conn, *position)  # first: on PostgreSQL it locks the chain's position row
@@ -34,6 +37,8 @@ class MessageLogRows:
                 seqs = _last_seqs(conn, rows[0][ROW_COLUMNS.index("chain")], len(rows))
                 self._insert_many(conn, "message_subjects", ["subject", "seq"],
                                   [(subject, seqs[index]) for index, subject in subjects])
+            if references:
+                record_references(conn, references)
 
     def _insert_many(self, conn: sa.Connection, table: str, names: list[str], rows: list[tuple]) -> None:
         mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"

@@ -133,6 +133,35 @@ message_log_positions = sa.Table(
     sa.Column("next_offset", sa.BigInteger, nullable=False),
 )
 
+# Files sent by reference (hub.core.attachments): what the hub knows of each, whichever backend holds the bytes
+# (hub.store.attachments); pruned with the message log.
+attachments = sa.Table(
+    "attachments", metadata,
+    sa.Column("id", sa.String(41), primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("content_type", sa.String(255), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("uploader", sa.String(63), nullable=False),
+    sa.Column("uploaded_at", sa.DateTime(timezone=True), nullable=False, index=True),
+)
+
+# The bytes, when the store's database holds them (no LGSP_ATTACHMENTS_DIR): BLOB on SQLite, bytea on PostgreSQL.
+attachment_data = sa.Table(
+    "attachment_data", metadata,
+    sa.Column("id", sa.String(41), primary_key=True),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+)
+
+# Who may fetch an attachment besides its uploader: each consumer the hub delivered a message to that
+# referenced it, from its uploader. Written by the log indexer with the delivery's record.
+attachment_references = sa.Table(
+    "attachment_references", metadata,
+    sa.Column("attachment_id", sa.String(41), primary_key=True),
+    sa.Column("consumer", sa.String(63), primary_key=True),
+    sa.Column("message_id", sa.String(36), primary_key=True),
+)
+
 # Small values the hub creates once and keeps (the pepper of the subject hashes).
 # The province's inventory as the operator last loaded it: one document.
 inventory = sa.Table(

@@ -10,7 +10,7 @@ from hub.control.api import errors
 from hub.control.api.limits import BodyLimit
 from hub.settings import Settings
 
-SETTINGS = Settings(max_message_bytes=2048, max_request_bytes=4096)
+SETTINGS = Settings(max_message_bytes=2048, max_request_bytes=4096, max_attachment_bytes=8192)
 
 
 def app() -> FastAPI:
@@ -21,6 +21,7 @@ def app() -> FastAPI:
     @app.post("/v1/messages")
     @app.post("/v1/services/{provider}/{type}")
     @app.post("/v1/schemas/{type}")
+    @app.post("/v1/attachments")
     async def echo(request: Request) -> dict:
         return {"received": len(await request.body())}
 
@@ -43,7 +44,7 @@ async def client():
 
 
 @pytest.mark.parametrize("path, limit", [("/v1/messages", 2048), ("/v1/services/csdl-dan-cu/citizen.verify.request", 2048),
-                                         ("/v1/schemas/dossier.submitted", 4096)])
+                                         ("/v1/schemas/dossier.submitted", 4096), ("/v1/attachments", 8192)])
 @pytest.mark.parametrize("streamed", [False, True])
 async def test_a_body_over_the_limit_is_refused_naming_the_limit(client, path, limit, streamed):
     body = chunks(limit + 1) if streamed else b"x" * (limit + 1)

@@ -76,6 +76,10 @@ STATEFUL_422 = {
     "POST /v1/messages": "the body must be signed by its source's credential (403 otherwise), the payload must "
                          "match the JSON Schema of its type and version, registered at run time, and "
                          "source/target must be registered connectors",
+    "POST /v1/attachments": "the body must be signed by the uploading connector's credential (403 otherwise), "
+                            "its name given in LGSP-Attachment-Name",
+    "GET /v1/attachments/{attachment_id}": "the request must be signed by the fetching connector's credential "
+                                           "(403 otherwise), and the attachment delivered to it (404 otherwise)",
     "POST /v1/services/{provider}/{type}": "as POST /v1/messages, and the provider must be registered and serve "
                                            "the type, its timeout at most LGSP_SERVICE_TIMEOUT_MAX_SECONDS",
     "POST /v1/connectors/{connector_id}/credentials": "a public key of the right length may still not be a "

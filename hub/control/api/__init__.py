@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from hub.control.api import (
     agreements,
     asyncapi,
+    attachments,
     connectors,
     dead_letters,
     errors,
@@ -63,8 +64,8 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
     app.state.operator_token = operator_token(settings)
     errors.install(app)
     app.add_middleware(BodyLimit, settings=settings)  # 413 on any body over its limit, before routes read it
-    for module in (health, messages, services, schemas, asyncapi, connectors, agreements, keys, people, inventory,
-                   dead_letters, kpi, stats, refusals):
+    for module in (health, messages, attachments, services, schemas, asyncapi, connectors, agreements, keys, people,
+                   inventory, dead_letters, kpi, stats, refusals):
         app.include_router(module.router, prefix="/v1")
 
     @app.get("/metrics", include_in_schema=False)

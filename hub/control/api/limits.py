@@ -4,7 +4,7 @@ Pure ASGI, so it sees the body as it arrives: a declared Content-Length over the
 and a chunked upload is counted while it streams and refused as soon as it passes the limit, without
 holding more than the limit in memory. A message (POST /v1/messages, and a call's request on POST
 /v1/services/{provider}/{type}) has the message limit (LGSP_MAX_MESSAGE_BYTES, which the router also
-checks), every other path LGSP_MAX_REQUEST_BYTES.
+checks), an attachment (POST /v1/attachments) LGSP_MAX_ATTACHMENT_BYTES, every other path LGSP_MAX_REQUEST_BYTES.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Awaitable, Callable
 
 from hub.control.api.errors import error_response
+from hub.core.attachments import PATH as ATTACHMENTS_PATH
 from hub.settings import Settings
 
 Scope = dict[str, Any]
@@ -33,6 +34,8 @@ class BodyLimit:
         path = scope["path"].rstrip("/")
         if scope["method"] == "POST" and (path == MESSAGES_PATH or path.startswith(SERVICES_PATH)):
             return self.settings.max_message_bytes, "message"
+        if scope["method"] == "POST" and path == ATTACHMENTS_PATH:
+            return self.settings.max_attachment_bytes, "attachment"
         return self.settings.max_request_bytes, "request body"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -1,0 +1,90 @@
+"""A connector's side of attachments (hub.core.attachments): upload a file, fetch one it was sent.
+
+Both are signed with the connector's credential: an upload over its bytes, a fetch over
+`fetch_request(id)`. A receiver handles a message as soon as the hub delivers it, while the message log
+that grants the fetch is written a moment later: a fetch answered 404 `notReferenced` is asked again for
+`wait` seconds before it fails.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import httpx
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+from hub.core.attachments import NAME_HEADER, PATH, SHA256_HEADER, encoded_name, fetch_request, is_id
+from hub.core.credentials import Credential
+from hub.core.errors import HubError
+
+NOT_REFERENCED = "notReferenced"
+TIMEOUT_SECONDS = 120.0  # a 32 MiB body over a slow link
+
+
+class AttachmentError(HubError, RuntimeError):
+    """The hub refused an upload or fetch (`status`, and `rule` from its answer), or the bytes are not the
+    ones expected."""
+
+    def __init__(self, message: str, status: int | None = None, rule: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.rule = status, rule
+
+
+class NotReferencedYet(AttachmentError):
+    pass
+
+
+class AttachmentClient:
+    def __init__(self, hub_url: str, credential: Credential, timeout: float = TIMEOUT_SECONDS,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.url, self.credential = hub_url.rstrip("/"), credential
+        self._client = {"timeout": timeout, "transport": transport}
+
+    async def upload(self, data: bytes, content_type: str, name: str) -> dict[str, Any]:
+        """The hub's answer: id, sha256, size, content_type, name."""
+        headers = {"Content-Type": content_type, NAME_HEADER: encoded_name(name), **self.credential.http_headers(data)}
+        async with httpx.AsyncClient(**self._client) as client:
+            response = await client.post(f"{self.url}{PATH}", content=data, headers=headers)
+        _raise_for(response, "upload")
+        return response.json()
+
+    async def fetch(self, attachment_id: str, sha256: str | None = None, wait: float = 10.0) -> bytes:
+        """The attachment's bytes, checked against the SHA-256 the hub answers and, given, the one expected."""
+        if not is_id(attachment_id):
+            raise AttachmentError(f"{attachment_id!r} is not an attachment id (lgsp-att-<32 hex>)")
+        async for attempt in AsyncRetrying(retry=retry_if_exception_type(NotReferencedYet), reraise=True,
+                                           stop=stop_after_delay(wait), wait=wait_exponential(0.1, max=1.0)):
+            with attempt:
+                response = await self._get(attachment_id)
+        return _checked(attachment_id, response, sha256)
+
+    async def _get(self, attachment_id: str) -> httpx.Response:
+        headers = self.credential.http_headers(fetch_request(attachment_id))  # signed anew at each attempt
+        async with httpx.AsyncClient(**self._client) as client:
+            response = await client.get(f"{self.url}{PATH}/{attachment_id}", headers=headers)
+        _raise_for(response, f"fetch of {attachment_id}")
+        return response
+
+
+def _raise_for(response: httpx.Response, what: str) -> None:
+    if response.is_success:
+        return
+    try:
+        error = response.json()["error"]
+        message, details = error["message"], error.get("details") or {}
+        rule = details["errors"][0]["rule"] if isinstance(details, dict) and details.get("errors") else None
+    except (ValueError, KeyError, TypeError, IndexError):
+        message, rule = response.text[:200], None
+    kind = NotReferencedYet if response.status_code == 404 and rule == NOT_REFERENCED else AttachmentError
+    raise kind(f"the hub refused the {what} ({response.status_code}): {message}", response.status_code, rule)
+
+
+def _checked(attachment_id: str, response: httpx.Response, expected: str | None) -> bytes:
+    data = response.content
+    digest = hashlib.sha256(data).hexdigest()
+    answered = response.headers.get(SHA256_HEADER)
+    for claimed, whose in ((answered, "the hub's"), (expected, "the expected")):
+        if claimed is not None and claimed.lower() != digest:
+            raise AttachmentError(f"{attachment_id}: the bytes received hash to {digest}, not {whose} {claimed}")
+    return data
