@@ -3,12 +3,14 @@
 Both are signed with the connector's credential: an upload over its bytes, a fetch over
 `fetch_request(id)`. A receiver handles a message as soon as the hub delivers it, while the message log
 that grants the fetch is written a moment later: a fetch answered 404 `notReferenced` is asked again for
-`wait` seconds before it fails.
+`wait` seconds before it fails. A hub not listening (yet, or while it restarts) is asked again for
+`CONNECT_SECONDS`: a refused connection sent nothing, so an upload is not stored twice.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -20,6 +22,7 @@ from hub.core.errors import HubError
 
 NOT_REFERENCED = "notReferenced"
 TIMEOUT_SECONDS = 120.0  # a 32 MiB body over a slow link
+CONNECT_SECONDS = 30.0
 
 
 class AttachmentError(HubError, RuntimeError):
@@ -43,9 +46,8 @@ class AttachmentClient:
 
     async def upload(self, data: bytes, content_type: str, name: str) -> dict[str, Any]:
         """The hub's answer: id, sha256, size, content_type, name."""
-        headers = {"Content-Type": content_type, NAME_HEADER: encoded_name(name), **self.credential.http_headers(data)}
-        async with httpx.AsyncClient(**self._client) as client:
-            response = await client.post(f"{self.url}{PATH}", content=data, headers=headers)
+        response = await self._send("POST", PATH, data, lambda: {
+            "Content-Type": content_type, NAME_HEADER: encoded_name(name), **self.credential.http_headers(data)})
         _raise_for(response, "upload")
         return response.json()
 
@@ -53,18 +55,30 @@ class AttachmentClient:
         """The attachment's bytes, checked against the SHA-256 the hub answers and, given, the one expected."""
         if not is_id(attachment_id):
             raise AttachmentError(f"{attachment_id!r} is not an attachment id (lgsp-att-<32 hex>)")
-        async for attempt in AsyncRetrying(retry=retry_if_exception_type(NotReferencedYet), reraise=True,
-                                           stop=stop_after_delay(wait), wait=wait_exponential(0.1, max=1.0)):
+        async for attempt in _again(NotReferencedYet, wait):
             with attempt:
                 response = await self._get(attachment_id)
         return _checked(attachment_id, response, sha256)
 
     async def _get(self, attachment_id: str) -> httpx.Response:
-        headers = self.credential.http_headers(fetch_request(attachment_id))  # signed anew at each attempt
-        async with httpx.AsyncClient(**self._client) as client:
-            response = await client.get(f"{self.url}{PATH}/{attachment_id}", headers=headers)
+        response = await self._send("GET", f"{PATH}/{attachment_id}", None,
+                                    lambda: self.credential.http_headers(fetch_request(attachment_id)))
         _raise_for(response, f"fetch of {attachment_id}")
         return response
+
+    async def _send(self, method: str, path: str, body: bytes | None,
+                    headers: Callable[[], dict[str, str]]) -> httpx.Response:
+        """The answer, asking again while the hub does not listen; `headers` signs anew at each attempt."""
+        async for attempt in _again(httpx.ConnectError, CONNECT_SECONDS):
+            with attempt:
+                async with httpx.AsyncClient(**self._client) as client:
+                    return await client.request(method, f"{self.url}{path}", content=body, headers=headers())
+        raise AssertionError("unreachable: the last attempt re-raises")
+
+
+def _again(errors: type[Exception] | tuple[type[Exception], ...], seconds: float) -> AsyncRetrying:
+    return AsyncRetrying(retry=retry_if_exception_type(errors), reraise=True, stop=stop_after_delay(seconds),
+                         wait=wait_exponential(0.1, max=1.0))
 
 
 def _raise_for(response: httpx.Response, what: str) -> None:

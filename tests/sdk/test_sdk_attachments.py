@@ -81,3 +81,18 @@ async def test_an_upload_is_signed_over_its_bytes_and_names_the_file():
     assert seen[0].content == DATA and h[NAME_HEADER] == "Quy%E1%BA%BFt%20%C4%91%E1%BB%8Bnh.pdf"
     assert KEYRING.signer(h["LGSP-Credential"], h["LGSP-Signature"], h["LGSP-Signed-At"], DATA,
                           float(h["LGSP-Signed-At"])) == "van-thu"
+
+
+async def test_a_hub_not_yet_listening_is_asked_again():
+    seen: list[httpx.Request] = []
+    refused_connections = [httpx.ConnectError("connection refused")] * 2
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if refused_connections:
+            raise refused_connections.pop()
+        return bytes_answer()
+
+    client = AttachmentClient("http://hub", CREDENTIAL, transport=httpx.MockTransport(answer))
+    assert await client.fetch(ID, DIGEST) == DATA
+    assert len(seen) == 3
