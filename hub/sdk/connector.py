@@ -131,7 +131,7 @@ class Connector:
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._clients: list[Any] = []
-        self._hub_url: str | None = None  # the hub's API, once started with a registrar that knows it
+        self.hub_url: str | None = None  # the hub's API, once started with a registrar that knows it
 
     @property
     def state(self) -> str:
@@ -164,7 +164,7 @@ class Connector:
     async def start(self, registrar: Registrar) -> None:
         """Register with the hub (idempotent), then start reading the inbox and heartbeating."""
         self._credential = await registrar.register(self.spec())
-        self._hub_url = getattr(registrar, "url", None)  # for attachments, over HTTP
+        self.hub_url = getattr(registrar, "url", None)  # for attachments, over HTTP
         await self._connect(await registrar.broker(self.id))
 
     async def _connect(self, link: BrokerLink) -> None:
@@ -272,10 +272,10 @@ class Connector:
         return await self._attachments().fetch(id, sha256, wait)
 
     def _attachments(self) -> AttachmentClient:
-        if self._hub_url is None:
+        if self.hub_url is None:
             raise HubError(f"{self.id}: attachments need the hub's API: start the connector with a registrar "
                            "that has its URL (HttpRegistrar, or the hub's own)")
-        return AttachmentClient(self._hub_url, self._credential)
+        return AttachmentClient(self.hub_url, self._credential)
 
     # receiving ---------------------------------------------------------------
     async def _read_inbox(self) -> None:

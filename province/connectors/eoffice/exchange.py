@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
+import httpx
 from nacl.signing import SigningKey
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from hub.core.clock import VN_TZ
 from hub.sdk import Connector
@@ -65,6 +67,7 @@ class DocumentExchange:
         return [office.connector for office in self.offices.values()]
 
     async def run(self) -> None:
+        await self._api_listening()
         day = self.scenario.calendar.start
         try:
             while self.days is None or (day - self.scenario.calendar.start).days < self.days:
@@ -78,6 +81,15 @@ class DocumentExchange:
             for task in list(self._live):
                 task.cancel()
             await asyncio.gather(*self._live, return_exceptions=True)
+
+    async def _api_listening(self, timeout: float = 300.0) -> None:
+        """Files go to the hub's API, which in `lgsp-hub up` listens only once the hub has started its guests."""
+        url = self.connectors[0].hub_url
+        async with httpx.AsyncClient(timeout=5) as client:
+            async for attempt in AsyncRetrying(retry=retry_if_exception_type(httpx.TransportError), reraise=True,
+                                               stop=stop_after_delay(timeout), wait=wait_fixed(0.5)):
+                with attempt:
+                    await client.get(f"{url}/v1/health")
 
     def _spawn(self, work: Any) -> None:
         task = asyncio.create_task(work)
