@@ -22,7 +22,8 @@ Rules
   not in To is ignored.
 - Open at `as_of` (default: the latest time read in any event: TraceHeader and status Timestamps): an
   expectation not closed; open_late when as_of's date is after its DueDate.
-- Shares are floats in 0..1, or None when the denominator is 0.
+- Shares are floats in 0..1, or None when the denominator is 0. Senders come lowest share first (those
+  keeping the province from its target), receivers most late first, then most open late.
 
 Idempotence: decisions may repeat (at-least-once), and one document comes in one message per receiver: a
 document counts once per DocumentId, a closed expectation stays closed. A status read before its document
