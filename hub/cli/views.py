@@ -41,10 +41,11 @@ def kpi(hub: Annotated[str, typer.Option(help="Hub URL.")] = "http://127.0.0.1:8
     try:
         connectivity = httpx_get(f"{hub}/v1/kpi/connectivity")
         dossiers = httpx_get(f"{hub}/v1/kpi/dossiers")
+        documents = httpx_get(f"{hub}/v1/kpi/documents")
     except OSError as exc:
         raise typer.Exit(fail(f"cannot reach the hub at {hub}: {exc}")) from exc
     console = Console()
-    for table in indicator_tables(connectivity, dossiers):
+    for table in indicator_tables(connectivity, dossiers, documents):
         console.print(table)
 
 
@@ -58,7 +59,7 @@ def report(
     try:
         data = {name: httpx_get(f"{hub}{path}") for name, path in (
             ("connectivity", "/v1/kpi/connectivity"), ("history", "/v1/kpi/connectivity/history"),
-            ("dossiers", "/v1/kpi/dossiers"))}
+            ("dossiers", "/v1/kpi/dossiers"), ("documents", "/v1/kpi/documents"))}
     except OSError as exc:
         raise typer.Exit(fail(f"cannot reach the hub at {hub}: {exc}")) from exc
     out.write_text(render_report(**data), encoding="utf-8")

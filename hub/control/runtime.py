@@ -189,7 +189,7 @@ class Hub:
         """The operator loaded another inventory: stored, then counted from the next refresh."""
         await asyncio.to_thread(self.store.put_inventory, inventory.model_dump(mode="json"))
         self.inventory = inventory
-        self.observer.indicators.use(inventory)
+        self.observer.use(inventory)
 
     async def _announce_desired_states(self) -> None:
         """The control topic is the connectors' source of truth; rebuild it from the store."""

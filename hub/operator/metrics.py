@@ -33,7 +33,7 @@ class HubCollector(Collector):
         yield lag
         yield from _gauge("lgsp_router_lag_messages", "Ingress messages the router group has not routed yet.",
                           hub.observer.router_lag)
-        yield from _indicators(hub.observer.connectivity, hub.observer.dossiers)
+        yield from _indicators(hub.observer.connectivity, hub.observer.dossiers, hub.observer.documents)
 
 
 def _gauge(name: str, help: str, value: float | None) -> Iterator[GaugeMetricFamily]:
@@ -41,7 +41,7 @@ def _gauge(name: str, help: str, value: float | None) -> Iterator[GaugeMetricFam
         yield GaugeMetricFamily(name, help, value=value)
 
 
-def _indicators(connectivity: dict, dossiers: dict) -> Iterator[GaugeMetricFamily]:
+def _indicators(connectivity: dict, dossiers: dict, documents: dict) -> Iterator[GaugeMetricFamily]:
     yield from _gauge("lgsp_connectivity_ratio", "Share of citizen/business-facing systems connected.",
                       connectivity.get("share"))
     yield from _gauge("lgsp_connectivity_target_ratio", "Connectivity target of the province plan.",
@@ -57,3 +57,12 @@ def _indicators(connectivity: dict, dossiers: dict) -> Iterator[GaugeMetricFamil
         ("lgsp_dossiers_signed_ratio", "signed_share", "Share of results digitally signed (target 1.0)."),
     ):
         yield from _gauge(name, help, total.get(key))
+    sent = documents.get("cumulative", {})
+    for name, key, help in (
+        ("lgsp_documents", "documents", "Documents sent between agencies (new, once per DocumentId)."),
+        ("lgsp_documents_electronic_ratio", "electronic_share",
+         "Share of documents sent electronically only (target 0.90)."),
+        ("lgsp_documents_processed_late", "late", "Receivers' completions of a document after its DueDate."),
+        ("lgsp_documents_open_late", "open_late", "Receivers yet to process a document past its DueDate."),
+    ):
+        yield from _gauge(name, help, sent.get(key))

@@ -4,7 +4,8 @@ It keeps the latest connector statuses (state, lag), the throughput and latency 
 the decisions topic, hub.operator.routing_watch, whichever processes route) with the router's lag beside
 them (hub.operator.router_lag), the connectivity indicator with its history on the simulated clock, and the
 dossier indicators, which it computes from the `dossier.*` messages the hub routes: the hub subscribes to
-them as connector `lgsp-kpi`, like any other receiver.
+them as connector `lgsp-kpi`, like any other receiver. The document indicators come from the decisions
+topic instead: `document.*` messages are targeted at one connector each, so no subscriber receives them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from typing import Any
 
 from hub.core.clock import Clock
 from hub.core.deadlines import DOSSIER_TYPES
+from hub.core.inventory import Inventory
 from hub.operator.kpi.connectivity import connectivity, projection
+from hub.operator.kpi.documents import DOCUMENT_TYPES, DocumentIndicators
 from hub.operator.kpi.dossiers import DossierIndicators
 from hub.operator.router_lag import LagTrend, RouterLag
 from hub.operator.routing_watch import RoutingWatch
@@ -37,9 +40,11 @@ class Observer:
     def __init__(self, hub: Any, clock: Clock, interval: float = 2.0, history_every: timedelta = timedelta(hours=6)):
         self.hub, self.clock, self.interval, self.history_every = hub, clock, interval, history_every
         self.indicators = DossierIndicators(hub.inventory)
+        self.document_indicators = DocumentIndicators(hub.inventory)
         self.statuses: dict[str, dict[str, Any]] = {}
         self.connectivity: dict[str, Any] = {}
         self.dossiers: dict[str, Any] = {}
+        self.documents: dict[str, Any] = {}
         self.throughput: deque[dict[str, Any]] = deque(maxlen=THROUGHPUT_POINTS)
         self.routing: RoutingWatch | None = None  # the decisions topic's reader, from start()
         self._lag_meter: RouterLag | None = None
@@ -54,7 +59,8 @@ class Observer:
 
     async def start(self, registrar: Registrar) -> None:
         settings = self.hub.settings
-        self.routing = RoutingWatch(self.hub.link, self.hub.admin)
+        observe = self.document_indicators.observe
+        self.routing = RoutingWatch(self.hub.link, self.hub.admin, dict.fromkeys(DOCUMENT_TYPES, observe))
         self._lag_meter = RouterLag(self.hub.link, self.hub.admin)
         self._lag = LagTrend(settings.router_behind_seconds, settings.router_behind_messages)
         await self.routing.start()
@@ -84,6 +90,11 @@ class Observer:
             except Exception:  # the view must outlive a bad sample
                 log.exception("throughput sample failed")
 
+    def use(self, inventory: Inventory) -> None:
+        """Targets and agency names of another inventory, from the next refresh."""
+        self.indicators.use(inventory)
+        self.document_indicators.use(inventory)
+
     async def _observe(self, message: Message) -> None:
         self.indicators.observe(message.envelope.type, message.payload, str(message.envelope.id))
 
@@ -99,6 +110,7 @@ class Observer:
         await self._refresh_statuses()
         self.connectivity = self._connectivity()
         self.dossiers = await asyncio.to_thread(self.indicators.report)
+        self.documents = await asyncio.to_thread(self.document_indicators.report)
         await self._record_history()
 
     @property

@@ -23,9 +23,14 @@ def _met(met: bool | None) -> str:
     return "—" if met is None else ("met" if met else "not met")
 
 
-def indicator_rows(connectivity: dict[str, Any], dossiers: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+def indicator_rows(connectivity: dict[str, Any], dossiers: dict[str, Any],
+                   documents: dict[str, Any] | None = None) -> list[tuple[str, str, str, str]]:
     """(indicator, value, target, status) — the same rows for the terminal and the report."""
-    c = dossiers.get("cumulative") or {}
+    return [*_dossier_rows(connectivity, dossiers.get("cumulative") or {}),
+            *_document_rows((documents or {}).get("cumulative") or {})]
+
+
+def _dossier_rows(connectivity: dict[str, Any], c: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     late = c.get("late_share")
     return [
         ("Systems connected through the LGSP", f"{_pct(connectivity.get('share'))} "
@@ -41,9 +46,22 @@ def indicator_rows(connectivity: dict[str, Any], dossiers: dict[str, Any]) -> li
     ]
 
 
-def indicator_tables(connectivity: dict[str, Any], dossiers: dict[str, Any]) -> list[Table]:
+def _document_rows(c: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    return [
+        ("Documents exchanged electronically", f"{_pct(c.get('electronic_share'))} "
+         f"({c.get('electronic', 0)}/{c.get('documents', 0)})", f"≥ {_pct(c.get('electronic_target'))}",
+         _met(c.get("electronic_met"))),
+        ("Documents revoked", str(c.get("revoked", 0)), "", ""),
+        ("Documents processed on time / late", f"{c.get('on_time', 0)} / {c.get('late', 0)} "
+         f"(refused {c.get('refused', 0)})", "", ""),
+        ("Documents open past their due date", str(c.get("open_late", 0)), "0", ""),
+    ]
+
+
+def indicator_tables(connectivity: dict[str, Any], dossiers: dict[str, Any],
+                     documents: dict[str, Any] | None = None) -> list[Table]:
     summary = Table("indicator", "value", "target", "status", title="Province indicators")
-    for row in indicator_rows(connectivity, dossiers):
+    for row in indicator_rows(connectivity, dossiers, documents):
         summary.add_row(*row)
     levels = Table("level", "connected", "total", "share", title="Connectivity by level")
     for level in connectivity.get("by_level", []):
@@ -52,7 +70,21 @@ def indicator_tables(connectivity: dict[str, Any], dossiers: dict[str, Any]) -> 
     for agency in dossiers.get("late_by_agency", [])[:15]:
         late.add_row(agency["name"], agency["agency"], str(agency["completed"]), str(agency["late"]),
                      _pct(agency["late_share"]), str(agency["open_late"]))
-    return [summary, levels, late]
+    return [summary, levels, late, *_document_tables(documents or {})]
+
+
+def _document_tables(documents: dict[str, Any]) -> list[Table]:
+    months = Table("month", "documents", "electronic", "share", "status",
+                   title="Documents sent electronically by month")
+    for month in documents.get("monthly", []):
+        months.add_row(month["month"], str(month["documents"]), str(month["electronic"]), _pct(month["share"]),
+                       _met(month["met"]))
+    receivers = Table("agency", "code", "processed", "late", "most days late", "open", "open late",
+                      title="Documents processed by receiving agency")
+    for agency in documents.get("late_by_agency", [])[:15]:
+        receivers.add_row(agency["name"] or "", agency["agency"], str(agency["processed"]), str(agency["late"]),
+                          str(agency["days_late_max"]), str(agency["open"]), str(agency["open_late"]))
+    return [months, receivers]
 
 
 # --- HTML report: the dashboard's own chart module draws the charts, inlined ---------------------
@@ -66,6 +98,7 @@ CHARTS = (  # data-chart (what report-charts.js draws in it), caption
     ("online", "Share submitted online per day"),
     ("late", "Share of completed dossiers late, per day"),
     ("signed", "Share of results digitally signed, per day"),
+    ("documents", "Share of documents between agencies sent electronically, per month"),
 )
 
 _STYLE = """body{font-family:var(--font);max-width:780px;margin:2rem auto;color:var(--ink)}
@@ -91,19 +124,26 @@ def _figure(chart: str, caption: str) -> str:
             f'<svg class="chart" id="chart-{chart}" data-chart="{chart}" role="img"></svg></div></figure>')
 
 
-def render_report(connectivity: dict[str, Any], history: dict[str, Any], dossiers: dict[str, Any]) -> str:
+def render_report(connectivity: dict[str, Any], history: dict[str, Any], dossiers: dict[str, Any],
+                  documents: dict[str, Any] | None = None) -> str:
     """One self-contained file: the indicator tables, and charts drawn in the browser from the data it carries."""
+    documents = documents or {}
     province = (connectivity.get("province") or {}).get("name", "")
     rows = "".join(
         f"<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td><td>{html.escape(c)}</td>"
         f"<td class=\"{'met' if d == 'met' else 'not' if d else ''}\">{d}</td></tr>"
-        for a, b, c, d in indicator_rows(connectivity, dossiers))
+        for a, b, c, d in indicator_rows(connectivity, dossiers, documents))
     cumulative = dossiers.get("cumulative") or {}
-    data = {"history": history, "daily": dossiers.get("daily", []),
-            "targets": {"online": cumulative.get("online_target"), "signed": cumulative.get("signed_target")}}
+    sent = documents.get("cumulative") or {}
+    data = {"history": history, "daily": dossiers.get("daily", []), "monthly": documents.get("monthly", []),
+            "targets": {"online": cumulative.get("online_target"), "signed": cumulative.get("signed_target"),
+                        "documents": sent.get("electronic_target")}}
     late = "".join(f"<tr><td>{html.escape(a['name'] or '')}</td><td>{html.escape(a['agency'])}</td>"
                    f"<td>{a['late']}</td><td>{a['completed']}</td><td>{_pct(a['late_share'])}</td></tr>"
                    for a in dossiers.get("late_by_agency", [])[:20])
+    receivers = "".join(f"<tr><td>{html.escape(a['name'] or '')}</td><td>{html.escape(a['agency'])}</td>"
+                        f"<td>{a['processed']}</td><td>{a['late']}</td><td>{a['days_late_max']}</td>"
+                        f"<td>{a['open_late']}</td></tr>" for a in documents.get("late_by_agency", [])[:20])
     written = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return (f"<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>LGSP report — {html.escape(province)}"
             f"</title><style>{_inlined(INLINED_STYLES)}\n{_STYLE}</style>"
@@ -112,5 +152,7 @@ def render_report(connectivity: dict[str, Any], history: dict[str, Any], dossier
             f"written {written}.</p><table><tr><th>Indicator</th><th>Value</th><th>Target</th><th></th></tr>{rows}"
             f"</table>{''.join(_figure(*chart) for chart in CHARTS)}<h2>Late dossiers by agency</h2><table><tr>"
             f"<th>Agency</th><th>Code</th><th>Late</th><th>Completed</th><th>Late share</th></tr>{late}</table>"
+            f"<h2>Documents by receiving agency</h2><table><tr><th>Agency</th><th>Code</th><th>Processed</th>"
+            f"<th>Late</th><th>Most days late</th><th>Open, overdue</th></tr>{receivers}</table>"
             f'<script type="application/json" id="report-data">{_json_for_script(data)}</script>'
             f'<script type="module">{_inlined(INLINED_SCRIPTS)}</script></html>')

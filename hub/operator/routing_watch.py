@@ -8,6 +8,11 @@ parse and a few counters. Route latency is `routed_at - received_at`: from the i
 as the router's `lgsp_route_latency_seconds`, for delivered messages (records from before `received_at`
 was carried count, without a latency). Deliveries withheld for want of a data-sharing agreement in force are
 counted per consumer and type from the record's `sharing`, whether the message reached others or no one.
+
+A few types are read whole: those given `observers` (the document indicators, whose messages are targeted,
+so no subscriber of the hub receives them). For a delivered decision of such a type, and only then, the
+message as received (the record's `lgsp-message` header) is parsed and its payload handed to the type's
+observer, once per message id (decisions repeat when the router publishes a batch again, at least once).
 """
 
 from __future__ import annotations
@@ -17,27 +22,37 @@ import contextlib
 import logging
 import time
 from collections import Counter, deque
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
+from hub.audit.decisions import MESSAGE_HEADER
 from hub.bus.admin import TopicAdmin
 from hub.bus.gaps import GapGuard
 from hub.bus.topics import RECORD_BYTES_MAX, BrokerLink
+from hub.sdk.dedup import SeenIds
 
 log = logging.getLogger(__name__)
 POLL_MS = 200
 LATENCIES_KEPT = 20_000  # between two samples of the view; at 2,000 msg/s a sample takes 4,000
 STOP_SECONDS = 5.0
+# (type, payload, message id) of a delivered message of a type observed
+Observer = Callable[[str, dict[str, Any], str], None]
 
 
 class RoutingWatch:
     """Counters since start (`routed`, `rejected`, `withheld` per (consumer, type)), latencies since the last
-    take_latencies(), and the time of each source's last delivered message (`last_seen`, unix seconds)."""
+    take_latencies(), and the time of each source's last delivered message (`last_seen`, unix seconds);
+    delivered messages of the types in `observers` handed to them."""
 
-    def __init__(self, link: BrokerLink, admin: TopicAdmin) -> None:
+    def __init__(self, link: BrokerLink, admin: TopicAdmin, observers: dict[str, Observer] | None = None) -> None:
         self._link, self._admin, self.topic = link, admin, link.topics.decisions
+        self._observers = observers or {}
+        self._observed = SeenIds()
+        self.unobserved = 0  # messages of an observed type its observer could not take
         self.routed = 0
         self.rejected = 0
         self.unreadable = 0  # records that are no decision (only the hub writes the topic)
@@ -102,10 +117,24 @@ class RoutingWatch:
                     latencies.append(at - received)
                 if source is not None and at > last_seen.get(source, 0.0):
                     last_seen[source] = at
+                if d["type"] in self._observers:
+                    self._hand_on(d, record.headers)
             except (orjson.JSONDecodeError, KeyError, TypeError):
                 self.unreadable += 1
         self.routed += routed
         self.rejected += rejected
+
+    def _hand_on(self, d: dict[str, Any], headers: Any) -> None:
+        """The delivered message to its type's observer, unless its id was handed on already."""
+        message_id = d["message_id"]
+        if not self._observed.add(message_id):
+            return
+        raw = next((value for key, value in headers or () if key == MESSAGE_HEADER), None)
+        try:
+            self._observers[d["type"]](d["type"], orjson.loads(raw)["payload"], message_id)
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):  # the view outlives a bad message
+            self.unobserved += 1
+            log.warning("routing watch: message %s (%s) not observed", message_id, d["type"], exc_info=True)
 
     def _count_withheld(self, type: str, withheld: dict[str, str]) -> None:
         for consumer in withheld:

@@ -19,6 +19,7 @@ import pytest
 
 from hub.core.envelope import Envelope, encode
 from tests.support import ROOT
+from tests.support.documents import sent, status
 from tests.support.hubs import OPERATOR, HubProcess
 from tests.support.waiting import eventually
 
@@ -35,12 +36,14 @@ LANGS = {
            "sysSub": "{} đã kết nối · {} chưa kết nối",
            "latencyLegend": ["Trung vị (p50)", "Phân vị 99 (p99)"],
            "routerBehind": "Điều phối đang tụt lại", "svcTitle": "Danh mục dịch vụ",
-           "svcNone": "Chưa có bộ kết nối nào cung cấp dịch vụ", "agrTitle": "Thỏa thuận chia sẻ dữ liệu"},
+           "svcNone": "Chưa có bộ kết nối nào cung cấp dịch vụ", "agrTitle": "Thỏa thuận chia sẻ dữ liệu",
+           "docTitle": "Văn bản trao đổi giữa các cơ quan dưới dạng điện tử", "docTarget": "Chỉ tiêu ≥ {}"},
     "en": {"group": ",", "decimal": ".", "connTitle": "Information systems connected through the LGSP",
            "kpiOnline": "Dossiers filed online", "systems": "{}/{} systems", "met": "Met", "notMet": "Not met",
            "sysSub": "{} connected · {} not connected", "latencyLegend": ["Median (p50)", "99th percentile (p99)"],
            "routerBehind": "Router falling behind", "svcTitle": "Service catalog",
-           "svcNone": "No connector serves a service yet", "agrTitle": "Data-sharing agreements"},
+           "svcNone": "No connector serves a service yet", "agrTitle": "Data-sharing agreements",
+           "docTitle": "Documents exchanged electronically between agencies", "docTarget": "Target ≥ {}"},
 }
 
 
@@ -438,6 +441,86 @@ async def test_the_behind_badge_shows_while_the_router_lag_grows(tmp_path, sessi
                          "every message counted in the lag")
         await badge.wait_for(state="hidden", timeout=60_000)  # a lag that holds is not a router falling behind
         await check_behind(page, hub, "en")
+        assert page.errors == []
+    finally:
+        if browser is not None:
+            await browser.close()
+        if playwright is not None:
+            await playwright.stop()
+        hub.stop()
+
+
+JUSTICE, PLANNING = "000.00.01.H22", "000.00.02.H22"  # Sở Tư pháp, Sở Kế hoạch và Đầu tư
+OFFICE_A = {"id": "vpdt-stp", "name": "Văn phòng điện tử Sở Tư pháp", "agency": JUSTICE,
+            "produces": ["document.sent"], "consumes": ["document.status"]}
+OFFICE_B = {"id": "vpdt-skhdt", "name": "Văn phòng điện tử Sở KH&ĐT", "agency": PLANNING,
+            "produces": ["document.status"], "consumes": ["document.sent"]}
+
+
+def target(share: float, lang: str) -> str:
+    """As format.js's target: a share without useless decimals (0.9 → 90%)."""
+    return percent(share, lang).replace(f"{LANGS[lang]['decimal']}0%", "%")
+
+
+async def check_documents(page, hub: HubProcess, lang: str) -> None:
+    """The documents card: the share and its verdict, a bar per month with the API's verdict against the
+    target, and the receiving agencies in the API's order with their late and open-late counts."""
+    def expected() -> dict[str, Any]:
+        d = api(hub, "/v1/kpi/documents")
+        c = d["cumulative"]
+        return {"share": percent(c["electronic_share"], lang), "met": verdict(c["electronic_met"], lang),
+                "target": LANGS[lang]["docTarget"].format(target(c["electronic_target"], lang)),
+                "months": [[m["month"], m["share"], str(m["met"]).lower()] for m in d["monthly"]],
+                "agencies": [[r["agency"], integer(r["processed"], lang), integer(r["late"], lang),
+                              integer(r["days_late_max"], lang) if r["late"] else "—", integer(r["open"], lang),
+                              integer(r["open_late"], lang)] for r in d["late_by_agency"]]}
+
+    async def shown() -> dict[str, Any]:
+        return {**await texts(page, {"share": "[data-testid=documents-share]", "met": "[data-testid=documents-met]",
+                                     "target": "[data-testid=documents-chart] .target-label"}),
+                "months": await page.eval_on_selector_all(
+                    "[data-testid=documents-chart] g[data-period]",
+                    "groups => groups.map((g) => [g.dataset.period, Number(g.dataset.value), g.dataset.met])"),
+                "agencies": await page.eval_on_selector_all(
+                    "[data-testid=documents-agencies] tr[data-agency]",
+                    "rows => rows.map((r) => [r.dataset.agency, ...[...r.cells].slice(1).map((c) => c.textContent)])")}
+    await agree("documents card", expected, shown)
+
+
+def figures(d: dict[str, Any]) -> dict[str, Any]:
+    """The electronic share and its verdict, each month's, and per receiver: processed, late, most days late,
+    open, open late."""
+    return {"share": (d["cumulative"]["electronic_share"], d["cumulative"]["electronic_met"]),
+            "months": [(m["month"], m["share"], m["met"]) for m in d["monthly"]],
+            "receivers": [(r["agency"], r["processed"], r["late"], r["days_late_max"], r["open"], r["open_late"])
+                          for r in d["late_by_agency"]]}
+
+
+async def test_the_documents_card_shows_the_electronic_share_and_the_late_receivers(tmp_path, session_broker):
+    """Two documents from Sở Tư pháp to Sở KH&ĐT, one electronic (September) and one on paper (October); the
+    first completed two days after its due date, the second still in progress past it."""
+    hub = HubProcess(tmp_path, session_broker.fresh()).start()
+    playwright, browser, page = None, None, None
+    try:
+        keys = {spec["id"]: hub.register(spec) for spec in (OFFICE_A, OFFICE_B)}
+        playwright, browser, page = await browse(hub)
+        await page.locator("[data-testid=documents-agencies] .empty-row").wait_for()
+        assert (await page.locator("[data-i18n=docTitle]").text_content()) == LANGS["vi"]["docTitle"]
+        first = sent(JUSTICE, [PLANNING], "2023/09/04", 1, paper=0, due="2023/09/10")
+        second = sent(JUSTICE, [PLANNING], "2023/10/02", 2, paper=1, due="2023/10/05")
+        for source, to, type, payload in (
+                (OFFICE_A, OFFICE_B, "document.sent", first), (OFFICE_A, OFFICE_B, "document.sent", second),
+                (OFFICE_B, OFFICE_A, "document.status", status(PLANNING, first, "06", "2023/09/12 09:00:00")),
+                (OFFICE_B, OFFICE_A, "document.status", status(PLANNING, second, "05", "2023/10/08 09:00:00"))):
+            raw = encode(Envelope.new(type, 1, source["id"], payload, target=to["id"]))
+            assert (await asyncio.to_thread(hub.publish, raw, keys[source["id"]])).status_code == 202
+        await eventually(lambda: figures(api(hub, "/v1/kpi/documents")) == {
+            "share": (0.5, False), "months": [("2023-09", 1.0, True), ("2023-10", 0.0, False)],
+            "receivers": [(PLANNING, 1, 1, 2, 1, 1)]}, 120, "both documents and their statuses counted")
+        await check_documents(page, hub, "vi")
+        await page.get_by_test_id("lang-switch").click()
+        assert (await page.locator("[data-i18n=docTitle]").text_content()) == LANGS["en"]["docTitle"]
+        await check_documents(page, hub, "en")
         assert page.errors == []
     finally:
         if browser is not None:

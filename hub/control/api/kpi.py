@@ -1,4 +1,5 @@
-"""The province's indicators as the pages show them: connectivity against its target, the dossier indicators."""
+"""The province's indicators as the pages show them: connectivity against its target, the dossier and document
+indicators."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from hub.control.api.deps import HubDep
-from hub.operator.kpi.display import connectivity_shown, dossiers_shown
+from hub.operator.kpi.display import connectivity_shown, documents_shown, dossiers_shown
 
 router = APIRouter(prefix="/kpi", tags=["indicators"])
 
@@ -33,3 +34,9 @@ async def get_dossiers(hub: HubDep) -> dict[str, Any]:
 @router.get("/dossiers/late", summary="Late dossiers to follow up, optionally for one agency")
 async def get_late_dossiers(hub: HubDep, agency: str | None = None) -> dict[str, Any]:
     return await asyncio.to_thread(hub.observer.indicators.late, agency)
+
+
+@router.get("/documents", summary="Documents between agencies sent electronically, per month and sender; processed "
+            "after their due date, per receiving agency")
+async def get_documents(hub: HubDep) -> dict[str, Any]:
+    return documents_shown(hub.observer.documents)

@@ -3,6 +3,7 @@
 export const ENDPOINTS = {
   connectivity: '/v1/kpi/connectivity',
   dossiers: '/v1/kpi/dossiers',
+  documents: '/v1/kpi/documents',
   throughput: '/v1/stats/throughput',
   status: '/v1/connectors?expand=status',
   info: '/v1/connectors?expand=info',

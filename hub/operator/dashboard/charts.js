@@ -1,4 +1,4 @@
-// Inline-SVG charts: lines over time, bars per day, the connectivity gauge. Colours are the CSS
+// Inline-SVG charts: lines over time, bars per day, share bars per period, the connectivity gauge. Colours are the CSS
 // variables --series-<key> (palette.css); labels come already formatted from the caller. No imports,
 // so the HTML report inlines this file as it is.
 
@@ -102,10 +102,11 @@ function areaUnder(svg, defs, key, lines, floor) {
   svg.append(svgEl('path', { d, fill: `url(#${id})`, class: 'series-area', 'data-area': key }));
 }
 
-function targetLine(svg, area, y, target, text) {
+/** A dashed line at the target, its label just above it (or at labelY, clear of bars that reach it). */
+function targetLine(svg, area, y, target, text, labelY = null) {
   const py = y(target);
   svg.append(svgEl('line', { x1: area.x0, x2: area.x1, y1: py, y2: py, class: 'target-line' }),
-    svgEl('text', { x: area.x1, y: py - 5, class: 'target-label', 'text-anchor': 'end', text }));
+    svgEl('text', { x: area.x1, y: labelY ?? py - 5, class: 'target-label', 'text-anchor': 'end', text }));
 }
 
 /**
@@ -177,6 +178,40 @@ export function dailyBars(svg, { days, yLabel, dayLabel, title, noData, height =
         text: dayLabel(d.day) }));
     }
   });
+}
+
+/**
+ * A share (0..1) per period as bars against a target: a bar met or not (the caller's verdict) each.
+ * periods: [{period, share, met}]; periodLabel(period) under the bars, title(row) on hover; target draws
+ * a dashed line. The y axis runs from 0 to 100 %.
+ */
+export function shareBars(svg, { periods, yLabel, periodLabel, title, noData, target = null, targetText = '',
+  height = 230 }) {
+  const box = frame(svg, height, { ...MARGIN, top: 24, right: 8 });
+  const scale = yScale(box, 1, 1);
+  const axes = svgEl('g');
+  svg.append(axes);
+  yAxis(axes, box, scale, yLabel, !periods.length);
+  if (!periods.length) { emptyNote(svg, box, noData); return; }
+  const slot = (box.x1 - box.x0) / periods.length;
+  const wide = Math.max(3, Math.min(48, slot * 0.6));
+  const labelEvery = Math.max(1, Math.ceil(56 / slot));
+  const bars = svgEl('g');
+  svg.append(bars);
+  periods.forEach((row, i) => {
+    const mid = box.x0 + slot * (i + 0.5);
+    const share = finite(row.share) ? row.share : 0;
+    const tone = row.met === true ? 'met' : row.met === false ? 'notmet' : 'none';
+    bars.append(svgEl('g', { 'data-period': row.period, 'data-value': finite(row.share) ? row.share : '',
+      'data-met': row.met === true || row.met === false ? String(row.met) : '' }, svgEl('title', { text: title(row) }),
+    svgEl('rect', { x: (mid - wide / 2).toFixed(1), y: scale.y(share).toFixed(1), rx: 2, width: wide.toFixed(1),
+      height: Math.max(1, box.y0 - scale.y(share)).toFixed(1), class: `share-bar tone-${tone}` })));
+    if ((periods.length - 1 - i) % labelEvery === 0) {
+      axes.append(svgEl('text', { x: mid.toFixed(1), y: box.y0 + 18, class: 'axis-label', 'text-anchor': 'middle',
+        text: periodLabel(row.period) }));
+    }
+  });
+  if (finite(target)) targetLine(svg, box, scale.y, target, targetText, box.y1 - 10); // above 100 %
 }
 
 /**

@@ -24,6 +24,9 @@ function dayInstant(value) {
   return isDay(value) ? instant(`${value}T12:00:00+07:00`) : instant(value);
 }
 
+/** A month ("2023-09") names a Vietnamese month: read it mid-month there. */
+const monthInstant = (value) => instant(`${value}-15T12:00:00+07:00`);
+
 /** The formatters of `locale` ("vi-VN", "en-GB"); each answers "—" for a missing value. */
 export function formatter(locale) {
   const numbers = new Map();
@@ -38,6 +41,7 @@ export function formatter(locale) {
     hourMinute: date({ timeStyle: 'short' }),
     long: date({ dateStyle: 'full' }),
     day: date({ day: 'numeric', month: 'short' }),
+    month: date({ month: 'short', year: 'numeric' }),
     full: date({ dateStyle: 'medium' }),
     dateTime: date({ dateStyle: 'medium', timeStyle: 'short' }),
   };
@@ -69,6 +73,8 @@ export function formatter(locale) {
     longDate: when(dates.long),
     day: when(dates.day, dayInstant),
     date: when(dates.full, dayInstant),
+    /** A month of the API ("2023-09"): "thg 9 2023" / "Sept 2023". */
+    month: when(dates.month, monthInstant),
     /** A day alone as a date, an instant as date and time. */
     dateTime: (v) => (isDay(v) ? when(dates.full, dayInstant) : when(dates.dateTime))(v),
     /** How long ago, from unix seconds: "3 giây trước" / "3 sec ago"; `never` when there is no time. */

@@ -5,6 +5,7 @@ import * as connectivity from './cards/connectivity.js';
 import * as agreements from './cards/agreements.js';
 import * as connectors from './cards/connectors.js';
 import * as daily from './cards/daily.js';
+import * as documents from './cards/documents.js';
 import * as dossierTiles from './cards/dossier-tiles.js';
 import * as lateAgencies from './cards/late-agencies.js';
 import * as logIndexer from './cards/log-indexer.js';
@@ -17,7 +18,7 @@ import * as throughput from './cards/throughput.js';
 import * as topbar from './cards/topbar.js';
 import { onSwitch, translatePage } from './i18n.js';
 
-const CARDS = { topbar, connectivity, dossierTiles, daily, throughput, routerBehind, logIndexer, latency, platform,
+const CARDS = { topbar, connectivity, dossierTiles, daily, documents, throughput, routerBehind, logIndexer, latency, platform,
   connectors, services, agreements, lateAgencies, systems };
 const RESIZE_SETTLE_MS = 150;
 

@@ -30,6 +30,14 @@ function drawReport() {
   shareChart('online', times, days.map((d) => d.online_share), report.targets.online);
   shareChart('late', times, days.map((d) => d.late_share), null);
   shareChart('signed', times, days.map((d) => d.signed_share), report.targets.signed);
+  const target = report.targets.documents;
+  shareBars(chartOf('documents'), {
+    periods: report.monthly.map((m) => ({ period: m.month, ...m })), yLabel: (v) => english.target(v),
+    periodLabel: english.month, noData: NO_DATA, target,
+    targetText: target == null ? '' : `target ${english.target(target)}`,
+    title: (m) => `${english.month(m.month)}: ${english.percent(m.share)} electronic `
+      + `(${english.int(m.electronic)} of ${english.int(m.documents)} documents)`,
+  });
 }
 
 drawReport();

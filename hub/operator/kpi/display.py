@@ -39,3 +39,15 @@ def dossiers_shown(report: dict[str, Any]) -> dict[str, Any]:
     cumulative = report.get("cumulative") or {}
     on_time_share = _share(cumulative.get("on_time", 0), cumulative.get("completed", 0))
     return {**report, "cumulative": {**cumulative, "on_time_share": on_time_share}}
+
+
+def documents_shown(report: dict[str, Any]) -> dict[str, Any]:
+    """No verdict before any document; the on-time share of what each receiving agency processed, and of all
+    (late_by_agency comes already in display order)."""
+    cumulative = report.get("cumulative") or {}
+    rows = [{**row, "on_time_share": _share(row["on_time"], row["processed"])}
+            for row in report.get("late_by_agency", [])]
+    share, target = cumulative.get("electronic_share"), cumulative.get("electronic_target")
+    return {**report, "late_by_agency": rows, "cumulative": {
+        **cumulative, "electronic_met": verdict(share, target),
+        "on_time_share": _share(cumulative.get("on_time", 0), cumulative.get("processed", 0))}}
