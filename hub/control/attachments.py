@@ -24,6 +24,7 @@ from hub.core.routing import Seal, authenticate
 from hub.store.attachments import Attachment
 
 NOT_REFERENCED = "notReferenced"
+GRANT_WAIT_SECONDS = 5.0
 _MEDIA_TYPE = "type/subtype, such as application/pdf"
 
 
@@ -92,12 +93,24 @@ async def fetchable(hub: Any, attachment_id: str, seal: Seal) -> tuple[Attachmen
     attachment = await asyncio.to_thread(hub.attachments.get, attachment_id)
     if attachment is not None and attachment.uploader == fetcher:
         return attachment, fetcher, None
-    granted = await asyncio.to_thread(hub.attachments.granted_by, attachment_id, fetcher) if attachment else None
+    granted = await _granted(hub, attachment, fetcher)
     if granted is None:  # an unknown id is answered alike: no one learns what exists but is not theirs
         raise Refused(404, "path.attachment_id", NOT_REFERENCED, f"no message referencing {attachment_id} was "
                       f"delivered to {fetcher!r} from its uploader (yet: the message log is written a moment after "
                       "delivery; ask again shortly)", source=fetcher)
     return attachment, fetcher, granted
+
+
+async def _granted(hub: Any, attachment: Attachment | None, fetcher: str) -> str | None:
+    """The message that grants `fetcher` the attachment, waited for a few seconds: the log indexer writes a
+    delivery's references a moment after the delivery, which the receiver may already be handling. An unknown
+    id waits alike, so the time of the answer tells nothing either."""
+    deadline = time.monotonic() + GRANT_WAIT_SECONDS
+    while True:
+        granted = await asyncio.to_thread(hub.attachments.granted_by, attachment.id, fetcher) if attachment else None
+        if granted is not None or time.monotonic() >= deadline:
+            return granted
+        await asyncio.sleep(0.25)
 
 
 async def log_fetch(hub: Any, attachment_id: str, fetcher: str | None = None, attachment: Attachment | None = None,

@@ -51,7 +51,7 @@ class AttachmentClient:
         _raise_for(response, "upload")
         return response.json()
 
-    async def fetch(self, attachment_id: str, sha256: str | None = None, wait: float = 10.0) -> bytes:
+    async def fetch(self, attachment_id: str, sha256: str | None = None, wait: float = 60.0) -> bytes:
         """The attachment's bytes, checked against the SHA-256 the hub answers and, given, the one expected."""
         if not is_id(attachment_id):
             raise AttachmentError(f"{attachment_id!r} is not an attachment id (lgsp-att-<32 hex>)")
@@ -78,7 +78,7 @@ class AttachmentClient:
 
 def _again(errors: type[Exception] | tuple[type[Exception], ...], seconds: float) -> AsyncRetrying:
     return AsyncRetrying(retry=retry_if_exception_type(errors), reraise=True, stop=stop_after_delay(seconds),
-                         wait=wait_exponential(0.1, max=1.0))
+                         wait=wait_exponential(0.1, max=2.0))
 
 
 def _raise_for(response: httpx.Response, what: str) -> None:

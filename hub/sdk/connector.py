@@ -265,7 +265,7 @@ class Connector:
         """Upload a file for a message to reference by the id answered (with sha256, size, content_type, name)."""
         return await self._attachments().upload(data, content_type, name)
 
-    async def attachment(self, id: str, sha256: str | None = None, wait: float = 10.0) -> bytes:
+    async def attachment(self, id: str, sha256: str | None = None, wait: float = 60.0) -> bytes:
         """The bytes of an attachment this connector uploaded or was sent, checked against the SHA-256 the hub
         answers and, given, `sha256`; asked again for `wait` seconds while the hub has not logged the delivery
         that grants it. Raises AttachmentError."""
