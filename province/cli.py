@@ -20,7 +20,8 @@ from province.runner import Simulation
 from province.scenario import load_scenario
 from province.settings import ProvinceSettings, hub_settings
 
-STUBS = "mot-cua (dossier system), csdl-dan-cu (population database), ndxp (national platform)"
+STUBS = ("mot-cua (dossier system), csdl-dan-cu (population database), ndxp (national platform), vpdt-* (the "
+         "agencies' e-offices, when the scenario has documents)")
 
 
 def up(
@@ -44,7 +45,9 @@ def up(
         clock, guests = None, []
     typer.echo(summary(settings, broker, [
         f"  scenario    {given.scenario}: {plan.province.name}, "
-        f"{plan.traffic.dossiers_per_day * given.volume:.0f} dossiers per working day",
+        f"{plan.traffic.dossiers_per_day * given.volume:.0f} dossiers per working day"
+        + (f", {plan.documents.per_day * given.volume:.0f} documents between {len(plan.documents.agencies)} "
+           "agencies' e-offices" if plan.documents else ""),
         f"  clock       ×{given.speed:g} (one simulated day every {86400 / given.speed:.0f} s), "
         f"from {plan.calendar.start}",
         f"  connectors  {STUBS if given.stubs else 'none bundled (LGSP_STUBS=false)'}"]))

@@ -61,16 +61,16 @@ def month_of(scenario: Scenario, day: date) -> int:
 
 
 class DocumentPlanner:
-    def __init__(self, scenario: Scenario, seed: int) -> None:
+    def __init__(self, scenario: Scenario, seed: int, volume: float = 1.0) -> None:
         if scenario.documents is None:
             raise ValueError("the scenario has no [documents]")
-        self.scenario, self.documents, self.seed = scenario, scenario.documents, seed
+        self.scenario, self.documents, self.seed, self.volume = scenario, scenario.documents, seed, volume
         self.calendar = WorkCalendar(scenario.calendar)
         self._numbers: dict[tuple[str, int], int] = {}
 
     def day(self, day: date) -> list[PlannedDocument]:
         rng = random.Random(f"{self.seed}:documents:{day.isoformat()}")
-        times = poisson_times(rng, self.documents.per_day, self.calendar.office_spans(day))
+        times = poisson_times(rng, self.documents.per_day * self.volume, self.calendar.office_spans(day))
         paper = self.documents.paper.at(month_of(self.scenario, day))
         return [self._plan(rng, when, paper) for when in times]
 

@@ -37,7 +37,7 @@ class Simulation:
         self.dossier_system = DossierSystem(scenario, self.clock, population, seed, volume, days,
                                             keep_records=keep_records)
         # The agencies' e-offices, when the scenario has official documents between them.
-        self.documents = DocumentExchange(scenario, self.clock, seed, days) if scenario.documents else None
+        self.documents = DocumentExchange(scenario, self.clock, seed, volume, days) if scenario.documents else None
         modelled = {self.dossier_system.connector.id, *([E_OFFICE] if self.documents else [])}
         # The scenario's other connected systems: adapters that keep their link alive with heartbeats.
         self.adapters = [system_adapter(s, heartbeat_seconds) for s in scenario.systems

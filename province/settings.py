@@ -15,7 +15,7 @@ class ProvinceSettings(BaseSettings):
     stubs: bool = Field(True, description="Run the three bundled connectors in the hub process.")
     speed: float = Field(3600.0, gt=0, description="Simulated seconds per real second.")
     seed: int = Field(2023, description="Seed of the simulation: the same seed gives the same province.")
-    volume: float = Field(1.0, gt=0, description="Scales the scenario's dossiers per day.")
+    volume: float = Field(1.0, gt=0, description="Scales the scenario's dossiers and documents per day.")
 
     @property
     def retention_ms(self) -> int:

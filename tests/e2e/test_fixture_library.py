@@ -47,7 +47,7 @@ def test_fixture_replays_with_its_recorded_outcomes(path: Path, broker_kind):
 
 def test_library_covers_the_required_cases():
     fixtures = {path.stem: Fixture.read(path) for path in LIBRARY}
-    assert {"dossier-lifecycle", "citizen-verification", "bad-input", "ndxp-outage"} <= set(fixtures)
+    assert {"dossier-lifecycle", "citizen-verification", "bad-input", "ndxp-outage", "document-exchange"} <= set(fixtures)
     for name, fixture in fixtures.items():
         assert fixture.note, f"{name}: the header says what the fixture covers"
         assert 0 < len(fixture.messages) <= 50, f"{name}: a handful to a few dozen messages"

@@ -47,12 +47,13 @@ class ExchangeStats:
 
 
 class DocumentExchange:
-    def __init__(self, scenario: Scenario, clock: SimClock, seed: int, days: int | None = None) -> None:
+    def __init__(self, scenario: Scenario, clock: SimClock, seed: int, volume: float = 1.0,
+                 days: int | None = None) -> None:
         documents = scenario.documents
         assert documents is not None
         self.scenario, self.clock, self.seed, self.days = scenario, clock, seed, days
         self.documents, self.calendar = documents, WorkCalendar(scenario.calendar)
-        self.planner = DocumentPlanner(scenario, seed)
+        self.planner = DocumentPlanner(scenario, seed, volume)
         self.names = {a.code: a.name for a in scenario.agencies}
         self.keys = {code: SigningKey(hashlib.sha256(f"{seed}:edxml:{code}".encode()).digest())
                      for code in documents.agencies}
