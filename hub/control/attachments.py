@@ -80,7 +80,7 @@ def described(headers: Any) -> tuple[str, str]:
 
 async def upload(hub: Any, data: bytes, headers: Any, seal: Seal) -> Attachment:
     """Store an upload from the connector that signed it."""
-    uploader = signer(hub, data, seal)
+    uploader = await asyncio.to_thread(signer, hub, data, seal)  # up to 32 MiB hashed: off the event loop
     content_type, name = described(headers)
     if not data:
         raise Refused(422, "body", "minLength", "an attachment has at least one byte")

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from hub.core.attachments import new_id
 from hub.store.database import now
-from hub.store.tables import attachment_data, attachment_references, attachments
+from hub.store.tables import attachment_data, attachment_references, attachments, message_log
 
 CHUNK = 1 << 20  # bytes read or written at a time
 
@@ -89,8 +89,13 @@ class _Metadata:
 
     @staticmethod
     def _delete_rows(conn: sa.Connection, before: datetime) -> list[str]:
-        """The metadata and references of the attachments uploaded before `before`; their ids."""
-        ids = list(conn.execute(sa.select(attachments.c.id).where(attachments.c.uploaded_at < before)).scalars())
+        """The metadata and references of the attachments uploaded before `before` that no record the log still
+        keeps references (a file sent again later lives as long as that delivery's record); their ids."""
+        refs = attachment_references.c
+        still_logged = sa.exists().where(refs.attachment_id == attachments.c.id,
+                                         refs.message_id == message_log.c.message_id)
+        ids = list(conn.execute(sa.select(attachments.c.id)
+                                .where(attachments.c.uploaded_at < before, ~still_logged)).scalars())
         for start in range(0, len(ids), 500):  # bound the statement's parameters
             part = ids[start:start + 500]
             conn.execute(attachment_references.delete().where(attachment_references.c.attachment_id.in_(part)))

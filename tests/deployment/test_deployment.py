@@ -185,13 +185,15 @@ def test_service_commands_are_lgsp_hub_commands_the_readme_documents(name):
         assert args[args.index("--hub") + 1] == f"http://api:{api_port()}"
 
 
-def test_connector_services_run_the_three_bundled_connectors():
+def test_connector_services_run_the_bundled_connectors():
     ids = {}
     for name, service in HUB_SERVICES.items():
         args = command(service)
         if args[:2] == ["connector", "run"]:
             ids[name] = _load(args[2]).id  # the target loads as hub.cli does it: a hub.sdk.Connector
-    assert ids == {"population-db": "csdl-dan-cu", "ndxp": "ndxp", "dossier-system": "mot-cua"}
+    # The e-offices run in one process: the first agency's connector, the others its companions.
+    assert ids == {"population-db": "csdl-dan-cu", "ndxp": "ndxp", "dossier-system": "mot-cua",
+                   "e-offices": "vpdt-000-00-10-h22"}
 
 
 # --- Prometheus -------------------------------------------------------------------------------------

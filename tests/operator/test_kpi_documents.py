@@ -195,3 +195,13 @@ def test_only_the_open_documents_are_held() -> None:
     assert kpi.held() == {"open": 1, "closed_remembered": 100, "early": 1}
     c = kpi.report()["cumulative"]
     assert (c["documents"], c["processed"], c["on_time"], c["open"]) == (1001, 1000, 1000, 1)
+
+
+def test_a_revocation_read_before_its_document_leaves_nothing_to_process():
+    indicators = DocumentIndicators(None)
+    document = sent(A, [B], "2023/09/04", 9, due="2023/09/08")
+    indicators.observe("document.sent", sent(A, [B], "2023/09/04", 9, kind=1), "r1")
+    indicators.observe("document.sent", document, "r2")
+    report = indicators.report()
+    assert report["cumulative"]["documents"] == 1 and report["cumulative"]["revoked"] == 1
+    assert report["cumulative"]["open"] == 0

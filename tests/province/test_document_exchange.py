@@ -9,13 +9,15 @@ import asyncio
 import hashlib
 from pathlib import Path
 
+import httpx
 import pytest
 from nacl.signing import SigningKey
 
+from hub.core.envelope import Envelope
 from hub.sdk import HttpRegistrar
 from province.connectors.eoffice import edxml, signature
-from province.connectors.eoffice.office import EOffice
-from tests.support.hubs import HubProcess
+from province.connectors.eoffice.office import EOffice, office_id
+from tests.support.hubs import OPERATOR, HubProcess
 from tests.support.waiting import eventually
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "edxml" / "cong-van.edxml"
@@ -94,3 +96,25 @@ async def test_a_package_that_breaks_a_rule_is_refused_at_the_edge_and_nothing_i
         assert office.connector.counters.published == 0
     finally:
         await office.connector.stop()
+
+
+async def test_an_office_refuses_a_document_another_agencys_office_sent_in_its_name(hub):
+    desk = Desk()
+    receiver = EOffice("000.00.04.H22", "Sở Tài nguyên và Môi trường", deliver=desk.document)
+    impostor = EOffice("000.00.05.H22", "Sở Giao thông vận tải")
+    await asyncio.gather(*(o.connector.start(HttpRegistrar(hub.url)) for o in (receiver, impostor)))
+    try:
+        package = edxml.read_document(SAMPLE.read_bytes()).payload  # From: 000.00.10.H22
+        payload = {k: v for k, v in package.items() if k != "Attachments"}
+        forged = Envelope.new(edxml.SENT, 1, impostor.connector.id, payload, target=receiver.connector.id)
+        await impostor.connector.send(forged)
+
+        def dead_lettered() -> list:
+            letters = httpx.get(f"{hub.url}/v1/dlq", params={"stage": "handler"}, headers=OPERATOR).json()["items"]
+            return [letter for letter in letters if str(forged.id) in letter.get("original", "")]
+
+        await eventually(dead_lettered, what="the forged document on the dead-letter topic", timeout=60)
+        assert "came from " + impostor.connector.id in dead_lettered()[0]["reason"]
+        assert desk.documents == [] and office_id("000.00.10.H22") != impostor.connector.id
+    finally:
+        await asyncio.gather(*(o.connector.stop() for o in (receiver, impostor)))

@@ -137,3 +137,27 @@ def test_the_senders_signature_verifies_and_catches_a_changed_header_or_file():
     assert "not verify" in signature.verify(signed, {"000.00.10.H22": SigningKey.generate().verify_key})
     assert "no key" in signature.verify(signed, {})
     assert signature.verify(SAMPLE.read_bytes(), keys) == "the package is not signed"
+
+
+def test_a_package_signed_by_another_agency_than_its_sender_does_not_verify():
+    impostor = SigningKey.generate()
+    keys = {"000.00.10.H22": SigningKey.generate().verify_key, "000.00.13.H22": impostor.verify_key}
+    forged = signature.sign(SAMPLE.read_bytes(), impostor, "000.00.13.H22")  # From says 000.00.10.H22
+    assert signature.verify(forged, keys) == "signed by '000.00.13.H22', not by the sender 000.00.10.H22"
+
+
+@pytest.mark.parametrize("carried, rule", [
+    ('<!DOCTYPE s [<!ENTITY a "aaaa">]><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#">&a;'
+     '</ds:Signature>', "noDTD"),
+    ('<edXML:MessageHeader xmlns:edXML="http://www.mic.gov.vn/TBT/QCVN_102_2016"/>', "signature"),
+])
+def test_the_signature_a_message_carries_is_parsed_hardened_and_must_be_one(carried, rule):
+    package = edxml.read_document(SAMPLE.read_bytes())
+    with pytest.raises(EdXMLError) as caught:
+        edxml.write_document({**referenced(package.payload), "DigitalSignature": carried}, package.contents)
+    assert (caught.value.problems[0].field, caught.value.problems[0].rule) == ("edXMLHeader/ds:Signature", rule)
+
+
+def test_a_broken_attachment_entry_is_named_by_its_manifest_reference():
+    broken = SAMPLE.read_bytes().replace(b"<edXML:AttachmentName>123-STTTT-CDS.pdf</edXML:AttachmentName>", b"")
+    assert problem(broken) == ("edXMLBody/edXMLManifest/Reference[1]/AttachmentName", "required")

@@ -17,7 +17,7 @@ from hub.audit.decisions import Decision
 from hub.audit.message_log import MessageLog, prune, verify
 from hub.store import Store
 from hub.store.attachments import CHUNK, DirectoryAttachments, open_attachments
-from hub.store.tables import attachment_data, attachment_references, attachments
+from hub.store.tables import attachment_data, attachment_references, attachments, message_log
 
 NOW = 1_800_000_000.0
 DAY = 86400.0
@@ -104,18 +104,22 @@ def test_an_id_spelt_with_escapes_is_found(store, kept):
 def test_attachments_uploaded_before_the_retention_are_pruned_with_the_log(store, kept):
     old = kept.put(b"old", "text/plain", "old.txt", "mot-cua").id
     recent = kept.put(b"recent", "text/plain", "recent.txt", "mot-cua").id
-    logged(store, [delivery("00000000-0000-7000-8000-000000000005", "mot-cua", ("ndxp",), {"a": [old, recent]})])
+    resent = kept.put(b"resent", "text/plain", "resent.txt", "mot-cua").id
+    logged(store, [delivery("00000000-0000-7000-8000-000000000005", "mot-cua", ("ndxp",), {"a": [old, recent]}),
+                   delivery("00000000-0000-7000-8000-000000000006", "mot-cua", ("ndxp",), {"a": resent})])
     with store.engine.begin() as conn:
-        conn.execute(attachments.update().where(attachments.c.id == old)
-                     .values(uploaded_at=datetime.fromtimestamp(NOW - 100 * DAY, timezone.utc)))
-        conn.execute(attachments.update().where(attachments.c.id == recent)
-                     .values(uploaded_at=datetime.fromtimestamp(NOW - DAY, timezone.utc)))
+        for id, age in ((old, 100 * DAY), (resent, 100 * DAY), (recent, DAY)):
+            conn.execute(attachments.update().where(attachments.c.id == id)
+                         .values(uploaded_at=datetime.fromtimestamp(NOW - age, timezone.utc)))
+        # The log has pruned the first delivery's record; the second, of the file sent again, it keeps.
+        conn.execute(message_log.delete().where(message_log.c.message_id == "00000000-0000-7000-8000-000000000005"))
     prune(store, 90, now=NOW, attachments=kept)
     assert kept.get(old) is None and kept.granted_by(old, "ndxp") is None
+    assert kept.get(resent) is not None and kept.granted_by(resent, "ndxp")
     assert kept.get(recent) is not None and kept.granted_by(recent, "ndxp")
     assert b"".join(kept.chunks(recent)) == b"recent"
     if isinstance(kept, DirectoryAttachments):
         assert not kept.path(old).exists() and kept.path(recent).exists()
     else:
-        assert count(store, attachment_data) == 1
+        assert count(store, attachment_data) == 2
     assert kept.prune(datetime.fromtimestamp(NOW, timezone.utc) - timedelta(days=90)) == 0

@@ -49,8 +49,8 @@ async def upload(request: Request, hub: HubDep) -> JsonResponse:
             "from the uploader that referenced it",
             description=f"Signed with the fetching connector's credential, {_SEAL}, over the bytes "
                         "`GET /v1/attachments/{attachment_id}` in place of a body. A receiver may ask before the "
-                        "hub has logged the delivery that grants it: 404 `notReferenced`, ask again a moment "
-                        f"later. The bytes stream with `Content-Type`, `Content-Length`, `{SHA256_HEADER}` (hex) "
+                        "hub has logged the delivery that grants it: the hub waits up to 5 s, then answers 404 "
+                        f"`notReferenced`; ask again. The bytes stream with `Content-Type`, `Content-Length`, `{SHA256_HEADER}` (hex) "
                         "and `Digest` (RFC 3230). Every fetch and refusal is in the message log (outcome "
                         "`fetched` or `fetch_refused`, the attachment id as key).",
             response_class=StreamingResponse, responses={200: {"content": _BYTES}, 403: {}, 404: {}, 503: {}})

@@ -160,7 +160,7 @@ class DocumentIndicators:
                       self._tally(self._months, payload["PromulgationInfo"]["PromulgationDate"][:7].replace("/", "-"))):
             share.documents += 1
             share.electronic += electronic
-        if "DueDate" not in payload:
+        if "DueDate" not in payload or (REVOCATION, document) in self._closed:  # (its revocation read first)
             self._remember_closed(NEW, document)
             return
         record = self._open[document] = _Document(_date(payload["DueDate"]))

@@ -96,15 +96,19 @@ def read_status(xml: bytes) -> dict[str, Any]:
 
 
 def _root(xml: bytes) -> ET.Element:
-    try:
-        root = fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except ET.ParseError as exc:
-        raise _error("edXML", "wellFormed", f"not well-formed XML: {exc}") from exc
-    except defusedxml.DefusedXmlException as exc:
-        raise _error("edXML", "noDTD", f"refused: {exc} (a package carries no DTD, entity or external reference)") from exc
+    root = _parsed(xml, "edXML")
     if root.tag != f"{{{NS}}}edXML":
         raise _error(_name(root.tag), "root", f"the root must be edXML in namespace {NS}")
     return root
+
+
+def _parsed(xml: bytes, where: str) -> ET.Element:
+    try:
+        return fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except ET.ParseError as exc:
+        raise _error(where, "wellFormed", f"not well-formed XML: {exc}") from exc
+    except defusedxml.DefusedXmlException as exc:
+        raise _error(where, "noDTD", f"refused: {exc} (a package carries no DTD, entity or external reference)") from exc
 
 
 def _one(parent: ET.Element, path: tuple[str, ...], where: str) -> ET.Element:
@@ -207,8 +211,13 @@ def _element_path(type: str, payload_field: str) -> str:
     """`payload.To[0].OrganId` → `MessageHeader/To[1]/OrganId`: where the rule broke, in the package."""
     parts = re.sub(r"\[([0-9]+)\]", lambda m: f"[{int(m.group(1)) + 1}]", payload_field).split(".")[1:]
     head = parts[0].split("[")[0] if parts else ""
-    base = "Status" if type == STATUS else "edXMLHeader" if head in OUTSIDE_HEADER else "MessageHeader"
-    return "/".join([base, *parts])
+    if type == STATUS:
+        return "/".join(["Status", *parts])
+    if head == "Attachments":  # the manifest's Reference of the same rank
+        return "/".join(["edXMLBody/edXMLManifest", parts[0].replace("Attachments", "Reference"), *parts[1:]])
+    if head == "DigitalSignature":
+        return "edXMLHeader/ds:Signature"
+    return "/".join(["edXMLHeader" if head == "TraceHeaderList" else "MessageHeader", *parts])
 
 
 # --- writing -------------------------------------------------------------------------------------------
@@ -222,7 +231,7 @@ def write_document(payload: dict[str, Any], contents: dict[str, bytes] | None = 
     _put(header, "MessageHeader", {k: v for k, v in payload.items() if k not in OUTSIDE_HEADER}, header_node, sent)
     _put(header, "TraceHeaderList", payload["TraceHeaderList"], sent["properties"]["TraceHeaderList"], sent)
     if "DigitalSignature" in payload:
-        header.append(ET.fromstring(payload["DigitalSignature"]))
+        header.append(_signature_element(payload["DigitalSignature"]))
     attachments = payload.get("Attachments", [])
     body = ET.SubElement(root.find(f"{{{NS}}}edXMLEnvelope"), f"{{{NS}}}edXMLBody")
     manifest = ET.SubElement(body, f"{{{NS}}}edXMLManifest", version="1.0")
@@ -233,6 +242,14 @@ def write_document(payload: dict[str, Any], contents: dict[str, bytes] | None = 
         for attachment in attachments:
             _encoded(encoded, attachment, (contents or {})[attachment["ContentId"]])
     return _serialised(root)
+
+
+def _signature_element(text: str) -> ET.Element:
+    """The sender's ds:Signature, from the message: parsed as hardened as a package, and nothing else."""
+    element = _parsed(text.encode(), "edXMLHeader/ds:Signature")
+    if element.tag != f"{{{DS}}}Signature":
+        raise _error("edXMLHeader/ds:Signature", "signature", f"DigitalSignature must be a ds:Signature, not {element.tag}")
+    return element
 
 
 def write_status(payload: dict[str, Any]) -> bytes:

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from hub.core.rejection import FieldError
 from hub.sdk import Connector, Message
 from province.connectors.eoffice import edxml
 
@@ -46,7 +47,7 @@ class EOffice:
         payload = package.payload
         sender = payload["From"]["OrganId"]
         if sender != self.agency:
-            raise edxml.EdXMLError([edxml.FieldError("MessageHeader/From/OrganId", "sender",
+            raise edxml.EdXMLError([FieldError("MessageHeader/From/OrganId", "sender",
                                                      f"this office sends for {self.agency}, not {sender}")])
         payload["Attachments"] = [await self._upload(entry, package.contents[entry["ContentId"]])
                                   for entry in payload.get("Attachments", [])]
@@ -77,7 +78,7 @@ class EOffice:
         """Send a status package the system wrote as edXML."""
         status = edxml.read_status(xml)
         if status["From"]["OrganId"] != self.agency:
-            raise edxml.EdXMLError([edxml.FieldError("Status/From/OrganId", "sender",
+            raise edxml.EdXMLError([FieldError("Status/From/OrganId", "sender",
                                                      f"this office reports for {self.agency}")])
         await self._send_status(status)
         return status
@@ -95,11 +96,24 @@ class EOffice:
 
     async def _received(self, message: Message) -> None:
         payload = message.payload
+        _from_its_office(message, payload["From"]["OrganId"])
         contents = {entry["ContentId"]: await self.connector.attachment(entry["Reference"], sha256=entry["SHA256"])
                     for entry in payload.get("Attachments", [])}
         if self.deliver is not None:
             await self.deliver(edxml.write_document(payload, contents), payload)
 
     async def _status(self, message: Message) -> None:
+        _from_its_office(message, message.payload["From"]["OrganId"])
         if self.on_status is not None:
             await self.on_status(edxml.write_status(message.payload), message.payload)
+
+
+class NotItsOffice(ValueError):
+    """A document or status whose From names an agency other than the one whose office sent it."""
+
+
+def _from_its_office(message: Message, agency: str) -> None:
+    """Only an agency's own office speaks for it: the hub proves which connector sent a message, not which
+    agency its payload names. Refused here, the message goes to the dead-letter topic (stage handler)."""
+    if message.envelope.source != office_id(agency):
+        raise NotItsOffice(f"From/OrganId {agency} came from {message.envelope.source}, not {office_id(agency)}")

@@ -30,7 +30,7 @@ def sign(xml: bytes, key: SigningKey, agency: str) -> bytes:
     """`xml` (a package this side wrote) with the agency's signature added to its header."""
     root = ET.fromstring(xml)
     header = root.find(f"{{{NS}}}edXMLEnvelope/{{{NS}}}edXMLHeader")
-    signed_info = _signed_info(root, _contents(xml))
+    signed_info = _signed_info(root, read_document(xml).contents)
     signature = ET.SubElement(header, f"{{{DS}}}Signature")
     signature.append(signed_info)
     ET.SubElement(signature, f"{{{DS}}}SignatureValue").text = base64.b64encode(
@@ -40,29 +40,28 @@ def sign(xml: bytes, key: SigningKey, agency: str) -> bytes:
 
 
 def verify(xml: bytes, keys: Mapping[str, VerifyKey]) -> str | None:
-    """None when the package's signature verifies under its agency's key, else what is wrong."""
-    root = ET.fromstring(xml)  # read_document below has refused anything a hardened parser would not read
-    contents = _contents(xml)
+    """None when the package is signed by the agency its From names, under that agency's key; else what is
+    wrong. Raises edxml.EdXMLError for a package that breaks the contract."""
+    package = read_document(xml)  # hardened: what passes it, ElementTree may read again
+    root = ET.fromstring(xml)
     header = root.find(f"{{{NS}}}edXMLEnvelope/{{{NS}}}edXMLHeader")
     signature = header.find(f"{{{DS}}}Signature")
     if signature is None:
         return "the package is not signed"
     header.remove(signature)
-    agency = signature.findtext(f"{{{DS}}}KeyInfo/{{{DS}}}KeyName", "")
+    agency, sender = signature.findtext(f"{{{DS}}}KeyInfo/{{{DS}}}KeyName", ""), package.payload["From"]["OrganId"]
+    if agency != sender:
+        return f"signed by {agency!r}, not by the sender {sender}"
     if agency not in keys:
         return f"no key known for {agency!r}"
-    if _canonical(_signed_info(root, contents)) != _canonical(signature.find(f"{{{DS}}}SignedInfo")):
+    signed_info = signature.find(f"{{{DS}}}SignedInfo")
+    if signed_info is None or _canonical(_signed_info(root, package.contents)) != _canonical(signed_info):
         return "the header or an attachment changed since it was signed"
     try:
-        keys[agency].verify(_canonical(signature.find(f"{{{DS}}}SignedInfo")),
-                            base64.b64decode(signature.findtext(f"{{{DS}}}SignatureValue", "")))
+        keys[agency].verify(_canonical(signed_info), base64.b64decode(signature.findtext(f"{{{DS}}}SignatureValue", "")))
     except (BadSignatureError, ValueError):
         return f"the signature does not verify under {agency}'s key"
     return None
-
-
-def _contents(xml: bytes) -> dict[str, bytes]:
-    return read_document(xml).contents
 
 
 def _signed_info(root: ET.Element, contents: Mapping[str, bytes]) -> ET.Element:
