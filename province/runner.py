@@ -63,7 +63,9 @@ class Simulation:
 
     async def _run(self, registrar: LocalRegistrar) -> None:
         await registrar.agree(agreements())
-        await asyncio.gather(self.dossier_system.run(), *([self.documents.run()] if self.documents else []))
+        if self.documents:  # beside the dossiers, not part of `traffic`: the documents wait for the API to listen
+            self._tasks.append(asyncio.create_task(self.documents.run(), name="documents"))
+        await self.dossier_system.run()
 
     async def _outage(self, connector: Connector, outage: Outage) -> None:
         """Down like a remote system fails: no reading, no heartbeats; its messages wait in its inbox."""
