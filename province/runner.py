@@ -80,8 +80,8 @@ class Simulation:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        for connector in reversed(self.connectors):
-            await connector.stop()
+        # Together: each may wait on a broker that is gone, and one after another they would add up.
+        await asyncio.gather(*(connector.stop() for connector in self.connectors), return_exceptions=True)
 
 
 def system_adapter(system: System, heartbeat_seconds: float) -> Connector:

@@ -4,7 +4,8 @@ Both are signed with the connector's credential: an upload over its bytes, a fet
 `fetch_request(id)`. A receiver handles a message as soon as the hub delivers it, while the message log
 that grants the fetch is written a moment later: a fetch answered 404 `notReferenced` is asked again for
 `wait` seconds before it fails. A hub not listening (yet, or while it restarts) is asked again for
-`CONNECT_SECONDS`: a refused connection sent nothing, so an upload is not stored twice.
+`CONNECT_SECONDS`: a refused connection sent nothing, so an upload is not stored twice. One HTTP client
+serves every request (a client made per request costs a TLS context each, and its retries would starve the loop).
 """
 
 from __future__ import annotations
@@ -42,7 +43,10 @@ class AttachmentClient:
     def __init__(self, hub_url: str, credential: Credential, timeout: float = TIMEOUT_SECONDS,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.url, self.credential = hub_url.rstrip("/"), credential
-        self._client = {"timeout": timeout, "transport": transport}
+        self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
 
     async def upload(self, data: bytes, content_type: str, name: str) -> dict[str, Any]:
         """The hub's answer: id, sha256, size, content_type, name."""
@@ -71,8 +75,7 @@ class AttachmentClient:
         """The answer, asking again while the hub does not listen; `headers` signs anew at each attempt."""
         async for attempt in _again(httpx.ConnectError, CONNECT_SECONDS):
             with attempt:
-                async with httpx.AsyncClient(**self._client) as client:
-                    return await client.request(method, f"{self.url}{path}", content=body, headers=headers())
+                return await self._http.request(method, f"{self.url}{path}", content=body, headers=headers())
         raise AssertionError("unreachable: the last attempt re-raises")
 
 

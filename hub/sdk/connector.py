@@ -131,6 +131,7 @@ class Connector:
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._clients: list[Any] = []
+        self._attachment_client: AttachmentClient | None = None  # one HTTP client for every file, made on first use
         self.hub_url: str | None = None  # the hub's API, once started with a registrar that knows it
 
     @property
@@ -213,6 +214,9 @@ class Connector:
         for client in reversed(self._clients):
             with contextlib.suppress(Exception):
                 await client.stop()
+        if self._attachment_client is not None:
+            await self._attachment_client.aclose()
+            self._attachment_client = None
 
     def use_credential(self, credential: Credential) -> None:
         """Sign from now on with a rotated credential; messages in flight keep the old one's grace. On a
@@ -275,7 +279,10 @@ class Connector:
         if self.hub_url is None:
             raise HubError(f"{self.id}: attachments need the hub's API: start the connector with a registrar "
                            "that has its URL (HttpRegistrar, or the hub's own)")
-        return AttachmentClient(self.hub_url, self._credential)
+        if self._attachment_client is None:
+            self._attachment_client = AttachmentClient(self.hub_url, self._credential)
+        self._attachment_client.credential = self._credential  # rotated or not
+        return self._attachment_client
 
     # receiving ---------------------------------------------------------------
     async def _read_inbox(self) -> None:
