@@ -1,8 +1,10 @@
 """Repeated client errors kept to one line per interval: with the broker gone, each of the hub's Kafka
-clients logs every reconnect attempt (about a thousand lines a second from `lgsp-hub up`).
+clients logs every reconnect attempt (about a thousand lines a second from `lgsp-hub up`), and with the
+broker slow every simulated dossier that fails logs its traceback (tens of thousands a minute at ×36000).
 
-A filter on the handlers, like hub.logs: a record from an `aiokafka` logger whose message template was
-logged less than `interval` seconds ago is dropped; the next one let through says how many were.
+A filter on the handlers, like hub.logs: a record from an `aiokafka` or `province` logger whose message
+template was logged less than `interval` seconds ago is dropped, before it is formatted; the next one let
+through says how many were.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import time
 
 
 class BurstFilter(logging.Filter):
-    def __init__(self, interval: float = 30.0, loggers: str = "aiokafka") -> None:
+    def __init__(self, interval: float = 30.0, loggers: tuple[str, ...] = ("aiokafka", "province")) -> None:
         super().__init__()
         self.interval, self.loggers = interval, loggers
         self._last: dict[tuple[str, object], tuple[float, int]] = {}  # (logger, template) → (shown at, dropped)

@@ -9,6 +9,8 @@ import asyncio
 import logging
 import os
 import sys
+import threading
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -81,12 +83,35 @@ def run_app(application, settings: Settings, log_level: str) -> None:
                        log_config=logs.uvicorn_config(), timeout_graceful_shutdown=2))
 
 
+STOP_SECONDS = 11.0  # from the first Ctrl-C or SIGTERM to the end of the process, however busy its loop
+
+
+class BoundedServer(uvicorn.Server):
+    """uvicorn's server whose first stop signal also starts a clock: each step of the shutdown is bounded,
+    but a loop busy with more traffic than the machine carries stretches them all."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if not self.should_exit:
+            deadline = threading.Timer(STOP_SECONDS, _exit_now, (sig,))
+            deadline.daemon = True  # a clean stop before the deadline ends the process at once
+            deadline.start()
+        super().handle_exit(sig, frame)
+
+
+def _exit_now(sig: int) -> None:
+    # What this cuts short is transactional (the store, the broker's transactions), and the hub's broker and
+    # router workers get SIGTERM from the kernel as this process ends (hub.bus.brokers.process).
+    sys.stderr.write(f"lgsp-hub: still stopping {STOP_SECONDS:g} s after the signal; exiting now\n")
+    sys.stderr.flush()
+    os._exit(128 + sig)
+
+
 def run(config: uvicorn.Config) -> None:
     """uvicorn's run with an end in bounded time: asyncio.run would wait for every task to finish its
     cancellation, and a Kafka client retrying a broker that died first may never finish it."""
     loop = asyncio.new_event_loop()
     try:
-        loop.run_until_complete(uvicorn.Server(config).serve())
+        loop.run_until_complete(BoundedServer(config).serve())
     except KeyboardInterrupt:
         pass  # uvicorn raises the Ctrl-C it handled again once it has shut down
     finally:

@@ -24,6 +24,13 @@ def test_repeats_within_the_interval_are_dropped_and_counted(monkeypatch):
     assert again.getMessage() == "Unable connect to node with id 1 (500 more like it in the last 31 s not shown)"
 
 
+def test_the_simulated_provinces_failures_are_kept_to_one_an_interval_too(monkeypatch):
+    monkeypatch.setattr(log_bursts.time, "monotonic", lambda: 100.0)
+    burst = log_bursts.BurstFilter(interval=30)
+    failures = [record("province.connectors.dossier_system.connector", "dossier %s failed", n) for n in range(100)]
+    assert [burst.filter(failure) for failure in failures].count(True) == 1
+
+
 def test_other_loggers_pass_untouched():
     burst = log_bursts.BurstFilter(interval=30)
     assert all(burst.filter(record("hub.bus.router", "routed %d", n)) for n in range(5))
