@@ -43,7 +43,10 @@ class AttachmentClient:
     def __init__(self, hub_url: str, credential: Credential, timeout: float = TIMEOUT_SECONDS,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.url, self.credential = hub_url.rstrip("/"), credential
-        self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
+        # No keep-alive: a file goes now and then, and a kept connection the server closes idle (uvicorn: after
+        # 5 s) fails the next request sent on it with a ReadError, which an upload may not safely repeat.
+        self._http = httpx.AsyncClient(timeout=timeout, transport=transport,
+                                       limits=httpx.Limits(max_keepalive_connections=0))
 
     async def aclose(self) -> None:
         await self._http.aclose()
